@@ -1,0 +1,2 @@
+//! The `dashkeep` command.
+fn main() {}

@@ -1,0 +1,6 @@
+//! Dashkeep core: everything a dash cam companion app decides, with no UI and no FFI types.
+//!
+//! One module per domain noun, each with a small public surface and its own error enum. The
+//! [`companion::Companion`] facade wires them together for the CLI and the UniFFI bindings.
+
+pub mod protocol;

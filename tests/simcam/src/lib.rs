@@ -1,0 +1,1 @@
+//! A simulated dash cam (work in progress).
