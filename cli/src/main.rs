@@ -1,2 +1,133 @@
-//! The `dashkeep` command.
-fn main() {}
+//! `dashkeep`: the desktop front end of the Dashkeep core, and its demo.
+//!
+//! Every listing command takes `--json`; the field names are stable and documented in
+//! `docs/cli.md`.
+
+mod demo;
+mod output;
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use dashkeep_core::{Companion, CompanionConfig};
+
+/// Dashkeep: keep your dash cam's drives safe on your phone and in the cloud.
+#[derive(Parser)]
+#[command(name = "dashkeep", version, about)]
+struct Cli {
+    /// The data directory (catalog and videos). Default: the platform's data directory, or
+    /// `./dashkeep-data` when run from the Dashkeep repository.
+    #[arg(long, global = true, env = "DASHKEEP_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start a simulated dash cam, record a scripted 5-minute drive at high speed, stream it to
+    /// the phone's storage, and show where each drive lives.
+    Demo(demo::DemoArgs),
+    /// Pull everything the camera has that the phone lacks ("stream now"), newest drive first.
+    Stream {
+        /// The camera's base URL, e.g. http://192.168.42.1
+        #[arg(long)]
+        camera: String,
+        /// Keep following the camera's live feed until interrupted (automatic streaming).
+        #[arg(long)]
+        follow: bool,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List drives, newest first, with where each one lives.
+    Drives {
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show what the phone holds and which cameras it knows.
+    Status {
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn main() -> std::process::ExitCode {
+    init_logging();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("DASHKEEP_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    if let Command::Demo(args) = cli.command {
+        return demo::run(args, cli.data_dir).await;
+    }
+    let companion = open(cli.data_dir).await?;
+    match cli.command {
+        Command::Demo(_) => unreachable!("handled above"),
+        Command::Stream { camera, follow, json } => stream(&companion, &camera, follow, json).await,
+        Command::Drives { json } => output::drives(&companion.drives().await?, json),
+        Command::Status { json } => output::status(&companion.phone_status().await?, json),
+    }
+}
+
+/// Opens the companion on the chosen data directory.
+pub(crate) async fn open(data_dir: Option<PathBuf>) -> anyhow::Result<std::sync::Arc<Companion>> {
+    let dir = data_dir.unwrap_or_else(default_data_dir);
+    Companion::open(CompanionConfig::new(&dir))
+        .await
+        .with_context(|| format!("opening data directory {}", dir.display()))
+}
+
+async fn stream(
+    companion: &Companion,
+    camera: &str,
+    follow: bool,
+    json: bool,
+) -> anyhow::Result<()> {
+    let bars = output::ProgressView::start(companion.subscribe());
+    if follow {
+        companion.start_streaming(camera).await?;
+        tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
+        companion.stop_streaming().await;
+        bars.finish();
+        return output::drives(&companion.drives().await?, json);
+    }
+    let report = companion.stream_now(camera).await;
+    bars.finish();
+    output::report(&report?, json)
+}
+
+/// The platform's data directory, or `./dashkeep-data` inside the Dashkeep repository.
+fn default_data_dir() -> PathBuf {
+    let in_repo = std::fs::read_to_string("Cargo.toml").is_ok_and(|t| t.contains("dashkeep"));
+    if in_repo {
+        return PathBuf::from("dashkeep-data");
+    }
+    let base = std::env::var_os("XDG_DATA_HOME").map(PathBuf::from).or_else(|| {
+        std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local").join("share"))
+    });
+    base.map_or_else(|| PathBuf::from("dashkeep-data"), |b| b.join("dashkeep"))
+}

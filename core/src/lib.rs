@@ -3,4 +3,11 @@
 //! One module per domain noun, each with a small public surface and its own error enum. The
 //! [`companion::Companion`] facade wires them together for the CLI and the UniFFI bindings.
 
+pub mod camera;
+pub mod catalog;
+pub mod companion;
+pub mod ingest;
 pub mod protocol;
+pub mod storage;
+
+pub use companion::{Companion, CompanionConfig, CompanionError, CompanionEvent};

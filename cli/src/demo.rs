@@ -1,0 +1,81 @@
+//! `dashkeep demo`: a simulated dash cam records a scripted drive at high speed while the phone
+//! streams it; at the end, a table of drives and where each one lives.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Args;
+use dashkeep_simcam::{Fixture, Scenario, SimCamera, SimConfig};
+
+use crate::output;
+
+/// Options of `dashkeep demo`.
+#[derive(Args)]
+pub struct DemoArgs {
+    /// How many times faster than real time the camera records (60: a minute a second).
+    #[arg(long, default_value_t = 60.0)]
+    speed: f64,
+    /// A scenario file instead of the built-in 5-minute drive (see tests/simcam/scenarios).
+    #[arg(long)]
+    scenario: Option<PathBuf>,
+    /// Print the final table as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// How long the demo waits for the phone to catch up once the camera stops recording.
+const CATCH_UP: Duration = Duration::from_secs(120);
+
+/// Runs the demo. Without `--data-dir` it uses a new directory, so runs do not mix.
+pub async fn run(args: DemoArgs, data_dir: Option<PathBuf>) -> anyhow::Result<()> {
+    let scenario = match &args.scenario {
+        Some(path) => Scenario::from_file(path)
+            .with_context(|| format!("reading scenario {}", path.display()))?,
+        None => Scenario::demo(),
+    };
+    let work = tempfile::Builder::new().prefix("dashkeep-demo-").tempdir()?.keep();
+    let data_dir = data_dir.unwrap_or_else(|| work.join("phone"));
+    let camera = SimCamera::start(SimConfig {
+        speed: args.speed,
+        fixture: Fixture::Small360p,
+        ..SimConfig::new(scenario, work.join("sd-card"))
+    })
+    .await
+    .context("starting the simulated camera")?;
+    eprintln!("Simulated dash cam recording at {} ({}x real time)", camera.base_url(), args.speed);
+
+    let companion = crate::open(Some(data_dir.clone())).await?;
+    let bars = output::ProgressView::start(companion.subscribe());
+    companion.start_streaming(&camera.base_url()).await?;
+    camera.wait_for_scenario_end().await;
+    let caught_up = wait_until_phone_has_all(&companion, &camera).await;
+    companion.stop_streaming().await;
+    bars.finish();
+    caught_up?;
+
+    eprintln!("Drive recorded and streamed. Data directory: {}", data_dir.display());
+    output::drives(&companion.drives().await?, args.json)?;
+    camera.shutdown().await;
+    Ok(())
+}
+
+/// Waits until every segment on the camera's card is on the phone.
+async fn wait_until_phone_has_all(
+    companion: &dashkeep_core::Companion,
+    camera: &SimCamera,
+) -> anyhow::Result<()> {
+    let deadline = tokio::time::Instant::now() + CATCH_UP;
+    let on_card = camera.card().len();
+    loop {
+        let on_phone: usize =
+            companion.drives().await?.iter().map(|d| d.segments_on_phone as usize).sum();
+        if on_phone >= on_card {
+            return Ok(());
+        }
+        if tokio::time::Instant::now() > deadline {
+            anyhow::bail!("the phone holds {on_phone} of {on_card} segments after {CATCH_UP:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

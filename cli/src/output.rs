@@ -1,0 +1,239 @@
+//! How the CLI shows things: tables for people, JSON for scripts, progress bars while it works.
+
+use std::collections::HashMap;
+use std::time::{Duration, UNIX_EPOCH};
+
+use dashkeep_core::CompanionEvent;
+use dashkeep_core::catalog::{DriveSummary, Residency, SegmentId};
+use dashkeep_core::companion::PhoneStatus;
+use dashkeep_core::ingest::{IngestEvent, IngestReport};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use serde::Serialize;
+use tokio::sync::broadcast;
+
+/// One drive as `dashkeep drives --json` prints it. Field names are stable (docs/cli.md).
+#[derive(Serialize)]
+struct DriveJson<'a> {
+    id: i64,
+    camera_drive_id: &'a str,
+    started_at: String,
+    started_at_ms: i64,
+    ended_at_ms: i64,
+    duration_s: f64,
+    segments: u32,
+    segments_on_phone: u32,
+    segments_on_camera: u32,
+    bytes_on_phone: u64,
+    bytes_total: u64,
+    locked: bool,
+    residencies: &'a [Residency],
+}
+
+fn drive_json(d: &DriveSummary) -> DriveJson<'_> {
+    DriveJson {
+        id: d.id.0,
+        camera_drive_id: &d.camera_drive_id,
+        started_at: timestamp(d.started_at_ms),
+        started_at_ms: d.started_at_ms,
+        ended_at_ms: d.ended_at_ms,
+        duration_s: (d.ended_at_ms - d.started_at_ms) as f64 / 1000.0,
+        segments: d.segments,
+        segments_on_phone: d.segments_on_phone,
+        segments_on_camera: d.segments_on_camera,
+        bytes_on_phone: d.bytes_on_phone,
+        bytes_total: d.bytes_total,
+        locked: d.locked,
+        residencies: &d.residencies,
+    }
+}
+
+/// Prints drives as a table or JSON.
+pub fn drives(drives: &[DriveSummary], json: bool) -> anyhow::Result<()> {
+    if json {
+        let rows: Vec<_> = drives.iter().map(drive_json).collect();
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+        return Ok(());
+    }
+    if drives.is_empty() {
+        println!("No drives yet. Stream from a camera with `dashkeep stream --camera URL`.");
+        return Ok(());
+    }
+    println!(
+        "{:>4}  {:<20}  {:<20}  {:>8}  {:>13}  {:>10}  LIVES ON",
+        "ID", "DRIVE", "STARTED (UTC)", "LENGTH", "SEGMENTS", "ON PHONE"
+    );
+    for d in drives {
+        let places: Vec<&str> = d.residencies.iter().map(|r| r.as_str()).collect();
+        let places = if places.is_empty() { "nowhere (lost)".into() } else { places.join(", ") };
+        println!(
+            "{:>4}  {:<20}  {:<20}  {:>8}  {:>4} ph {:>3} cam  {:>10}  {places}{}",
+            d.id.0,
+            d.camera_drive_id,
+            timestamp(d.started_at_ms),
+            minutes(d.ended_at_ms - d.started_at_ms),
+            d.segments_on_phone,
+            d.segments_on_camera,
+            bytes(d.bytes_on_phone),
+            if d.locked { "  [locked]" } else { "" },
+        );
+    }
+    Ok(())
+}
+
+/// Prints the phone's status.
+pub fn status(status: &PhoneStatus, json: bool) -> anyhow::Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(status)?);
+        return Ok(());
+    }
+    println!("Data directory: {}", status.data_dir.display());
+    println!(
+        "On the phone:   {} in {} segments of {} drives",
+        bytes(status.bytes_on_phone),
+        status.segments_on_phone,
+        status.drives
+    );
+    println!("Streaming:      {}", if status.streaming { "on" } else { "off" });
+    for c in &status.cameras {
+        println!(
+            "Camera {} ({} {}): SD {} of {} used, last seen {}",
+            c.serial,
+            c.model,
+            c.firmware,
+            bytes(c.sd_used_bytes),
+            bytes(c.sd_capacity_bytes),
+            timestamp(c.last_seen_ms)
+        );
+    }
+    Ok(())
+}
+
+/// Prints what a "stream now" pass did.
+pub fn report(report: &IngestReport, json: bool) -> anyhow::Result<()> {
+    let refused: Vec<String> = report.refused.iter().map(ToString::to_string).collect();
+    if json {
+        let value = serde_json::json!({
+            "listed": report.listed,
+            "new_on_camera": report.new_on_camera,
+            "stored": report.stored,
+            "bytes_fetched": report.bytes_fetched,
+            "overwritten_on_camera": report.overwritten_on_camera,
+            "refused": refused,
+        });
+        println!("{}", serde_json::to_string_pretty(&value)?);
+        return Ok(());
+    }
+    println!(
+        "Camera lists {} segments ({} new); stored {} on the phone ({} fetched).",
+        report.listed,
+        report.new_on_camera,
+        report.stored,
+        bytes(report.bytes_fetched)
+    );
+    for r in refused {
+        println!("  refused: {r}");
+    }
+    Ok(())
+}
+
+/// Progress bars fed by the companion's events, until [`ProgressView::finish`].
+pub struct ProgressView {
+    task: tokio::task::JoinHandle<()>,
+    multi: MultiProgress,
+}
+
+impl ProgressView {
+    /// Starts showing progress from `events`.
+    pub fn start(mut events: broadcast::Receiver<CompanionEvent>) -> Self {
+        let multi = MultiProgress::new();
+        let total = multi.add(ProgressBar::new_spinner());
+        total.set_style(
+            ProgressStyle::with_template("{spinner} {msg}")
+                .unwrap_or(ProgressStyle::default_spinner()),
+        );
+        total.enable_steady_tick(Duration::from_millis(120));
+        let m = multi.clone();
+        let task = tokio::spawn(async move {
+            let mut bars: HashMap<SegmentId, ProgressBar> = HashMap::new();
+            let (mut stored, mut stored_bytes) = (0u64, 0u64);
+            total.set_message("waiting for the camera");
+            loop {
+                let event = match events.recv().await {
+                    Ok(e) => e,
+                    Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(broadcast::error::RecvError::Closed) => break,
+                };
+                let CompanionEvent::Ingest(event) = event else { continue };
+                match event {
+                    IngestEvent::Connected { serial, .. } => {
+                        total.set_message(format!("connected to camera {serial}"));
+                    }
+                    IngestEvent::Disconnected { reason, retry_in } => total.set_message(format!(
+                        "camera unreachable ({reason}); retrying in {retry_in:.1?}"
+                    )),
+                    IngestEvent::SegmentStarted { segment, bytes_total, resumed_from, .. } => {
+                        let bar = m.add(ProgressBar::new(bytes_total));
+                        bar.set_style(segment_style());
+                        bar.set_position(resumed_from);
+                        bars.insert(segment, bar);
+                    }
+                    IngestEvent::SegmentProgress { segment, bytes_done, .. } => {
+                        if let Some(bar) = bars.get(&segment) {
+                            bar.set_position(bytes_done);
+                        }
+                    }
+                    IngestEvent::SegmentStored { segment, bytes: n, .. } => {
+                        if let Some(bar) = bars.remove(&segment) {
+                            bar.finish_and_clear();
+                        }
+                        stored += 1;
+                        stored_bytes += n;
+                        total.set_message(format!(
+                            "{stored} segments stored on the phone ({})",
+                            bytes(stored_bytes)
+                        ));
+                    }
+                    IngestEvent::SegmentFailed { camera_segment_id, reason } => {
+                        let _ =
+                            m.println(format!("segment {camera_segment_id:?} refused: {reason}"));
+                    }
+                }
+            }
+        });
+        Self { task, multi }
+    }
+
+    /// Stops showing progress.
+    pub fn finish(self) {
+        self.task.abort();
+        let _ = self.multi.clear();
+    }
+}
+
+fn segment_style() -> ProgressStyle {
+    ProgressStyle::with_template("  {bar:30.cyan/blue} {bytes:>9}/{total_bytes:<9} {bytes_per_sec}")
+        .unwrap_or(ProgressStyle::default_bar())
+}
+
+/// An RFC 3339 UTC time, to the second.
+pub fn timestamp(ms: i64) -> String {
+    let t = UNIX_EPOCH + Duration::from_millis(u64::try_from(ms).unwrap_or(0));
+    humantime::format_rfc3339_seconds(t).to_string()
+}
+
+/// A byte count for people.
+pub fn bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = n as f64;
+    let mut unit = 0;
+    while v >= 1024.0 && unit < UNITS.len() - 1 {
+        v /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 { format!("{n} B") } else { format!("{v:.1} {}", UNITS[unit]) }
+}
+
+fn minutes(ms: i64) -> String {
+    let s = ms.max(0) / 1000;
+    format!("{}:{:02}", s / 60, s % 60)
+}

@@ -1,0 +1,220 @@
+//! The camera: the phone's client for the camera's HTTP API on its WiFi (protocol v1).
+//!
+//! Everything a camera says is untrusted: listings are validated before use, bodies are read with
+//! size limits, and ids are only used as file names after [`crate::protocol::is_safe_id`].
+//! Pairing over BLE and request signing come in a later protocol version; the seam for them is
+//! [`CameraClient`]'s single request builder.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt};
+use reqwest::{StatusCode, header};
+
+use crate::protocol::{
+    API_PREFIX, ApiError, CameraStatus, DriveList, MAX_TELEMETRY_BYTES, PROTOCOL_VERSION,
+    SegmentList, is_safe_id,
+};
+
+/// Why talking to the camera failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CameraError {
+    /// The camera URL is not an `http://` or `https://` URL.
+    #[error("not a camera URL: {0:?}")]
+    BadUrl(String),
+    /// The camera could not be reached, or the link dropped.
+    #[error("camera link failed: {0}")]
+    Link(#[source] reqwest::Error),
+    /// The camera answered with an error status.
+    #[error("camera answered {status}: {message}")]
+    Status {
+        /// HTTP status.
+        status: u16,
+        /// The camera's message, if it sent one.
+        message: String,
+    },
+    /// The camera's answer does not follow the protocol.
+    #[error("camera broke the protocol: {0}")]
+    Protocol(String),
+    /// The camera speaks a protocol version this build does not.
+    #[error("camera speaks protocol v{0}, this app speaks v{PROTOCOL_VERSION}")]
+    Version(u32),
+}
+
+impl CameraError {
+    /// Whether trying again later may succeed (a dropped link or a server error), as opposed to
+    /// an answer that will not change.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Link(_) => true,
+            Self::Status { status, .. } => *status >= 500 || *status == 429 || *status == 408,
+            Self::BadUrl(_) | Self::Protocol(_) | Self::Version(_) => false,
+        }
+    }
+}
+
+/// A segment download in progress: the bytes from `offset` on, as a stream of chunks.
+pub struct VideoDownload {
+    /// The byte offset the body starts at (0 when the camera ignored the Range request).
+    pub offset: u64,
+    /// The body's chunks; an error means the link dropped mid-body.
+    pub body: std::pin::Pin<Box<dyn Stream<Item = Result<Bytes, CameraError>> + Send>>,
+}
+
+/// The phone's HTTP client for one camera.
+#[derive(Clone, Debug)]
+pub struct CameraClient {
+    base: String,
+    http: reqwest::Client,
+}
+
+/// How long to wait for a camera to accept a connection: cameras are on the same WiFi.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a body may go silent before the link is considered dropped.
+const READ_TIMEOUT: Duration = Duration::from_secs(15);
+
+impl CameraClient {
+    /// A client for the camera at `base_url` (e.g. `http://192.168.42.1:80`).
+    pub fn new(base_url: &str) -> Result<Self, CameraError> {
+        let base = base_url.trim_end_matches('/').to_string();
+        if !(base.starts_with("http://") || base.starts_with("https://")) {
+            return Err(CameraError::BadUrl(base_url.to_string()));
+        }
+        let http = reqwest::Client::builder()
+            .connect_timeout(CONNECT_TIMEOUT)
+            .read_timeout(READ_TIMEOUT)
+            .pool_idle_timeout(Duration::from_secs(30))
+            .build()
+            .map_err(CameraError::Link)?;
+        Ok(Self { base, http })
+    }
+
+    /// The camera's base URL.
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+
+    /// Builds a request to an API path. Request signing (a later protocol version) goes here.
+    fn get(&self, path: &str) -> reqwest::RequestBuilder {
+        self.http.get(format!("{}{API_PREFIX}{path}", self.base))
+    }
+
+    async fn send(&self, req: reqwest::RequestBuilder) -> Result<reqwest::Response, CameraError> {
+        let resp = req.send().await.map_err(CameraError::Link)?;
+        if resp.status().is_success() || resp.status() == StatusCode::RANGE_NOT_SATISFIABLE {
+            return Ok(resp);
+        }
+        let status = resp.status().as_u16();
+        let message = match read_limited(resp, 4096).await {
+            Ok(body) => serde_json::from_slice::<ApiError>(&body)
+                .map(|e| e.message)
+                .unwrap_or_else(|_| String::from_utf8_lossy(&body).into_owned()),
+            Err(_) => String::new(),
+        };
+        Err(CameraError::Status { status, message })
+    }
+
+    async fn json<T: serde::de::DeserializeOwned>(
+        &self,
+        req: reqwest::RequestBuilder,
+        limit: usize,
+    ) -> Result<T, CameraError> {
+        let resp = self.send(req).await?;
+        let body = read_limited(resp, limit).await?;
+        serde_json::from_slice(&body).map_err(|e| CameraError::Protocol(e.to_string()))
+    }
+
+    /// The camera's status; fails with [`CameraError::Version`] for a protocol this build lacks.
+    pub async fn status(&self) -> Result<CameraStatus, CameraError> {
+        let status: CameraStatus = self.json(self.get("/status"), 64 * 1024).await?;
+        if status.protocol_version != PROTOCOL_VERSION {
+            return Err(CameraError::Version(status.protocol_version));
+        }
+        if !is_safe_id(&status.serial) {
+            return Err(CameraError::Protocol(format!("unsafe serial {:?}", status.serial)));
+        }
+        Ok(status)
+    }
+
+    /// The drives on the camera's SD card.
+    pub async fn drives(&self) -> Result<DriveList, CameraError> {
+        self.json(self.get("/drives"), 8 * 1024 * 1024).await
+    }
+
+    /// Segments with `seq > since`, at most `limit` (entries are NOT yet validated).
+    pub async fn segments(&self, since: u64, limit: u32) -> Result<SegmentList, CameraError> {
+        let req = self.get("/segments").query(&[("since", since), ("limit", u64::from(limit))]);
+        self.json(req, 8 * 1024 * 1024).await
+    }
+
+    /// Waits up to `timeout` for segments with `seq > after` (long poll).
+    pub async fn feed(&self, after: u64, timeout: Duration) -> Result<SegmentList, CameraError> {
+        let ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
+        let req = self
+            .get("/feed")
+            .query(&[("after", after), ("timeout_ms", ms)])
+            .timeout(timeout + READ_TIMEOUT);
+        self.json(req, 8 * 1024 * 1024).await
+    }
+
+    /// Starts downloading a segment's video from byte `offset` (a Range request when non-zero).
+    /// Returns `None` when the camera says there is nothing past `offset` (416).
+    pub async fn video(&self, id: &str, offset: u64) -> Result<Option<VideoDownload>, CameraError> {
+        let id = checked_id(id)?;
+        let mut req = self.get(&format!("/segments/{id}/video"));
+        if offset > 0 {
+            req = req.header(header::RANGE, format!("bytes={offset}-"));
+        }
+        let resp = self.send(req).await?;
+        let start = match resp.status() {
+            StatusCode::RANGE_NOT_SATISFIABLE => return Ok(None),
+            StatusCode::PARTIAL_CONTENT => content_range_start(&resp)?,
+            _ => 0,
+        };
+        if offset > 0 && start != offset && start != 0 {
+            return Err(CameraError::Protocol(format!(
+                "asked for bytes from {offset}, camera sent from {start}"
+            )));
+        }
+        let body = resp.bytes_stream().map(|r| r.map_err(CameraError::Link));
+        Ok(Some(VideoDownload { offset: start, body: Box::pin(body) }))
+    }
+
+    /// Downloads a segment's telemetry sidecar, refusing more than `expected_size` bytes.
+    pub async fn telemetry(&self, id: &str, expected_size: u64) -> Result<Bytes, CameraError> {
+        let id = checked_id(id)?;
+        let limit = usize::try_from(expected_size.min(MAX_TELEMETRY_BYTES)).unwrap_or(0);
+        let resp = self.send(self.get(&format!("/segments/{id}/telemetry"))).await?;
+        read_limited(resp, limit).await
+    }
+}
+
+fn checked_id(id: &str) -> Result<&str, CameraError> {
+    if is_safe_id(id) { Ok(id) } else { Err(CameraError::Protocol(format!("unsafe id {id:?}"))) }
+}
+
+fn content_range_start(resp: &reqwest::Response) -> Result<u64, CameraError> {
+    let bad = || CameraError::Protocol("206 without a valid Content-Range".into());
+    let value = resp.headers().get(header::CONTENT_RANGE).ok_or_else(bad)?;
+    let text = value.to_str().map_err(|_| bad())?;
+    let range = text.strip_prefix("bytes ").ok_or_else(bad)?;
+    let start = range.split('-').next().ok_or_else(bad)?;
+    start.trim().parse().map_err(|_| bad())
+}
+
+/// Reads a whole body, failing once it passes `limit` bytes: a camera cannot make us buffer more.
+async fn read_limited(resp: reqwest::Response, limit: usize) -> Result<Bytes, CameraError> {
+    if resp.content_length().is_some_and(|n| n > limit as u64) {
+        return Err(CameraError::Protocol(format!("body larger than {limit} bytes")));
+    }
+    let mut body = Vec::new();
+    let mut stream = resp.bytes_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(CameraError::Link)?;
+        if body.len() + chunk.len() > limit {
+            return Err(CameraError::Protocol(format!("body larger than {limit} bytes")));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(Bytes::from(body))
+}

@@ -1,0 +1,483 @@
+//! The catalog: the phone's SQLite record of cameras, drives, segments, telemetry, events, clips, and
+//! where every video lives (its residencies).
+//!
+//! This is the only module that writes SQL. The database runs in WAL mode with `synchronous=FULL`,
+//! since a lost state costs bandwidth or privacy and the writes are small. Every call runs on
+//! tokio's blocking pool, never on the async runtime.
+
+mod model;
+mod storage_queries;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite_migration::{M, Migrations};
+
+use crate::protocol::{CameraStatus, SegmentInfo};
+pub use model::{
+    CameraId, CameraRecord, DriveId, DriveSummary, PhoneFile, Residency, SegmentId, SegmentRecord,
+    TelemetryFile,
+};
+pub use storage_queries::{EvictableClip, OverwriteRow, PhoneUsage};
+
+/// Why a catalog operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    /// SQLite refused the operation (corrupt file, full disk, constraint).
+    #[error("catalog database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// The schema could not be brought up to date.
+    #[error("catalog migration failed: {0}")]
+    Migration(#[from] rusqlite_migration::Error),
+    /// A row the caller named does not exist.
+    #[error("no {what} with id {id} in the catalog")]
+    NotFound {
+        /// What kind of row.
+        what: &'static str,
+        /// Its id.
+        id: i64,
+    },
+    /// The blocking task running the query was lost (the runtime is shutting down).
+    #[error("catalog task failed: {0}")]
+    Task(String),
+}
+
+/// A handle on the catalog database. Cheap to clone; all clones share one connection.
+#[derive(Clone)]
+pub struct Catalog {
+    conn: Arc<Mutex<Connection>>,
+    path: PathBuf,
+}
+
+fn migrations() -> Migrations<'static> {
+    Migrations::new(vec![
+        M::up(include_str!("migrations/0001_foundation.sql")),
+        M::up(include_str!("migrations/0002_storage.sql")),
+    ])
+}
+
+/// The current time in ms since the Unix epoch, by the phone's clock.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+impl Catalog {
+    /// Opens (creating if needed) the catalog at `path` and brings its schema up to date.
+    pub async fn open(path: &Path) -> Result<Self, CatalogError> {
+        let path = path.to_path_buf();
+        let p = path.clone();
+        let conn = tokio::task::spawn_blocking(move || open_connection(&p))
+            .await
+            .map_err(|e| CatalogError::Task(e.to_string()))??;
+        Ok(Self { conn: Arc::new(Mutex::new(conn)), path })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs `f` with the connection on the blocking pool.
+    async fn call<R, F>(&self, f: F) -> Result<R, CatalogError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<R, CatalogError> + Send + 'static,
+    {
+        let conn = Arc::clone(&self.conn);
+        tokio::task::spawn_blocking(move || {
+            // A poisoned lock only means another query panicked; the connection is still sound.
+            let mut guard = conn.lock().unwrap_or_else(|p| p.into_inner());
+            f(&mut guard)
+        })
+        .await
+        .map_err(|e| CatalogError::Task(e.to_string()))?
+    }
+
+    /// Records that the phone talked to this camera, returning its catalog id.
+    pub async fn upsert_camera(
+        &self,
+        status: CameraStatus,
+        base_url: String,
+    ) -> Result<CameraId, CatalogError> {
+        self.call(move |c| {
+            c.execute(
+                "INSERT INTO cameras (serial, model, firmware, base_url, sd_capacity_bytes,
+                                      sd_used_bytes, last_seen_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                 ON CONFLICT (serial) DO UPDATE SET model = ?2, firmware = ?3, base_url = ?4,
+                     sd_capacity_bytes = ?5, sd_used_bytes = ?6, last_seen_ms = ?7",
+                params![
+                    status.serial,
+                    status.model,
+                    status.firmware,
+                    base_url,
+                    to_i64(status.sd_capacity_bytes),
+                    to_i64(status.sd_used_bytes),
+                    now_ms()
+                ],
+            )?;
+            let id =
+                c.query_row("SELECT id FROM cameras WHERE serial = ?1", [&status.serial], |r| {
+                    r.get(0)
+                })?;
+            Ok(CameraId(id))
+        })
+        .await
+    }
+
+    /// The cameras the phone knows, most recently seen first.
+    pub async fn cameras(&self) -> Result<Vec<CameraRecord>, CatalogError> {
+        self.call(|c| {
+            let mut st = c.prepare(
+                "SELECT id, serial, model, firmware, base_url, feed_cursor, sd_capacity_bytes,
+                        sd_used_bytes, last_seen_ms FROM cameras ORDER BY last_seen_ms DESC",
+            )?;
+            let rows = st.query_map([], model::camera_from_row)?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+
+    /// Saves how far the live feed of `camera` has been read.
+    pub async fn set_feed_cursor(&self, camera: CameraId, cursor: u64) -> Result<(), CatalogError> {
+        self.call(move |c| {
+            c.execute(
+                "UPDATE cameras SET feed_cursor = MAX(feed_cursor, ?2) WHERE id = ?1",
+                params![camera.0, to_i64(cursor)],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Records segments the camera lists (already validated), with their drives and an open
+    /// `camera` residency. Segments already known are left as they are. Returns how many were new.
+    pub async fn note_camera_segments(
+        &self,
+        camera: CameraId,
+        segments: Vec<SegmentInfo>,
+    ) -> Result<usize, CatalogError> {
+        self.call(move |c| {
+            let tx = c.transaction()?;
+            let mut added = 0;
+            for s in &segments {
+                if model::insert_camera_segment(&tx, camera, s)? {
+                    added += 1;
+                }
+            }
+            tx.commit()?;
+            Ok(added)
+        })
+        .await
+    }
+
+    /// Closes the `camera` residency of every segment of `camera` whose sequence number is not in
+    /// `present` (a full listing): the camera's loop recorder overwrote them. Returns how many.
+    pub async fn note_camera_overwrites(
+        &self,
+        camera: CameraId,
+        present: Vec<u64>,
+    ) -> Result<usize, CatalogError> {
+        self.call(move |c| {
+            let tx = c.transaction()?;
+            tx.execute(
+                "CREATE TEMP TABLE IF NOT EXISTS present_seq (seq INTEGER PRIMARY KEY)",
+                [],
+            )?;
+            tx.execute("DELETE FROM present_seq", [])?;
+            {
+                let mut ins = tx.prepare("INSERT OR IGNORE INTO present_seq (seq) VALUES (?1)")?;
+                for seq in &present {
+                    ins.execute([to_i64(*seq)])?;
+                }
+            }
+            let closed = tx.execute(
+                "UPDATE residencies SET left_at_ms = ?2, left_reason = 'camera_loop_recording'
+                 WHERE place = 'camera' AND left_at_ms IS NULL AND segment_id IN (
+                     SELECT id FROM segments WHERE camera_id = ?1
+                       AND camera_seq NOT IN (SELECT seq FROM present_seq))",
+                params![camera.0, now_ms()],
+            )?;
+            tx.commit()?;
+            Ok(closed)
+        })
+        .await
+    }
+
+    /// Segments of `camera` that are on the camera but not on the phone, newest drive first and in
+    /// recording order within a drive: what "stream now" fetches.
+    pub async fn segments_missing_on_phone(
+        &self,
+        camera: CameraId,
+    ) -> Result<Vec<SegmentRecord>, CatalogError> {
+        self.call(move |c| {
+            let sql = format!(
+                "{} WHERE s.camera_id = ?1 AND s.phone_state IS NULL AND EXISTS (
+                     SELECT 1 FROM residencies r WHERE r.segment_id = s.id
+                       AND r.place = 'camera' AND r.left_at_ms IS NULL)
+                 ORDER BY d.started_at_ms DESC, s.index_in_drive ASC",
+                model::SEGMENT_SELECT
+            );
+            let mut st = c.prepare(&sql)?;
+            let rows = st.query_map([camera.0], model::segment_from_row)?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+
+    /// One segment by the camera's id for it.
+    pub async fn segment_by_camera_id(
+        &self,
+        camera: CameraId,
+        camera_segment_id: String,
+    ) -> Result<Option<SegmentRecord>, CatalogError> {
+        self.call(move |c| {
+            let sql = format!(
+                "{} WHERE s.camera_id = ?1 AND s.camera_segment_id = ?2",
+                model::SEGMENT_SELECT
+            );
+            Ok(c.query_row(&sql, params![camera.0, camera_segment_id], model::segment_from_row)
+                .optional()?)
+        })
+        .await
+    }
+
+    /// Every segment that has (or is losing) a copy on the phone: what reconciliation checks.
+    pub async fn segments_on_phone(&self) -> Result<Vec<SegmentRecord>, CatalogError> {
+        self.call(|c| {
+            let sql =
+                format!("{} WHERE s.phone_state IS NOT NULL ORDER BY s.id", model::SEGMENT_SELECT);
+            let mut st = c.prepare(&sql)?;
+            let rows = st.query_map([], model::segment_from_row)?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+
+    /// Names the phone's complete copy of a segment (and its telemetry) and opens its `phone`
+    /// residency, in one transaction. Call only once the files are fsynced in place.
+    pub async fn record_phone_copy(
+        &self,
+        segment: SegmentId,
+        video: PhoneFile,
+        telemetry: TelemetryFile,
+    ) -> Result<(), CatalogError> {
+        self.call(move |c| {
+            let tx = c.transaction()?;
+            let n = tx.execute(
+                "UPDATE segments SET phone_file = ?2, phone_state = 'present' WHERE id = ?1",
+                params![segment.0, video.name],
+            )?;
+            if n == 0 {
+                return Err(CatalogError::NotFound { what: "segment", id: segment.0 });
+            }
+            tx.execute(
+                "INSERT INTO telemetry
+                     (segment_id, phone_file, size_bytes, accel_samples, gps_fixes)
+                 VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (segment_id) DO UPDATE SET phone_file = ?2, size_bytes = ?3,
+                     accel_samples = ?4, gps_fixes = ?5",
+                params![
+                    segment.0,
+                    telemetry.name,
+                    to_i64(telemetry.size_bytes),
+                    telemetry.accel_samples,
+                    telemetry.gps_fixes
+                ],
+            )?;
+            tx.execute(
+                "INSERT OR IGNORE INTO residencies (segment_id, place, arrived_at_ms)
+                 VALUES (?1, 'phone', ?2)",
+                params![segment.0, now_ms()],
+            )?;
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// First step of deleting the phone's copy of a segment: mark it, so a crash before the file
+    /// is gone is finished on the next open.
+    pub async fn mark_phone_copy_deleting(&self, segment: SegmentId) -> Result<(), CatalogError> {
+        self.call(move |c| {
+            c.execute(
+                "UPDATE segments SET phone_state = 'deleting' WHERE id = ?1 AND phone_file IS NOT NULL",
+                [segment.0],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Last step of deleting the phone's copy (its files are unlinked): forget the files and close
+    /// the `phone` residency with `reason`.
+    pub async fn forget_phone_copy(
+        &self,
+        segment: SegmentId,
+        reason: &'static str,
+    ) -> Result<(), CatalogError> {
+        self.call(move |c| {
+            let tx = c.transaction()?;
+            tx.execute(
+                "UPDATE segments SET phone_file = NULL, phone_state = NULL WHERE id = ?1",
+                [segment.0],
+            )?;
+            tx.execute("DELETE FROM telemetry WHERE segment_id = ?1", [segment.0])?;
+            tx.execute(
+                "UPDATE residencies SET left_at_ms = ?2, left_reason = ?3
+                 WHERE segment_id = ?1 AND place = 'phone' AND left_at_ms IS NULL",
+                params![segment.0, now_ms(), reason],
+            )?;
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// The phone's file names of every segment and telemetry it holds, for reconciliation.
+    pub async fn phone_file_names(&self) -> Result<Vec<String>, CatalogError> {
+        self.call(|c| {
+            let mut st = c.prepare(
+                "SELECT phone_file FROM segments WHERE phone_file IS NOT NULL
+                 UNION ALL SELECT phone_file FROM telemetry",
+            )?;
+            let rows = st.query_map([], |r| r.get(0))?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+
+    /// Drives, newest first, with what the phone holds of each and where its videos live.
+    pub async fn drives(&self) -> Result<Vec<DriveSummary>, CatalogError> {
+        self.call(|c| model::drive_summaries(c, None)).await
+    }
+
+    /// One drive's summary.
+    pub async fn drive(&self, drive: DriveId) -> Result<DriveSummary, CatalogError> {
+        self.call(move |c| {
+            model::drive_summaries(c, Some(drive))?
+                .pop()
+                .ok_or(CatalogError::NotFound { what: "drive", id: drive.0 })
+        })
+        .await
+    }
+
+    /// Segments of one drive, in recording order.
+    pub async fn drive_segments(&self, drive: DriveId) -> Result<Vec<SegmentRecord>, CatalogError> {
+        self.call(move |c| {
+            let sql = format!(
+                "{} WHERE s.drive_id = ?1 ORDER BY s.index_in_drive",
+                model::SEGMENT_SELECT
+            );
+            let mut st = c.prepare(&sql)?;
+            let rows = st.query_map([drive.0], model::segment_from_row)?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+
+    /// Total bytes of files the phone holds according to the catalog (videos and telemetry).
+    pub async fn phone_bytes(&self) -> Result<u64, CatalogError> {
+        self.call(|c| {
+            let n: i64 = c.query_row(
+                "SELECT (SELECT COALESCE(SUM(size_bytes), 0) FROM segments
+                          WHERE phone_state IS NOT NULL)
+                      + (SELECT COALESCE(SUM(size_bytes), 0) FROM telemetry)",
+                [],
+                |r| r.get(0),
+            )?;
+            Ok(u64::try_from(n).unwrap_or(0))
+        })
+        .await
+    }
+}
+
+fn open_connection(path: &Path) -> Result<Connection, CatalogError> {
+    let mut conn = Connection::open(path)?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    migrations().to_latest(&mut conn)?;
+    Ok(conn)
+}
+
+/// SQLite stores integers as i64; sizes and sequence numbers from a camera are u64 and already
+/// bounded by validation, so saturating is only a guard.
+fn to_i64(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_are_valid() {
+        assert!(migrations().validate().is_ok());
+    }
+
+    fn status() -> CameraStatus {
+        CameraStatus {
+            protocol_version: 1,
+            model: "Sim".into(),
+            firmware: "1.0".into(),
+            serial: "SN1".into(),
+            sd_capacity_bytes: 1 << 30,
+            sd_used_bytes: 0,
+            recording: true,
+            current_drive: Some("D1".into()),
+            clock_ms: 0,
+            latest_seq: 2,
+        }
+    }
+
+    fn seg(seq: u64) -> SegmentInfo {
+        SegmentInfo {
+            id: format!("D1_S{seq:04}"),
+            drive_id: "D1".into(),
+            seq,
+            index_in_drive: u32::try_from(seq).unwrap_or(0),
+            start_ms: 1_000 + i64::try_from(seq).unwrap_or(0) * 60_000,
+            duration_ms: 60_000,
+            size: 100,
+            sha256: "a".repeat(64),
+            locked: false,
+            telemetry_size: 10,
+            telemetry_sha256: "b".repeat(64),
+        }
+    }
+
+    #[tokio::test]
+    async fn residencies_follow_the_video() {
+        let dir = tempfile::tempdir().unwrap();
+        let cat = Catalog::open(&dir.path().join("c.sqlite")).await.unwrap();
+        let cam = cat.upsert_camera(status(), "http://x".into()).await.unwrap();
+        assert_eq!(cat.note_camera_segments(cam, vec![seg(1), seg(2)]).await.unwrap(), 2);
+        assert_eq!(cat.note_camera_segments(cam, vec![seg(2)]).await.unwrap(), 0);
+        let missing = cat.segments_missing_on_phone(cam).await.unwrap();
+        assert_eq!(missing.len(), 2);
+
+        let video = PhoneFile { name: "a.mp4".into() };
+        let tele =
+            TelemetryFile { name: "a.json".into(), size_bytes: 10, accel_samples: 1, gps_fixes: 1 };
+        cat.record_phone_copy(missing[0].id, video, tele).await.unwrap();
+        assert_eq!(cat.phone_bytes().await.unwrap(), 110);
+
+        // The camera overwrote segment 1.
+        assert_eq!(cat.note_camera_overwrites(cam, vec![2]).await.unwrap(), 1);
+        let drives = cat.drives().await.unwrap();
+        assert_eq!(drives.len(), 1);
+        assert_eq!(drives[0].residencies, vec![Residency::Camera, Residency::Phone]);
+
+        cat.mark_phone_copy_deleting(missing[0].id).await.unwrap();
+        cat.forget_phone_copy(missing[0].id, "test").await.unwrap();
+        assert_eq!(cat.phone_bytes().await.unwrap(), 0);
+        let drives = cat.drives().await.unwrap();
+        assert_eq!(drives[0].residencies, vec![Residency::Camera]);
+    }
+}

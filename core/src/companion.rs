@@ -1,0 +1,368 @@
+//! The companion: the one object an app holds. It opens a data directory, wires the domain
+//! modules together, owns the long-running tasks (streaming), and emits one event stream the UI
+//! listens to.
+//!
+//! Its shape is meant to map onto UniFFI as it is: owned arguments and results, an `Arc`-shared
+//! `Send + Sync` object, async methods, and one error enum.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use tokio::sync::{Mutex, broadcast};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::camera::{CameraClient, CameraError};
+use crate::catalog::{
+    CameraRecord, Catalog, CatalogError, DriveId, DriveSummary, PhoneUsage, SegmentRecord,
+};
+use crate::ingest::{
+    IngestError, IngestEvent, IngestReport, Ingestor, ReconcileReport, RetryPolicy, reconcile,
+};
+use crate::storage::{
+    Budget, DataLayout, Eviction, Forecast, LoopRecorder, QuotaFraction, SafetyFloor, StatvfsProbe,
+    StorageError, StorageEvent, StorageProbe, forecast, remove_phone_copy,
+};
+
+/// Why a companion call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CompanionError {
+    /// Another process has this data directory open.
+    #[error("data directory {0} is in use by another Dashkeep process")]
+    DataDirBusy(PathBuf),
+    /// The catalog failed.
+    #[error(transparent)]
+    Catalog(#[from] CatalogError),
+    /// Ingest failed.
+    #[error(transparent)]
+    Ingest(#[from] IngestError),
+    /// The camera could not be used.
+    #[error(transparent)]
+    Camera(#[from] CameraError),
+    /// Phone storage failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+/// How to open a companion.
+#[derive(Clone)]
+pub struct CompanionConfig {
+    /// The data directory: catalog, videos, partial downloads.
+    pub data_dir: PathBuf,
+    /// How ingest retries a dropped link.
+    pub retry: RetryPolicy,
+    /// Reports the phone's volume capacity (the platform may provide its own).
+    pub probe: Arc<dyn StorageProbe>,
+    /// Free space the phone keeps whatever the quota says.
+    pub safety_floor: SafetyFloor,
+}
+
+impl CompanionConfig {
+    /// The defaults for a data directory.
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            data_dir: data_dir.into(),
+            retry: RetryPolicy::default(),
+            probe: Arc::new(StatvfsProbe),
+            safety_floor: SafetyFloor::default(),
+        }
+    }
+}
+
+/// Everything the UI hears about, in one stream.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CompanionEvent {
+    /// Progress and state of streaming from the camera.
+    Ingest(IngestEvent),
+    /// Automatic streaming ended: stopped by the user, or failed with `error`.
+    StreamingStopped {
+        /// Why it ended, when it was not asked to.
+        error: Option<String>,
+    },
+    /// The phone's loop recorder evicted a copy, ran out of room, or found room again.
+    Storage(StorageEvent),
+    /// The phone's copy of segments of a drive was removed.
+    PhoneCopyRemoved {
+        /// The drive.
+        drive: DriveId,
+        /// How many segments.
+        segments: usize,
+    },
+}
+
+/// What the phone holds now.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PhoneStatus {
+    /// The data directory.
+    pub data_dir: PathBuf,
+    /// Bytes of videos and telemetry the phone holds, by the catalog.
+    pub bytes_on_phone: u64,
+    /// Drives known.
+    pub drives: usize,
+    /// Segments with a copy on the phone.
+    pub segments_on_phone: u64,
+    /// Whether automatic streaming runs now.
+    pub streaming: bool,
+    /// Cameras the phone has talked to.
+    pub cameras: Vec<CameraRecord>,
+}
+
+/// Phone storage as the UI's storage bar shows it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct StorageStatus {
+    /// The quota and what it allows now.
+    pub budget: Budget,
+    /// What Dashkeep's files take, by kind.
+    pub usage: PhoneUsage,
+    /// Bytes that may still be written before the loop recorder evicts.
+    pub free_quota_bytes: u64,
+    /// Whether ingest is paused because nothing more can be evicted.
+    pub full: bool,
+    /// Each camera's SD card, as last reported.
+    pub cameras: Vec<CameraRecord>,
+}
+
+struct StreamingTask {
+    cancel: CancellationToken,
+    handle: JoinHandle<()>,
+}
+
+/// The dash cam companion: open one per data directory and share it.
+pub struct Companion {
+    layout: DataLayout,
+    catalog: Catalog,
+    ingestor: Ingestor,
+    recorder: LoopRecorder,
+    full: Arc<AtomicBool>,
+    events: broadcast::Sender<CompanionEvent>,
+    streaming: Mutex<Option<StreamingTask>>,
+    reconciled: ReconcileReport,
+    _lock: File,
+}
+
+/// Events kept for a slow listener before it starts missing some.
+const EVENT_BUFFER: usize = 1024;
+
+impl Companion {
+    /// Opens the data directory (creating it), locks it against other processes, brings the
+    /// catalog up to date and reconciles it with the files on disk.
+    pub async fn open(config: CompanionConfig) -> Result<Arc<Self>, CompanionError> {
+        let layout = DataLayout::new(&config.data_dir);
+        let lock = lock_data_dir(layout.clone()).await?;
+        let catalog = Catalog::open(&layout.catalog_path()).await?;
+        let reconciled = reconcile(&catalog, &layout).await?;
+        let (events, _) = broadcast::channel(EVENT_BUFFER);
+        let full = Arc::new(AtomicBool::new(false));
+        let recorder = LoopRecorder::open(
+            catalog.clone(),
+            layout.clone(),
+            config.probe,
+            config.safety_floor,
+            storage_observer(events.clone(), Arc::clone(&full)),
+        )
+        .await?;
+        let (tx, stored) = (events.clone(), Arc::clone(&full));
+        let observer = Arc::new(move |e: IngestEvent| {
+            if matches!(e, IngestEvent::SegmentStored { .. }) {
+                stored.store(false, Ordering::Relaxed);
+            }
+            let _ = tx.send(CompanionEvent::Ingest(e));
+        });
+        let ingestor = Ingestor::new(catalog.clone(), layout.clone(), recorder.clone(), observer)
+            .with_retry(config.retry);
+        Ok(Arc::new(Self {
+            layout,
+            catalog,
+            ingestor,
+            recorder,
+            full,
+            events,
+            streaming: Mutex::new(None),
+            reconciled,
+            _lock: lock,
+        }))
+    }
+
+    /// A new receiver of every event from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<CompanionEvent> {
+        self.events.subscribe()
+    }
+
+    /// The data directory.
+    pub fn data_dir(&self) -> &Path {
+        self.layout.root()
+    }
+
+    /// What reconciliation fixed when the companion opened.
+    pub fn reconciled_on_open(&self) -> &ReconcileReport {
+        &self.reconciled
+    }
+
+    /// "Stream now": pulls everything the camera at `camera_url` has that the phone lacks,
+    /// newest drive first, and returns what it did.
+    pub async fn stream_now(&self, camera_url: &str) -> Result<IngestReport, CompanionError> {
+        let camera = CameraClient::new(camera_url)?;
+        let cancel = CancellationToken::new();
+        Ok(self.ingestor.stream_now(&camera, &cancel).await?)
+    }
+
+    /// Starts automatic streaming from the camera at `camera_url`: catch up, then follow its
+    /// live feed until [`Companion::stop_streaming`]. Replaces streaming already running.
+    pub async fn start_streaming(&self, camera_url: &str) -> Result<(), CompanionError> {
+        let camera = CameraClient::new(camera_url)?;
+        self.stop_streaming().await;
+        let cancel = CancellationToken::new();
+        let (ingestor, token, events) =
+            (self.ingestor.clone(), cancel.clone(), self.events.clone());
+        let handle = tokio::spawn(async move {
+            let error = ingestor.follow(&camera, &token).await.err().map(|e| e.to_string());
+            if let Some(e) = &error {
+                tracing::error!(error = %e, "automatic streaming stopped");
+            }
+            let _ = events.send(CompanionEvent::StreamingStopped { error });
+        });
+        *self.streaming.lock().await = Some(StreamingTask { cancel, handle });
+        Ok(())
+    }
+
+    /// Stops automatic streaming and waits until it has stopped; partial downloads are kept.
+    pub async fn stop_streaming(&self) {
+        if let Some(task) = self.streaming.lock().await.take() {
+            task.cancel.cancel();
+            let _ = task.handle.await;
+        }
+    }
+
+    /// Whether automatic streaming is running.
+    pub async fn is_streaming(&self) -> bool {
+        self.streaming.lock().await.as_ref().is_some_and(|t| !t.handle.is_finished())
+    }
+
+    /// Drives, newest first, with where each one lives.
+    pub async fn drives(&self) -> Result<Vec<DriveSummary>, CompanionError> {
+        Ok(self.catalog.drives().await?)
+    }
+
+    /// The segments of a drive, in recording order.
+    pub async fn drive_segments(
+        &self,
+        drive: DriveId,
+    ) -> Result<Vec<SegmentRecord>, CompanionError> {
+        Ok(self.catalog.drive_segments(drive).await?)
+    }
+
+    /// Where a segment's phone copy lives, if it has one.
+    pub fn segment_path(&self, segment: &SegmentRecord) -> Option<PathBuf> {
+        segment.phone_file.as_deref().map(|name| self.layout.video_path(name))
+    }
+
+    /// What the phone holds now.
+    pub async fn phone_status(&self) -> Result<PhoneStatus, CompanionError> {
+        let drives = self.catalog.drives().await?;
+        Ok(PhoneStatus {
+            data_dir: self.layout.root().to_path_buf(),
+            bytes_on_phone: self.catalog.phone_bytes().await?,
+            segments_on_phone: drives.iter().map(|d| u64::from(d.segments_on_phone)).sum(),
+            drives: drives.len(),
+            streaming: self.is_streaming().await,
+            cameras: self.catalog.cameras().await?,
+        })
+    }
+
+    /// Removes the phone's copy of a drive (the camera's copy is untouched). Returns how many
+    /// segments were removed.
+    pub async fn remove_from_phone(&self, drive: DriveId) -> Result<usize, CompanionError> {
+        let mut removed = 0;
+        for segment in self.catalog.drive_segments(drive).await? {
+            if segment.phone_file.is_some() {
+                remove_phone_copy(&self.catalog, &self.layout, &segment, "removed_by_user").await?;
+                removed += 1;
+            }
+        }
+        let _ = self.events.send(CompanionEvent::PhoneCopyRemoved { drive, segments: removed });
+        self.recorder.room_changed();
+        Ok(removed)
+    }
+
+    /// The user's quota: the share of the phone's storage Dashkeep may use.
+    pub fn quota(&self) -> QuotaFraction {
+        self.recorder.fraction()
+    }
+
+    /// Sets the quota (0.1 to 0.9) and persists it. Lowering it evicts at once, oldest first, by
+    /// the loop recorder's rules; raising it resumes paused streaming. Returns what was evicted.
+    pub async fn set_quota(&self, fraction: f64) -> Result<Vec<Eviction>, CompanionError> {
+        let fraction = QuotaFraction::new(fraction)?;
+        let protect = self.ingestor.drives_in_flight();
+        Ok(self.recorder.set_fraction(fraction, &protect).await?)
+    }
+
+    /// Phone storage for the storage bar: quota, usage by kind, free quota, camera SD cards.
+    pub async fn storage_status(&self) -> Result<StorageStatus, CompanionError> {
+        let budget = self.recorder.budget().await?;
+        Ok(StorageStatus {
+            usage: self.catalog.phone_usage().await?,
+            free_quota_bytes: budget.free_bytes(),
+            budget,
+            full: self.full.load(Ordering::Relaxed),
+            cameras: self.catalog.cameras().await?,
+        })
+    }
+
+    /// How many hours of driving each copy has before a loop recorder overwrites it, and the
+    /// drives living in one place only that will be overwritten within `horizon_hours`.
+    pub async fn at_risk(&self, horizon_hours: f64) -> Result<Forecast, CompanionError> {
+        let budget = self.recorder.budget().await?;
+        let cameras = self.catalog.cameras().await?;
+        Ok(forecast(&self.catalog, &budget, &cameras, horizon_hours).await?)
+    }
+
+    /// Locks a drive so the phone's loop recorder never evicts it, or unlocks it.
+    pub async fn set_drive_locked(
+        &self,
+        drive: DriveId,
+        locked: bool,
+    ) -> Result<(), CompanionError> {
+        self.catalog.set_drive_locked(drive, locked).await?;
+        if !locked {
+            self.recorder.room_changed();
+        }
+        Ok(())
+    }
+}
+
+/// Forwards storage events and remembers whether ingest is paused for room.
+fn storage_observer(
+    events: broadcast::Sender<CompanionEvent>,
+    full: Arc<AtomicBool>,
+) -> crate::storage::StorageObserver {
+    Arc::new(move |e: StorageEvent| {
+        match e {
+            StorageEvent::Full { .. } => full.store(true, Ordering::Relaxed),
+            StorageEvent::RoomAvailable | StorageEvent::Evicted(_) => {
+                full.store(false, Ordering::Relaxed);
+            }
+        }
+        let _ = events.send(CompanionEvent::Storage(e));
+    })
+}
+
+/// Takes an exclusive lock on the data directory for the life of the companion.
+async fn lock_data_dir(layout: DataLayout) -> Result<File, CompanionError> {
+    tokio::task::spawn_blocking(move || {
+        layout.create_dirs()?;
+        let path = layout.root().join(".lock");
+        let file = File::create(&path).map_err(|e| StorageError::from_io(&path, e))?;
+        match file.try_lock() {
+            Ok(()) => Ok(file),
+            Err(std::fs::TryLockError::WouldBlock) => {
+                Err(CompanionError::DataDirBusy(layout.root().to_path_buf()))
+            }
+            Err(std::fs::TryLockError::Error(e)) => Err(StorageError::from_io(&path, e).into()),
+        }
+    })
+    .await
+    .map_err(|e| CompanionError::Ingest(IngestError::Task(e.to_string())))?
+}

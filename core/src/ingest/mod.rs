@@ -1,0 +1,598 @@
+//! Ingest: pulls drives from the camera into phone storage and the catalog.
+//!
+//! Each segment is downloaded into a partial file (resuming with Range after a dropped link),
+//! checked against the listed size and SHA-256, fsynced and renamed into place; only then does the
+//! catalog name it, in one transaction with its telemetry and its `phone` residency. "Stream now"
+//! pulls everything the camera has that the phone lacks, newest drive first; following the live
+//! feed does the same for each segment as the camera finalizes it.
+
+mod download;
+mod reconcile;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+pub use download::RetryPolicy;
+pub use reconcile::{ReconcileReport, reconcile};
+
+use crate::camera::{CameraClient, CameraError};
+use crate::catalog::{
+    CameraId, Catalog, CatalogError, DriveId, PhoneFile, SegmentId, SegmentRecord, TelemetryFile,
+};
+use crate::protocol::{ListingError, SegmentInfo, SegmentList, Telemetry};
+use crate::storage::{DataLayout, LoopRecorder, StorageError, commit_rename, write_atomic};
+
+/// Why ingesting failed.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    /// Talking to the camera failed (after retries, for a dropped link).
+    #[error(transparent)]
+    Camera(#[from] CameraError),
+    /// The camera listed a segment that cannot be right; nothing was written for it.
+    #[error("camera listing refused: {0}")]
+    Listing(#[from] ListingError),
+    /// The downloaded bytes do not hash to the listed SHA-256, on every try.
+    #[error("segment {segment} does not match its SHA-256; not catalogued")]
+    ChecksumMismatch {
+        /// The camera's segment id.
+        segment: String,
+    },
+    /// The camera sent more bytes than it listed.
+    #[error("segment {segment}: listed {listed} bytes, camera sent {received}")]
+    SizeMismatch {
+        /// The camera's segment id.
+        segment: String,
+        /// Size in the listing.
+        listed: u64,
+        /// Bytes received.
+        received: u64,
+    },
+    /// The telemetry sidecar is not what the listing promised.
+    #[error("telemetry of segment {segment} is invalid: {reason}")]
+    BadTelemetry {
+        /// The camera's segment id.
+        segment: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The catalog failed.
+    #[error(transparent)]
+    Catalog(#[from] CatalogError),
+    /// Phone storage failed (full disk, I/O error).
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    /// The work was cancelled (streaming stopped); partial files are kept for resuming.
+    #[error("ingest cancelled")]
+    Cancelled,
+    /// A background task was lost.
+    #[error("ingest task failed: {0}")]
+    Task(String),
+}
+
+/// What ingest reports while it works; the companion forwards these to the UI.
+#[derive(Debug, Clone, PartialEq)]
+pub enum IngestEvent {
+    /// The camera answered; the phone knows it as `camera`.
+    Connected {
+        /// Catalog id of the camera.
+        camera: CameraId,
+        /// Its serial number.
+        serial: String,
+    },
+    /// The camera stopped answering; ingest retries after `retry_in`.
+    Disconnected {
+        /// Why.
+        reason: String,
+        /// When the next try happens.
+        retry_in: Duration,
+    },
+    /// A segment download began (or resumed from `resumed_from` bytes).
+    SegmentStarted {
+        /// Its drive.
+        drive: DriveId,
+        /// The segment.
+        segment: SegmentId,
+        /// Its size.
+        bytes_total: u64,
+        /// Bytes already on the phone from an earlier attempt.
+        resumed_from: u64,
+    },
+    /// Bytes of a segment on the phone so far.
+    SegmentProgress {
+        /// The segment.
+        segment: SegmentId,
+        /// Bytes done.
+        bytes_done: u64,
+        /// Its size.
+        bytes_total: u64,
+    },
+    /// A segment is complete, verified and catalogued on the phone.
+    SegmentStored {
+        /// Its drive.
+        drive: DriveId,
+        /// The segment.
+        segment: SegmentId,
+        /// Its size.
+        bytes: u64,
+    },
+    /// A segment could not be ingested; the camera's copy is untouched.
+    SegmentFailed {
+        /// The camera's id for it (possibly unsafe: for display only).
+        camera_segment_id: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Receives ingest events; must return quickly.
+pub type IngestObserver = Arc<dyn Fn(IngestEvent) + Send + Sync>;
+
+/// What one "stream now" pass did.
+#[derive(Debug, Default)]
+pub struct IngestReport {
+    /// Segments the camera listed.
+    pub listed: usize,
+    /// Listed segments the catalog did not know yet.
+    pub new_on_camera: usize,
+    /// Segments stored on the phone in this pass.
+    pub stored: usize,
+    /// Bytes fetched over the network in this pass.
+    pub bytes_fetched: u64,
+    /// Segments the camera no longer has (loop recording), noticed in this pass.
+    pub overwritten_on_camera: usize,
+    /// Listing entries and segments refused, each with its typed reason.
+    pub refused: Vec<IngestError>,
+}
+
+/// Pulls segments from cameras into a data directory.
+#[derive(Clone)]
+pub struct Ingestor {
+    in_flight: Arc<Mutex<HashMap<SegmentId, DriveId>>>,
+    recorder: LoopRecorder,
+    catalog: Catalog,
+    layout: DataLayout,
+    observer: IngestObserver,
+    retry: RetryPolicy,
+}
+
+/// Listing pages are this long.
+const PAGE: u32 = 500;
+/// A segment whose bytes fail their checksum is fetched again this many times before giving up.
+const INTEGRITY_ATTEMPTS: u32 = 3;
+/// How long one long poll of the live feed waits.
+const FEED_POLL: Duration = Duration::from_secs(20);
+
+impl Ingestor {
+    /// An ingestor writing into `layout` and recording in `catalog`, making room with `recorder`
+    /// before each segment.
+    pub fn new(
+        catalog: Catalog,
+        layout: DataLayout,
+        recorder: LoopRecorder,
+        observer: IngestObserver,
+    ) -> Self {
+        let in_flight = Arc::default();
+        Self { in_flight, recorder, catalog, layout, observer, retry: RetryPolicy::default() }
+    }
+
+    /// Replaces the retry policy (tests shorten it).
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    fn emit(&self, event: IngestEvent) {
+        (self.observer)(event);
+    }
+
+    /// The drives being streamed now: the loop recorder must not evict them.
+    pub fn drives_in_flight(&self) -> Vec<DriveId> {
+        let mut drives: Vec<DriveId> =
+            self.in_flight.lock().unwrap_or_else(|p| p.into_inner()).values().copied().collect();
+        drives.dedup();
+        drives
+    }
+
+    /// Runs a camera request, retrying transient failures (a dropped link, a 5xx) with backoff.
+    async fn retrying<T, F, Fut>(&self, mut request: F) -> Result<T, CameraError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, CameraError>>,
+    {
+        let mut failures = 0;
+        loop {
+            match request().await {
+                Err(e) if e.is_transient() && failures < self.retry.max_retries => {
+                    failures += 1;
+                    tracing::debug!(error = %e, failures, "camera request failed; retrying");
+                    tokio::time::sleep(self.retry.backoff(failures)).await;
+                }
+                result => return result,
+            }
+        }
+    }
+
+    /// Asks the camera who it is and records it.
+    pub async fn connect(&self, camera: &CameraClient) -> Result<CameraId, IngestError> {
+        let status = self.retrying(|| camera.status()).await?;
+        let serial = status.serial.clone();
+        let id = self.catalog.upsert_camera(status, camera.base_url().to_string()).await?;
+        self.emit(IngestEvent::Connected { camera: id, serial });
+        Ok(id)
+    }
+
+    /// Pulls everything the camera has that the phone lacks, newest drive first.
+    pub async fn stream_now(
+        &self,
+        camera: &CameraClient,
+        cancel: &CancellationToken,
+    ) -> Result<IngestReport, IngestError> {
+        let span = tracing::info_span!("stream_now", camera = camera.base_url());
+        async {
+            let camera_id = self.connect(camera).await?;
+            let report = self.catch_up(camera, camera_id, cancel).await?;
+            tracing::info!(
+                stored = report.stored,
+                bytes = report.bytes_fetched,
+                refused = report.refused.len(),
+                "stream now finished"
+            );
+            Ok(report)
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// Syncs the listing, then fetches every segment the phone lacks.
+    async fn catch_up(
+        &self,
+        camera: &CameraClient,
+        camera_id: CameraId,
+        cancel: &CancellationToken,
+    ) -> Result<IngestReport, IngestError> {
+        let mut report = self.sync_listing(camera, camera_id).await?;
+        self.fetch_missing(camera, camera_id, cancel, &mut report).await?;
+        Ok(report)
+    }
+
+    /// Reads the camera's whole listing into the catalog and notes what it overwrote.
+    async fn sync_listing(
+        &self,
+        camera: &CameraClient,
+        camera_id: CameraId,
+    ) -> Result<IngestReport, IngestError> {
+        let mut report = IngestReport::default();
+        let mut since = 0;
+        let mut present = Vec::new();
+        let mut latest = 0;
+        loop {
+            let page = self.retrying(|| camera.segments(since, PAGE)).await?;
+            present.extend(page.segments.iter().map(|s| s.seq));
+            latest = latest.max(page.segments.iter().map(|s| s.seq).max().unwrap_or(0));
+            report.listed += page.segments.len();
+            report.new_on_camera +=
+                self.note_listing(camera_id, &page, &mut report.refused).await?;
+            if !page.more || page.next_cursor <= since {
+                break;
+            }
+            since = page.next_cursor;
+        }
+        report.overwritten_on_camera =
+            self.catalog.note_camera_overwrites(camera_id, present).await?;
+        self.catalog.set_feed_cursor(camera_id, latest).await?;
+        Ok(report)
+    }
+
+    /// Validates a listing page and records its good entries; bad ones go to `refused`.
+    async fn note_listing(
+        &self,
+        camera_id: CameraId,
+        page: &SegmentList,
+        refused: &mut Vec<IngestError>,
+    ) -> Result<usize, IngestError> {
+        let mut good: Vec<SegmentInfo> = Vec::with_capacity(page.segments.len());
+        for s in &page.segments {
+            match s.validate() {
+                Ok(()) => good.push(s.clone()),
+                Err(e) => {
+                    tracing::warn!(error = %e, "refusing a camera listing entry");
+                    self.emit(IngestEvent::SegmentFailed {
+                        camera_segment_id: s.id.clone(),
+                        reason: e.to_string(),
+                    });
+                    refused.push(e.into());
+                }
+            }
+        }
+        Ok(self.catalog.note_camera_segments(camera_id, good).await?)
+    }
+
+    async fn fetch_missing(
+        &self,
+        camera: &CameraClient,
+        camera_id: CameraId,
+        cancel: &CancellationToken,
+        report: &mut IngestReport,
+    ) -> Result<(), IngestError> {
+        for segment in self.catalog.segments_missing_on_phone(camera_id).await? {
+            match self.fetch_segment(camera, &segment, cancel).await {
+                Ok(bytes) => {
+                    report.stored += 1;
+                    report.bytes_fetched += bytes;
+                }
+                Err(e) if is_segment_specific(&e) => {
+                    self.emit(IngestEvent::SegmentFailed {
+                        camera_segment_id: segment.camera_segment_id.clone(),
+                        reason: e.to_string(),
+                    });
+                    report.refused.push(e);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// Downloads one catalogued segment and its telemetry onto the phone. Returns the bytes
+    /// fetched over the network (less than its size when a partial download was resumed).
+    pub async fn fetch_segment(
+        &self,
+        camera: &CameraClient,
+        segment: &SegmentRecord,
+        cancel: &CancellationToken,
+    ) -> Result<u64, IngestError> {
+        let Some(_claim) = InFlight::claim(&self.in_flight, segment) else {
+            // Another task (automatic streaming, or "stream now") is fetching it already.
+            return Ok(0);
+        };
+        let span = tracing::info_span!("fetch_segment", segment = %segment.camera_segment_id);
+        self.fetch_segment_inner(camera, segment, cancel).instrument(span).await
+    }
+
+    async fn fetch_segment_inner(
+        &self,
+        camera: &CameraClient,
+        segment: &SegmentRecord,
+        cancel: &CancellationToken,
+    ) -> Result<u64, IngestError> {
+        let name = DataLayout::segment_file_name(segment.camera_id, &segment.camera_segment_id);
+        let partial = self.layout.partial_path(&name);
+        let expected = download::Expected {
+            camera_segment_id: &segment.camera_segment_id,
+            size: segment.size_bytes,
+            sha256: &segment.sha256,
+        };
+        self.recorder
+            .make_room(
+                segment.size_bytes + segment.telemetry_size,
+                Some(segment.started_at_ms),
+                &[segment.drive_id],
+            )
+            .await?;
+        let progress = Progress { ingestor: self, segment };
+        let mut fetched = 0;
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            match download::download_video(
+                camera, &expected, &partial, self.retry, &progress, cancel,
+            )
+            .await
+            {
+                Err(IngestError::Storage(e)) if e.is_full() => {
+                    // Nothing half-written stays: the partial file goes, the catalog is untouched.
+                    let path = partial.clone();
+                    let _ = tokio::task::spawn_blocking(move || std::fs::remove_file(path)).await;
+                    return Err(IngestError::Storage(e));
+                }
+                Ok(n) => {
+                    fetched += n;
+                    break;
+                }
+                Err(IngestError::ChecksumMismatch { segment: id })
+                    if tries < INTEGRITY_ATTEMPTS =>
+                {
+                    tracing::warn!(segment = %id, "checksum mismatch; downloading again");
+                    fetched += segment.size_bytes;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        let telemetry = self.fetch_telemetry(camera, segment).await?;
+        let video = self.layout.video_path(&name);
+        tokio::task::spawn_blocking(move || commit_rename(&partial, &video))
+            .await
+            .map_err(|e| IngestError::Task(e.to_string()))??;
+        self.catalog.record_phone_copy(segment.id, PhoneFile { name }, telemetry).await?;
+        self.emit(IngestEvent::SegmentStored {
+            drive: segment.drive_id,
+            segment: segment.id,
+            bytes: segment.size_bytes,
+        });
+        Ok(fetched)
+    }
+
+    /// Downloads, checks and stores a segment's telemetry sidecar.
+    async fn fetch_telemetry(
+        &self,
+        camera: &CameraClient,
+        segment: &SegmentRecord,
+    ) -> Result<TelemetryFile, IngestError> {
+        let id = &segment.camera_segment_id;
+        let bad = |reason: String| IngestError::BadTelemetry { segment: id.clone(), reason };
+        let bytes = self.retrying(|| camera.telemetry(id, segment.telemetry_size)).await?;
+        if bytes.len() as u64 != segment.telemetry_size {
+            return Err(bad(format!("{} bytes, listed {}", bytes.len(), segment.telemetry_size)));
+        }
+        let digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes));
+        if digest != segment.telemetry_sha256 {
+            return Err(bad("SHA-256 does not match the listing".into()));
+        }
+        let parsed: Telemetry = serde_json::from_slice(&bytes).map_err(|e| bad(e.to_string()))?;
+        if parsed.segment_id != *id {
+            return Err(bad(format!("it names segment {:?}", parsed.segment_id)));
+        }
+        let name = DataLayout::telemetry_file_name(segment.camera_id, id);
+        let (tmp, path) = (self.layout.tmp_dir(), self.layout.video_path(&name));
+        tokio::task::spawn_blocking(move || write_atomic(&tmp, &path, &bytes))
+            .await
+            .map_err(|e| IngestError::Task(e.to_string()))??;
+        Ok(TelemetryFile {
+            name,
+            size_bytes: segment.telemetry_size,
+            accel_samples: u32::try_from(parsed.accel.len()).unwrap_or(u32::MAX),
+            gps_fixes: u32::try_from(parsed.gps.len()).unwrap_or(u32::MAX),
+        })
+    }
+
+    /// Follows the camera's live feed until cancelled: catches up with "stream now", then fetches
+    /// each segment as the camera finalizes it. A dropped link is retried with backoff forever
+    /// (the camera may be switched off and on); only cancellation or a non-transient error ends it.
+    pub async fn follow(
+        &self,
+        camera: &CameraClient,
+        cancel: &CancellationToken,
+    ) -> Result<(), IngestError> {
+        let span = tracing::info_span!("follow", camera = camera.base_url());
+        async {
+            let mut failures = 0u32;
+            loop {
+                match self.follow_once(camera, cancel).await {
+                    Err(IngestError::Cancelled) => return Ok(()),
+                    Err(IngestError::Storage(e)) if e.is_full() => {
+                        if let StorageError::Full { .. } = e {
+                            self.recorder.report_volume_full(0).await;
+                        }
+                        tracing::warn!(error = %e, "phone storage full; streaming paused");
+                        if self.wait_for_room(cancel).await.is_err() {
+                            return Ok(());
+                        }
+                    }
+                    Err(IngestError::Camera(e)) if e.is_transient() => {
+                        failures = failures.saturating_add(1);
+                        let retry_in = self.retry.backoff(failures);
+                        self.emit(IngestEvent::Disconnected { reason: e.to_string(), retry_in });
+                        if download::sleep_or_cancel(retry_in, cancel).await.is_err() {
+                            return Ok(());
+                        }
+                    }
+                    Err(e) => return Err(e),
+                    Ok(()) => failures = 0,
+                }
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// Waits until room may have appeared (the quota changed, videos were deleted or unlocked),
+    /// or a minute passed (other apps may have freed space).
+    async fn wait_for_room(&self, cancel: &CancellationToken) -> Result<(), IngestError> {
+        tokio::select! {
+            () = cancel.cancelled() => Err(IngestError::Cancelled),
+            () = self.recorder.wait_for_room() => Ok(()),
+            () = tokio::time::sleep(Duration::from_secs(60)) => Ok(()),
+        }
+    }
+
+    async fn follow_once(
+        &self,
+        camera: &CameraClient,
+        cancel: &CancellationToken,
+    ) -> Result<(), IngestError> {
+        let camera_id = self.connect(camera).await?;
+        let report = self.catch_up(camera, camera_id, cancel).await?;
+        let mut cursor = self
+            .catalog
+            .cameras()
+            .await?
+            .into_iter()
+            .find(|c| c.id == camera_id)
+            .map_or(0, |c| c.feed_cursor);
+        tracing::debug!(cursor, stored = report.stored, "following the live feed");
+        loop {
+            let page = tokio::select! {
+                () = cancel.cancelled() => return Err(IngestError::Cancelled),
+                page = camera.feed(cursor, FEED_POLL) => page?,
+            };
+            let mut refused = Vec::new();
+            self.note_listing(camera_id, &page, &mut refused).await?;
+            let mut report = IngestReport::default();
+            self.fetch_missing(camera, camera_id, cancel, &mut report).await?;
+            cursor = cursor.max(page.next_cursor);
+            self.catalog.set_feed_cursor(camera_id, cursor).await?;
+        }
+    }
+}
+
+/// Errors that concern one segment only: skip it and go on with the others.
+fn is_segment_specific(e: &IngestError) -> bool {
+    match e {
+        IngestError::ChecksumMismatch { .. }
+        | IngestError::SizeMismatch { .. }
+        | IngestError::BadTelemetry { .. }
+        | IngestError::Listing(_)
+        | IngestError::Storage(StorageError::OlderThanKept) => true,
+        IngestError::Camera(CameraError::Status { status, .. }) => *status == 404,
+        _ => false,
+    }
+}
+
+/// Reports one segment's download progress, at most every 1 MiB.
+pub(crate) struct Progress<'a> {
+    ingestor: &'a Ingestor,
+    segment: &'a SegmentRecord,
+}
+
+impl Progress<'_> {
+    fn started(&self, resumed_from: u64) {
+        self.ingestor.emit(IngestEvent::SegmentStarted {
+            drive: self.segment.drive_id,
+            segment: self.segment.id,
+            bytes_total: self.segment.size_bytes,
+            resumed_from,
+        });
+    }
+
+    fn advanced(&self, before: u64, bytes_done: u64) {
+        const STEP: u64 = 1 << 20;
+        let total = self.segment.size_bytes;
+        if before / STEP != bytes_done / STEP || bytes_done == total {
+            self.ingestor.emit(IngestEvent::SegmentProgress {
+                segment: self.segment.id,
+                bytes_done,
+                bytes_total: total,
+            });
+        }
+    }
+}
+
+/// A claim on one segment, so two tasks never write the same partial file.
+struct InFlight {
+    set: Arc<Mutex<HashMap<SegmentId, DriveId>>>,
+    segment: SegmentId,
+}
+
+impl InFlight {
+    fn claim(
+        set: &Arc<Mutex<HashMap<SegmentId, DriveId>>>,
+        segment: &SegmentRecord,
+    ) -> Option<Self> {
+        let fresh = set
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(segment.id, segment.drive_id)
+            .is_none();
+        fresh.then(|| Self { set: Arc::clone(set), segment: segment.id })
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.set.lock().unwrap_or_else(|p| p.into_inner()).remove(&self.segment);
+    }
+}

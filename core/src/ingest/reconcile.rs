@@ -1,0 +1,176 @@
+//! Reconciliation on open: make the data directory and the catalog agree after a crash, a kill,
+//! or files removed behind the app's back. What it fixes is logged and reported.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use super::IngestError;
+use crate::catalog::{CameraId, Catalog, SegmentRecord};
+use crate::storage::{DataLayout, StorageError, commit_rename, remove_durably};
+
+/// What reconciliation found and fixed.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ReconcileReport {
+    /// Phone copies marked for deletion whose deletion was finished.
+    pub deletes_finished: usize,
+    /// Catalogued phone copies whose file was missing or truncated; the catalog now says so.
+    pub missing_files: usize,
+    /// Complete files the catalog did not name (killed between rename and commit), moved back to
+    /// partial downloads so they are verified and catalogued without fetching them again.
+    pub orphans_resumable: usize,
+    /// Files nobody needs, removed.
+    pub orphans_removed: usize,
+    /// Partial downloads kept, to resume.
+    pub partials_kept: usize,
+    /// Partial downloads of nothing still wanted, removed.
+    pub partials_removed: usize,
+}
+
+impl ReconcileReport {
+    /// Whether anything needed fixing.
+    pub fn is_clean(&self) -> bool {
+        *self == Self { partials_kept: self.partials_kept, ..Self::default() }
+    }
+}
+
+/// Makes disk and catalog agree. Run before any ingest on a data directory.
+pub async fn reconcile(
+    catalog: &Catalog,
+    layout: &DataLayout,
+) -> Result<ReconcileReport, IngestError> {
+    let mut report = ReconcileReport::default();
+    for segment in catalog.segments_on_phone().await? {
+        check_phone_copy(catalog, layout, &segment, &mut report).await?;
+    }
+    let known: HashSet<String> = catalog.phone_file_names().await?.into_iter().collect();
+    for name in list_files(layout.videos_dir()).await? {
+        if !known.contains(&name) {
+            adopt_or_remove(catalog, layout, &name, &mut report).await?;
+        }
+    }
+    for name in list_files(layout.tmp_dir()).await? {
+        let wanted = match name.strip_suffix(".part") {
+            Some(target) => still_wanted(catalog, target).await?,
+            None => false,
+        };
+        if wanted {
+            report.partials_kept += 1;
+        } else {
+            remove(layout.tmp_dir().join(&name)).await?;
+            report.partials_removed += 1;
+        }
+    }
+    if report.is_clean() {
+        tracing::debug!(?report, "data directory and catalog agree");
+    } else {
+        tracing::warn!(?report, "reconciled the data directory with the catalog");
+    }
+    Ok(report)
+}
+
+async fn check_phone_copy(
+    catalog: &Catalog,
+    layout: &DataLayout,
+    segment: &SegmentRecord,
+    report: &mut ReconcileReport,
+) -> Result<(), IngestError> {
+    let Some(name) = &segment.phone_file else { return Ok(()) };
+    let video = layout.video_path(name);
+    let telemetry = layout.video_path(&DataLayout::telemetry_file_name(
+        segment.camera_id,
+        &segment.camera_segment_id,
+    ));
+    if segment.phone_deleting {
+        remove(video).await?;
+        remove(telemetry).await?;
+        catalog.forget_phone_copy(segment.id, "deleted").await?;
+        report.deletes_finished += 1;
+        return Ok(());
+    }
+    let path = video.clone();
+    let len = tokio::task::spawn_blocking(move || std::fs::metadata(path).map(|m| m.len()).ok())
+        .await
+        .map_err(|e| IngestError::Task(e.to_string()))?;
+    if len != Some(segment.size_bytes) {
+        tracing::warn!(file = %video.display(), ?len, expected = segment.size_bytes,
+            "a catalogued video is missing or truncated; the catalog now says so");
+        remove(video).await?;
+        remove(telemetry).await?;
+        catalog.forget_phone_copy(segment.id, "missing_on_disk").await?;
+        report.missing_files += 1;
+    }
+    Ok(())
+}
+
+/// A complete video the catalog does not name goes back to the partial downloads when its segment
+/// is still wanted (the next download verifies it and fetches nothing); anything else is removed.
+async fn adopt_or_remove(
+    catalog: &Catalog,
+    layout: &DataLayout,
+    name: &str,
+    report: &mut ReconcileReport,
+) -> Result<(), IngestError> {
+    let path = layout.video_path(name);
+    if name.ends_with(".mp4") && still_wanted(catalog, name).await? {
+        let partial = layout.partial_path(name);
+        tokio::task::spawn_blocking(move || commit_rename(&path, &partial))
+            .await
+            .map_err(|e| IngestError::Task(e.to_string()))??;
+        report.orphans_resumable += 1;
+    } else {
+        remove(path).await?;
+        report.orphans_removed += 1;
+    }
+    Ok(())
+}
+
+/// Whether `name` is the video file of a catalogued segment that is not on the phone yet.
+async fn still_wanted(catalog: &Catalog, name: &str) -> Result<bool, IngestError> {
+    let Some((camera, id)) = parse_segment_file_name(name) else { return Ok(false) };
+    let segment = catalog.segment_by_camera_id(camera, id.to_string()).await?;
+    Ok(segment.is_some_and(|s| s.phone_file.is_none()))
+}
+
+/// The inverse of [`DataLayout::segment_file_name`].
+fn parse_segment_file_name(name: &str) -> Option<(CameraId, &str)> {
+    let stem = name.strip_suffix(".mp4")?;
+    let (camera, id) = stem.strip_prefix('c')?.split_once('_')?;
+    Some((CameraId(camera.parse().ok()?), id))
+}
+
+async fn list_files(dir: PathBuf) -> Result<Vec<String>, IngestError> {
+    tokio::task::spawn_blocking(move || -> Result<Vec<String>, StorageError> {
+        let entries = std::fs::read_dir(&dir).map_err(|e| StorageError::from_io(&dir, e))?;
+        let mut names = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(|e| StorageError::from_io(&dir, e))?;
+            if entry.file_type().is_ok_and(|t| t.is_file()) {
+                names.push(entry.file_name().to_string_lossy().into_owned());
+            }
+        }
+        Ok(names)
+    })
+    .await
+    .map_err(|e| IngestError::Task(e.to_string()))?
+    .map_err(IngestError::from)
+}
+
+async fn remove(path: PathBuf) -> Result<(), IngestError> {
+    tokio::task::spawn_blocking(move || remove_durably(Path::new(&path)))
+        .await
+        .map_err(|e| IngestError::Task(e.to_string()))?
+        .map_err(IngestError::from)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_only_our_names() {
+        assert_eq!(parse_segment_file_name("c3_D1_S0001.mp4"), Some((CameraId(3), "D1_S0001")));
+        assert_eq!(parse_segment_file_name("c3_D1_S0001.telemetry.json"), None);
+        assert_eq!(parse_segment_file_name("x3_D1.mp4"), None);
+        assert_eq!(parse_segment_file_name("cX_D1.mp4"), None);
+    }
+}

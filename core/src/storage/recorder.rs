@@ -1,0 +1,281 @@
+//! The phone's loop recorder: before a new segment is written, make room under the quota by
+//! evicting the oldest drives' segments; uploaded clips only when no segment is left to evict.
+//!
+//! Never evicted: the drive being streamed now, drives the user locked, segments a pending clip
+//! still needs, and clips not yet in the cloud. Eviction only frees phone storage: the camera's
+//! and the cloud's copies are untouched.
+
+use std::sync::{Arc, Mutex};
+
+use serde::Serialize;
+use tokio::sync::Notify;
+use tracing::Instrument;
+
+use super::{
+    Budget, DataLayout, QuotaFraction, SafetyFloor, StorageError, StorageProbe, remove_durably,
+};
+use crate::catalog::{Catalog, DriveId, SegmentId, SegmentRecord};
+
+/// Where the setting is kept in the catalog.
+const QUOTA_KEY: &str = "quota_fraction";
+
+/// One phone copy the loop recorder removed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Eviction {
+    /// A drive segment (video and telemetry).
+    Segment {
+        /// Its drive.
+        drive: DriveId,
+        /// The segment.
+        segment: SegmentId,
+        /// Bytes freed.
+        bytes: u64,
+    },
+    /// A clip that stays in the cloud.
+    Clip {
+        /// The clip's catalog id.
+        clip_id: i64,
+        /// Bytes freed.
+        bytes: u64,
+    },
+}
+
+impl Eviction {
+    /// Bytes freed.
+    pub fn bytes(&self) -> u64 {
+        match self {
+            Self::Segment { bytes, .. } | Self::Clip { bytes, .. } => *bytes,
+        }
+    }
+}
+
+/// What the loop recorder reports for the UI.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum StorageEvent {
+    /// A phone copy was evicted to make room.
+    Evicted(Eviction),
+    /// Nothing more can be evicted and the quota is still exceeded: ingest pauses.
+    Full {
+        /// Bytes Dashkeep holds.
+        owned_bytes: u64,
+        /// What it may hold.
+        limit_bytes: u64,
+        /// Bytes the next write needs.
+        needed_bytes: u64,
+    },
+    /// Room appeared (quota raised, videos deleted or unlocked): paused ingest resumes.
+    RoomAvailable,
+}
+
+/// Receives storage events; must return quickly.
+pub type StorageObserver = Arc<dyn Fn(StorageEvent) + Send + Sync>;
+
+/// The phone's loop recorder over one data directory.
+#[derive(Clone)]
+pub struct LoopRecorder {
+    catalog: Catalog,
+    layout: DataLayout,
+    probe: Arc<dyn StorageProbe>,
+    floor: SafetyFloor,
+    observer: StorageObserver,
+    fraction: Arc<Mutex<QuotaFraction>>,
+    room: Arc<Notify>,
+}
+
+impl LoopRecorder {
+    /// A recorder reading the persisted quota from the catalog (the default when unset).
+    pub async fn open(
+        catalog: Catalog,
+        layout: DataLayout,
+        probe: Arc<dyn StorageProbe>,
+        floor: SafetyFloor,
+        observer: StorageObserver,
+    ) -> Result<Self, StorageError> {
+        let fraction = match catalog.setting(QUOTA_KEY).await? {
+            Some(v) => v.parse().ok().and_then(|f| QuotaFraction::new(f).ok()).unwrap_or_default(),
+            None => QuotaFraction::default(),
+        };
+        let fraction = Arc::new(Mutex::new(fraction));
+        Ok(Self { catalog, layout, probe, floor, observer, fraction, room: Arc::default() })
+    }
+
+    /// The user's quota.
+    pub fn fraction(&self) -> QuotaFraction {
+        *self.fraction.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The budget now: quota, floor, limit and what Dashkeep holds.
+    pub async fn budget(&self) -> Result<Budget, StorageError> {
+        let (probe, root) = (Arc::clone(&self.probe), self.layout.root().to_path_buf());
+        let volume = tokio::task::spawn_blocking(move || probe.volume_space(&root))
+            .await
+            .map_err(|e| StorageError::Task(e.to_string()))??;
+        let owned = self.catalog.phone_usage().await?.total();
+        Ok(Budget::new(self.fraction(), self.floor, volume, owned))
+    }
+
+    /// Sets and persists the quota. Lowering it evicts at once down to the new limit (by the same
+    /// rules); raising it wakes paused ingest. Returns what was evicted.
+    pub async fn set_fraction(
+        &self,
+        fraction: QuotaFraction,
+        protect: &[DriveId],
+    ) -> Result<Vec<Eviction>, StorageError> {
+        self.catalog.set_setting(QUOTA_KEY, fraction.get().to_string()).await?;
+        *self.fraction.lock().unwrap_or_else(|p| p.into_inner()) = fraction;
+        let evicted = match self.make_room(0, None, protect).await {
+            Ok(evicted) => evicted,
+            // Everything left is protected: the state is "full", which make_room reported.
+            Err(StorageError::QuotaExceeded { .. }) => Vec::new(),
+            Err(e) => return Err(e),
+        };
+        self.room_changed();
+        Ok(evicted)
+    }
+
+    /// Tells paused ingest that room may have appeared.
+    pub fn room_changed(&self) {
+        (self.observer)(StorageEvent::RoomAvailable);
+        self.room.notify_waiters();
+    }
+
+    /// Reports that the volume itself is full (a write failed with ENOSPC): ingest pauses.
+    pub async fn report_volume_full(&self, needed_bytes: u64) {
+        let (owned_bytes, limit_bytes) = match self.budget().await {
+            Ok(b) => (b.owned_bytes, b.limit_bytes),
+            Err(_) => (0, 0),
+        };
+        (self.observer)(StorageEvent::Full { owned_bytes, limit_bytes, needed_bytes });
+    }
+
+    /// Waits until [`LoopRecorder::room_changed`] is called.
+    pub async fn wait_for_room(&self) {
+        self.room.notified().await;
+    }
+
+    /// Makes room for `incoming` bytes, evicting oldest first. `incoming_started_at_ms` is when
+    /// the incoming video was recorded: nothing newer than it is evicted for it (it would be the
+    /// first to go). `protect` lists drives never to evict now (the one being streamed).
+    /// Fails with [`StorageError::QuotaExceeded`] when not enough can be evicted.
+    pub async fn make_room(
+        &self,
+        incoming: u64,
+        incoming_started_at_ms: Option<i64>,
+        protect: &[DriveId],
+    ) -> Result<Vec<Eviction>, StorageError> {
+        let budget = self.budget().await?;
+        if budget.owned_bytes.saturating_add(incoming) <= budget.limit_bytes {
+            return Ok(Vec::new());
+        }
+        let span = tracing::info_span!(
+            "make_room",
+            incoming,
+            owned = budget.owned_bytes,
+            limit = budget.limit_bytes
+        );
+        self.evict_down_to(budget, incoming, incoming_started_at_ms, protect).instrument(span).await
+    }
+
+    async fn evict_down_to(
+        &self,
+        budget: Budget,
+        incoming: u64,
+        incoming_started_at_ms: Option<i64>,
+        protect: &[DriveId],
+    ) -> Result<Vec<Eviction>, StorageError> {
+        let target = budget.limit_bytes.saturating_sub(incoming + budget.hysteresis_bytes());
+        let mut owned = budget.owned_bytes;
+        let mut evicted = Vec::new();
+        let mut stopped_by_age = false;
+        while owned > target {
+            match self.next_victim(incoming_started_at_ms, protect).await? {
+                Victim::Evicted(next) => {
+                    owned = owned.saturating_sub(next.bytes());
+                    (self.observer)(StorageEvent::Evicted(next.clone()));
+                    evicted.push(next);
+                }
+                Victim::NewerThanIncoming => {
+                    stopped_by_age = true;
+                    break;
+                }
+                Victim::None => break,
+            }
+        }
+        let fits = owned.saturating_add(incoming) <= budget.limit_bytes;
+        if !fits && stopped_by_age {
+            return Err(StorageError::OlderThanKept);
+        }
+        if !fits {
+            (self.observer)(StorageEvent::Full {
+                owned_bytes: owned,
+                limit_bytes: budget.limit_bytes,
+                needed_bytes: incoming,
+            });
+            return Err(StorageError::QuotaExceeded {
+                owned_bytes: owned,
+                limit_bytes: budget.limit_bytes,
+                needed_bytes: incoming,
+            });
+        }
+        tracing::info!(evicted = evicted.len(), owned, "made room");
+        Ok(evicted)
+    }
+
+    /// Evicts the next victim: the oldest evictable segment, else the oldest uploaded clip.
+    async fn next_victim(
+        &self,
+        newer_than_limit: Option<i64>,
+        protect: &[DriveId],
+    ) -> Result<Victim, StorageError> {
+        let segments = self.catalog.eviction_candidates(protect.to_vec(), 1).await?;
+        if let Some(segment) = segments.into_iter().next() {
+            if newer_than_limit.is_some_and(|t| segment.started_at_ms > t) {
+                return Ok(Victim::NewerThanIncoming);
+            }
+            // The catalog counts the telemetry it stored, whose size is the listed one.
+            let bytes = segment.size_bytes + segment.telemetry_size;
+            remove_phone_copy(&self.catalog, &self.layout, &segment, "evicted").await?;
+            let eviction =
+                Eviction::Segment { drive: segment.drive_id, segment: segment.id, bytes };
+            return Ok(Victim::Evicted(eviction));
+        }
+        let clips = self.catalog.evictable_clips(1).await?;
+        let Some(clip) = clips.into_iter().next() else { return Ok(Victim::None) };
+        let path = self.layout.video_path(&clip.phone_file);
+        tokio::task::spawn_blocking(move || remove_durably(&path))
+            .await
+            .map_err(|e| StorageError::Task(e.to_string()))??;
+        self.catalog.forget_clip_phone_copy(clip.clip_id, "evicted").await?;
+        Ok(Victim::Evicted(Eviction::Clip { clip_id: clip.clip_id, bytes: clip.size_bytes }))
+    }
+}
+
+/// What the recorder found to evict next.
+enum Victim {
+    Evicted(Eviction),
+    NewerThanIncoming,
+    None,
+}
+
+/// Removes the phone's copy of a segment, the other way round from storing it: mark the row,
+/// unlink the files, fsync the directory, then forget the files and close the `phone` residency.
+/// The camera's copy and any cloud copy are untouched.
+pub async fn remove_phone_copy(
+    catalog: &Catalog,
+    layout: &DataLayout,
+    segment: &SegmentRecord,
+    reason: &'static str,
+) -> Result<(), StorageError> {
+    catalog.mark_phone_copy_deleting(segment.id).await?;
+    let names = [
+        segment.phone_file.clone(),
+        Some(DataLayout::telemetry_file_name(segment.camera_id, &segment.camera_segment_id)),
+    ];
+    let paths: Vec<_> = names.into_iter().flatten().map(|n| layout.video_path(&n)).collect();
+    tokio::task::spawn_blocking(move || paths.iter().try_for_each(|p| remove_durably(p)))
+        .await
+        .map_err(|e| StorageError::Task(e.to_string()))??;
+    catalog.forget_phone_copy(segment.id, reason).await?;
+    Ok(())
+}

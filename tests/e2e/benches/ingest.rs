@@ -1,0 +1,139 @@
+//! Ingest benchmark: stream 20 segments of about 60 MB (a minute of 1080p at 8 Mbps) from the
+//! simulated camera on loopback, and compare with `curl` downloading the same files in the same
+//! run. Prints throughput, CPU seconds per GB, peak RSS, and the ratio to curl; repeats with
+//! 15-second segments to show that memory does not grow with segment size.
+//!
+//! Run: `cargo bench -p dashkeep-e2e --bench ingest` (add `-- --segments N` to change the count).
+//! The phone side runs in a child process (this binary re-executed) so its peak RSS is its own.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Instant;
+
+use dashkeep_core::{Companion, CompanionConfig};
+use dashkeep_simcam::{Fixture, Scenario, SimCamera, SimConfig};
+
+const CHILD_FLAG: &str = "--phone-child";
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == CHILD_FLAG) {
+        let (url, dir) = (&args[i + 1], &args[i + 2]);
+        phone_child(url, Path::new(dir));
+        return;
+    }
+    let segments: u64 = args
+        .iter()
+        .position(|a| a == "--segments")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(20);
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    println!("ingest benchmark: {segments} segments, simulated camera on loopback\n");
+    for segment_secs in [60u32, 15] {
+        rt.block_on(run(segments, segment_secs));
+    }
+}
+
+async fn run(segments: u64, segment_secs: u32) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let minutes = u32::try_from(segments * u64::from(segment_secs) / 60).expect("small");
+    let scenario = Scenario::calm(minutes.max(1)).with_segment_secs(segment_secs);
+    let camera = SimCamera::start(SimConfig {
+        instant: true,
+        fixture: Fixture::Hd1080p,
+        sd_capacity_bytes: 64 << 30,
+        ..SimConfig::new(scenario, dir.path().join("sd"))
+    })
+    .await
+    .expect("camera");
+    let card = camera.card();
+    let total: u64 = card.iter().map(|(i, _, _)| i.size + i.telemetry_size).sum();
+    let video_total: u64 = card.iter().map(|(i, _, _)| i.size).sum();
+
+    // Reference: curl fetching the same videos and telemetry, one process, one connection.
+    let curl_dir = dir.path().join("curl");
+    std::fs::create_dir_all(&curl_dir).expect("mkdir");
+    let mut curl = Command::new("curl");
+    curl.arg("-sS").arg("--fail");
+    for (info, _, _) in &card {
+        for kind in ["video", "telemetry"] {
+            curl.arg("-o").arg(curl_dir.join(format!("{}.{kind}", info.id)));
+            curl.arg(format!("{}/api/v1/segments/{}/{kind}", camera.base_url(), info.id));
+        }
+    }
+    let start = Instant::now();
+    let status = tokio::task::spawn_blocking(move || curl.status()).await.expect("join");
+    let curl_s = start.elapsed().as_secs_f64();
+    assert!(status.is_ok_and(|s| s.success()), "curl failed");
+    std::fs::remove_dir_all(&curl_dir).expect("rm");
+
+    // Dashkeep: a fresh phone streams everything.
+    let phone_dir = dir.path().join("phone");
+    let mut child = Command::new(std::env::current_exe().expect("exe"));
+    child.arg(CHILD_FLAG).arg(camera.base_url()).arg(&phone_dir);
+    let start = Instant::now();
+    let out = tokio::task::spawn_blocking(move || child.output()).await.expect("join").expect("child");
+    let ours_s = start.elapsed().as_secs_f64();
+    assert!(out.status.success(), "phone child failed: {}", String::from_utf8_lossy(&out.stderr));
+    let report = String::from_utf8_lossy(&out.stdout);
+    let field = |name: &str| -> f64 {
+        report
+            .lines()
+            .find_map(|l| l.strip_prefix(name).and_then(|v| v.trim().parse().ok()))
+            .unwrap_or(f64::NAN)
+    };
+    let (cpu_s, rss_kib, stored) = (field("cpu_s="), field("peak_rss_kib="), field("stored="));
+    assert_eq!(stored as usize, card.len(), "every segment stored");
+
+    let gb = total as f64 / 1e9;
+    println!(
+        "{} segments x {} s ({:.1} MB each), {:.2} GB in all",
+        card.len(),
+        segment_secs,
+        video_total as f64 / card.len() as f64 / 1e6,
+        gb
+    );
+    println!("  curl      {:>7.2} s  {:>7.0} MB/s", curl_s, total as f64 / curl_s / 1e6);
+    println!(
+        "  dashkeep  {:>7.2} s  {:>7.0} MB/s  {:.2} CPU s/GB  peak RSS {:.1} MiB",
+        ours_s,
+        total as f64 / ours_s / 1e6,
+        cpu_s / gb,
+        rss_kib / 1024.0
+    );
+    println!("  throughput ratio dashkeep/curl: {:.2}\n", curl_s / ours_s);
+    camera.shutdown().await;
+}
+
+/// The phone side: open a fresh data directory, stream everything, print figures.
+fn phone_child(url: &str, dir: &Path) {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let report = rt.block_on(async {
+        let phone = Companion::open(CompanionConfig::new(dir)).await.expect("open");
+        phone.stream_now(url).await.expect("stream now")
+    });
+    drop(rt);
+    println!("stored={}", report.stored);
+    println!("cpu_s={}", cpu_seconds());
+    println!("peak_rss_kib={}", status_field("VmHWM:"));
+}
+
+/// User + system CPU time of this process, from /proc/self/stat (clock ticks of 1/100 s).
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+fn status_field(name: &str) -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(name))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(f64::NAN)
+}

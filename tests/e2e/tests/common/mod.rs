@@ -1,0 +1,104 @@
+//! Shared set-up for the end-to-end tests: a simulated camera on loopback and a companion on a
+//! fresh data directory.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use dashkeep_core::ingest::RetryPolicy;
+use dashkeep_core::{Companion, CompanionConfig};
+use dashkeep_simcam::{Fixture, Scenario, SimCamera, SimConfig};
+use tempfile::TempDir;
+
+/// A test world: a camera, a phone, and the directory holding both.
+pub struct World {
+    pub dir: TempDir,
+    pub camera: SimCamera,
+}
+
+/// A short drive (`minutes` of calm driving, 10 s segments) recorded before the camera serves.
+pub async fn recorded_camera(minutes: u32) -> World {
+    camera_with(Scenario::calm(minutes).with_segment_secs(10), true, 1 << 30).await
+}
+
+/// A camera for `scenario`; `instant` records everything before serving.
+pub async fn camera_with(scenario: Scenario, instant: bool, sd_capacity: u64) -> World {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let camera = SimCamera::start(SimConfig {
+        instant,
+        speed: 600.0,
+        sd_capacity_bytes: sd_capacity,
+        fixture: Fixture::Small360p,
+        ..SimConfig::new(scenario, dir.path().join("sd"))
+    })
+    .await
+    .expect("camera starts");
+    World { dir, camera }
+}
+
+impl World {
+    /// The phone's data directory.
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("phone")
+    }
+
+    /// Opens the phone's companion with fast retries.
+    pub async fn phone(&self) -> Arc<Companion> {
+        let config = CompanionConfig {
+            retry: RetryPolicy {
+                max_retries: 10,
+                first_backoff: Duration::from_millis(20),
+                max_backoff: Duration::from_millis(200),
+            },
+            ..CompanionConfig::new(self.data_dir())
+        };
+        Companion::open(config).await.expect("companion opens")
+    }
+}
+
+/// SHA-256 of a file, hex.
+pub fn sha256_file(path: &Path) -> String {
+    use sha2::Digest;
+    let bytes = std::fs::read(path).expect("read file");
+    hex::encode(sha2::Sha256::digest(bytes))
+}
+
+/// Asserts that every segment on the camera's card is on the phone, byte-identical, and that
+/// the catalog names nothing else.
+pub async fn assert_phone_mirrors_card(phone: &Companion, camera: &SimCamera) {
+    let card = camera.card();
+    let mut on_phone = 0;
+    for drive in phone.drives().await.expect("drives") {
+        for segment in phone.drive_segments(drive.id).await.expect("segments") {
+            let Some(path) = phone.segment_path(&segment) else { continue };
+            on_phone += 1;
+            let (info, video, _) = card
+                .iter()
+                .find(|(i, _, _)| i.id == segment.camera_segment_id)
+                .unwrap_or_else(|| panic!("{} is not on the card", segment.camera_segment_id));
+            assert_eq!(std::fs::read(&path).expect("phone copy"), std::fs::read(video).expect("card"),
+                "segment {} differs from the camera's", info.id);
+        }
+    }
+    assert_eq!(on_phone, card.len(), "the phone holds every segment of the card");
+}
+
+/// Every file below `dir`, relative to it.
+pub fn files_below(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).expect("read_dir").flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                out.push(path.strip_prefix(dir).expect("below").to_path_buf());
+            }
+        }
+    }
+    out.sort();
+    out
+}
