@@ -82,16 +82,21 @@ fn main() {
     println!(
         "|--------------|---------|----------|--------|------|-----|-----|-----|-------|-------|-------|--------|"
     );
-    let mut variants = vec![("earth".to_string(), None)];
-    variants.extend(ROTATION_SEEDS.iter().map(|&s| (format!("rotated#{s}"), Some(rotation(s)))));
-    for (name, rot) in &variants {
+    let mut variants = vec![("earth".to_string(), None, true)];
+    variants
+        .extend(ROTATION_SEEDS.iter().map(|&s| (format!("rotated#{s}"), Some(rotation(s)), true)));
+    variants.push(("rot#1 nogyro".to_string(), Some(rotation(1)), false));
+    for (name, rot, gyro) in &variants {
         for (label, run) in [
             ("dashkeep", run_detector as fn(&[MotionSample]) -> Vec<f64>),
             ("baseline", run_baseline),
         ] {
             let mut total = Score::default();
             for (trip, samples, labels) in &trips {
-                let s = rot.map_or_else(|| samples.clone(), |r| rotate_all(samples, &r));
+                let mut s = rot.map_or_else(|| samples.clone(), |r| rotate_all(samples, &r));
+                if !gyro {
+                    s.iter_mut().for_each(|x| x.gyro = None);
+                }
                 let score = evaluate(&run(&s), labels, &s);
                 println!("{}", score.row(name, trip, label));
                 total.add(&score);

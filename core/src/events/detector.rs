@@ -19,8 +19,15 @@ const BRAKE_MAX_S: f64 = 10.0;
 const BRAKE_COOLDOWN_S: f64 = 3.0;
 /// Deceleration must exceed the lateral acceleration by this factor (within ~40° of backward).
 const BRAKE_DIRECTION_RATIO: f64 = 1.2;
-/// Without a known forward axis, a brake needs the yaw rate below this (rad/s): not a turn.
-const FALLBACK_MAX_YAW: f64 = 0.2;
+/// With a gyroscope, a hard brake needs the smoothed yaw rate below this (rad/s, ≈ 7°/s): the car
+/// goes straight. Turns and lane changes on real drives run at 0.15–1.5 rad/s.
+const MAX_BRAKE_YAW: f64 = 0.12;
+/// With a gyroscope, the acceleration must point within ±72° of backward (cos 72° ≈ 0.3) when
+/// the forward axis is known: a sign check that tolerates a coarse axis.
+const SIGN_CONE_COS: f64 = 0.3;
+/// The yaw rate's peak-hold decays with this time constant (s), so the tail of a turn, when the
+/// car straightens and the driver speeds up out of it, still counts as turning.
+const YAW_ENVELOPE_TAU: f64 = 1.0;
 /// Time constant of the smoothing applied before the hard-brake test, seconds.
 const BRAKE_SMOOTH_TAU: f64 = 0.15;
 /// Time constant of the smoothing of axis evidence and of the yaw rate, seconds.
@@ -77,6 +84,7 @@ pub struct Detector {
     ah_fast: V3,
     ah_slow: V3,
     yaw_slow: f64,
+    yaw_envelope: f64,
     yaw_bias: f64,
     prev_mag: f64,
     rise_t: f64,
@@ -109,6 +117,7 @@ impl Detector {
             ah_fast: [0.0; 3],
             ah_slow: [0.0; 3],
             yaw_slow: 0.0,
+            yaw_envelope: 0.0,
             yaw_bias: 0.0,
             prev_mag: 0.0,
             rise_t: 0.0,
@@ -210,22 +219,33 @@ impl Detector {
         self.ah_slow = lerp(self.ah_slow, ah, ks);
         if let Some(w) = yaw {
             self.yaw_slow += ks * (w - self.yaw_slow);
+            let decayed = self.yaw_envelope * (-dt / YAW_ENVELOPE_TAU).exp();
+            self.yaw_envelope = decayed.max(self.yaw_slow.abs());
         }
     }
 
-    /// The hard-brake test value: deceleration along forward when known, else the horizontal
-    /// magnitude outside turns.
+    /// The hard-brake test value and whether this sample may count towards a hard brake.
+    ///
+    /// With a gyroscope, turns are rejected by the yaw rate (a hard brake goes straight) and the
+    /// forward axis, when known, only has to confirm the sign (deceleration, not acceleration):
+    /// that tolerates a coarse axis. Without a gyroscope the axis must also reject turns, so the
+    /// deceleration along it is tested and must dominate the lateral acceleration.
     fn brake_metric(&self, up: V3, has_gyro: bool) -> (f64, bool) {
-        match self.orientation.forward(up) {
+        let ah = self.ah_fast;
+        let forward = self.orientation.forward(up);
+        if has_gyro {
+            let mag = norm(ah);
+            let straight = self.yaw_envelope <= MAX_BRAKE_YAW;
+            let backward = forward.is_none_or(|f| -dot(ah, f) >= SIGN_CONE_COS * mag);
+            return (mag, straight && backward);
+        }
+        match forward {
             Some(f) => {
-                let decel = -dot(self.ah_fast, f);
-                let lateral = norm(reject(reject(self.ah_fast, up), f));
+                let decel = -dot(ah, f);
+                let lateral = norm(reject(reject(ah, up), f));
                 (decel, decel >= BRAKE_DIRECTION_RATIO * lateral)
             }
-            None => {
-                let calm = !has_gyro || self.yaw_slow.abs() < FALLBACK_MAX_YAW;
-                (norm(self.ah_fast), calm)
-            }
+            None => (norm(ah), true),
         }
     }
 
