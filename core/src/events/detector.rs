@@ -229,7 +229,8 @@ impl Detector {
     /// With a gyroscope, turns are rejected by the yaw rate (a hard brake goes straight) and the
     /// forward axis, when known, only has to confirm the sign (deceleration, not acceleration):
     /// that tolerates a coarse axis. Without a gyroscope the axis must also reject turns, so the
-    /// deceleration along it is tested and must dominate the lateral acceleration.
+    /// deceleration along it is tested and must dominate the lateral acceleration; until the
+    /// axis is learned no sample counts (like commercial trackers' "uncalibrated" state).
     fn brake_metric(&self, up: V3, has_gyro: bool) -> (f64, bool) {
         let ah = self.ah_fast;
         let forward = self.orientation.forward(up);
@@ -245,7 +246,8 @@ impl Detector {
                 let lateral = norm(reject(reject(ah, up), f));
                 (decel, decel >= BRAKE_DIRECTION_RATIO * lateral)
             }
-            None => (norm(ah), true),
+            // Uncalibrated and blind to turns: no hard brakes until the axis is learned.
+            None => (norm(ah), false),
         }
     }
 
