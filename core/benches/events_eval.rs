@@ -63,16 +63,11 @@ fn ratio(a: usize, b: usize) -> f64 {
 }
 
 fn main() {
-    let dir = std::env::args().nth(1).map(PathBuf::from).unwrap_or_else(|| {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/driver-behavior")
-    });
-    let args: Vec<String> = std::env::args().collect();
-    // `cargo bench` passes `--bench`; only a non-flag first argument is a path.
-    let dir = if args.get(1).is_some_and(|a| a.starts_with('-')) {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/driver-behavior")
-    } else {
-        dir
-    };
+    // `cargo bench` passes `--bench`; the first argument that is not a flag is the data path.
+    let dir = std::env::args().skip(1).find(|a| !a.starts_with('-')).map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/driver-behavior"),
+        PathBuf::from,
+    );
     let trips: Vec<(String, Vec<MotionSample>, Vec<Label>)> =
         TRIPS.iter().map(|&n| load(&dir, n)).collect();
     println!("Hard-brake evaluation, Sensitivity::Normal, data: {}", dir.display());
@@ -142,8 +137,7 @@ fn onsets(samples: &[MotionSample], sens: Sensitivity) -> Vec<f64> {
     let mut d = Detector::new(sens);
     let mut events = Vec::new();
     // Uneven batch sizes, as a platform would deliver them.
-    for (i, chunk) in samples.chunks(37).enumerate() {
-        let _ = i;
+    for chunk in samples.chunks(37) {
         events.extend(d.push(chunk));
     }
     events.extend(d.finish());
@@ -177,11 +171,11 @@ fn run_baseline(samples: &[MotionSample]) -> Vec<f64> {
                 above = 0.0;
             }
             above += dt;
-        } else if let Some(o) = onset.take() {
-            if above >= BASE_MIN_S {
-                out.push(o);
-                cooldown = s.t + BASE_COOLDOWN_S;
-            }
+        } else if let Some(o) = onset.take()
+            && above >= BASE_MIN_S
+        {
+            out.push(o);
+            cooldown = s.t + BASE_COOLDOWN_S;
         }
     }
     out
