@@ -6,6 +6,7 @@
 pub mod camera;
 pub mod catalog;
 pub mod companion;
+pub mod events;
 pub mod ingest;
 pub mod protocol;
 pub mod storage;

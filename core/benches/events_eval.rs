@@ -1,0 +1,240 @@
+//! Evaluates the hard-brake detector on the real labelled trips of the Driver Behavior Dataset
+//! (Ferreira et al., PLOS ONE 2017), in the earth frame and rotated into fixed phone orientations,
+//! against a naive "horizontal acceleration magnitude" baseline.
+//!
+//! Run: `cargo bench -p dashkeep-core --bench events_eval [-- DATA_DIR]`.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use dashkeep_core::events::{Detector, EventKind, G, MotionSample, Sensitivity, read_csv};
+
+/// Trips evaluated, by file stem.
+const TRIPS: [&str; 2] = ["trip17", "trip20"];
+/// A detection matches a label when its onset lies within [start - TOL, end + TOL].
+const TOL_S: f64 = 2.0;
+/// Seeds of the fixed random phone orientations.
+const ROTATION_SEEDS: [u64; 3] = [1, 2, 3];
+/// Baseline: horizontal magnitude threshold (g), minimum time above (s), cooldown (s).
+const BASE_G: f64 = 0.30;
+const BASE_MIN_S: f64 = 0.4;
+const BASE_COOLDOWN_S: f64 = 3.0;
+
+#[derive(Debug, Clone, Copy)]
+struct Label {
+    start: f64,
+    end: f64,
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+struct Score {
+    labels: usize,
+    detections: usize,
+    tp: usize,
+    fp: usize,
+    fne: usize,
+    free_s: f64,
+}
+
+impl Score {
+    fn add(&mut self, o: &Score) {
+        self.labels += o.labels;
+        self.detections += o.detections;
+        self.tp += o.tp;
+        self.fp += o.fp;
+        self.fne += o.fne;
+        self.free_s += o.free_s;
+    }
+
+    fn row(&self, variant: &str, trip: &str, detector: &str) -> String {
+        let p = ratio(self.tp, self.tp + self.fp);
+        let r = ratio(self.tp, self.tp + self.fne);
+        let f1 = if p + r > 0.0 { 2.0 * p * r / (p + r) } else { 0.0 };
+        let fah = self.fp as f64 / (self.free_s / 3600.0);
+        format!(
+            "| {variant:<12} | {trip:<7} | {detector:<8} | {:>6} | {:>4} | {:>3} | {:>3} | {:>3} | {p:>5.2} | {r:>5.2} | {f1:>5.2} | {fah:>6.1} |",
+            self.labels, self.detections, self.tp, self.fp, self.fne
+        )
+    }
+}
+
+fn ratio(a: usize, b: usize) -> f64 {
+    if b == 0 { 1.0 } else { a as f64 / b as f64 }
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; the first argument that is not a flag is the data path.
+    let dir = std::env::args().skip(1).find(|a| !a.starts_with('-')).map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/driver-behavior"),
+        PathBuf::from,
+    );
+    let trips: Vec<(String, Vec<MotionSample>, Vec<Label>)> =
+        TRIPS.iter().map(|&n| load(&dir, n)).collect();
+    println!("Hard-brake evaluation, Sensitivity::Normal, data: {}", dir.display());
+    println!(
+        "| frame        | trip    | detector | labels | det  | TP  | FP  | FN  | prec  | rec   | F1    | FA/h   |"
+    );
+    println!(
+        "|--------------|---------|----------|--------|------|-----|-----|-----|-------|-------|-------|--------|"
+    );
+    let mut variants = vec![("earth".to_string(), None, true)];
+    variants
+        .extend(ROTATION_SEEDS.iter().map(|&s| (format!("rotated#{s}"), Some(rotation(s)), true)));
+    variants.push(("rot#1 nogyro".to_string(), Some(rotation(1)), false));
+    for (name, rot, gyro) in &variants {
+        for (label, run) in [
+            ("dashkeep", run_detector as fn(&[MotionSample]) -> Vec<f64>),
+            ("baseline", run_baseline),
+        ] {
+            let mut total = Score::default();
+            for (trip, samples, labels) in &trips {
+                let mut s = rot.map_or_else(|| samples.clone(), |r| rotate_all(samples, &r));
+                if !gyro {
+                    s.iter_mut().for_each(|x| x.gyro = None);
+                }
+                let score = evaluate(&run(&s), labels, &s);
+                println!("{}", score.row(name, trip, label));
+                total.add(&score);
+            }
+            println!("{}", total.row(name, "overall", label));
+        }
+    }
+    for sens in [Sensitivity::Low, Sensitivity::High] {
+        let mut total = Score::default();
+        for (_, samples, labels) in &trips {
+            total.add(&evaluate(&onsets(samples, sens), labels, samples));
+        }
+        println!("{}", total.row("earth", "overall", &format!("{sens:?}")));
+    }
+}
+
+fn load(dir: &Path, name: &str) -> (String, Vec<MotionSample>, Vec<Label>) {
+    let csv = dir.join(format!("{name}.csv"));
+    let file = File::open(&csv).unwrap_or_else(|e| panic!("open {}: {e}", csv.display()));
+    let samples = read_csv(file).unwrap_or_else(|e| panic!("parse {}: {e}", csv.display()));
+    let lpath = dir.join(format!("{name}.labels.csv"));
+    let text =
+        std::fs::read_to_string(&lpath).unwrap_or_else(|e| panic!("read {}: {e}", lpath.display()));
+    let labels = text
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            (f.first() == Some(&"hard_brake")).then(|| Label {
+                start: f[1].trim().parse().unwrap_or(f64::NAN),
+                end: f[2].trim().parse().unwrap_or(f64::NAN),
+            })
+        })
+        .collect();
+    (name.to_string(), samples, labels)
+}
+
+fn run_detector(samples: &[MotionSample]) -> Vec<f64> {
+    onsets(samples, Sensitivity::Normal)
+}
+
+fn onsets(samples: &[MotionSample], sens: Sensitivity) -> Vec<f64> {
+    let mut d = Detector::new(sens);
+    let mut events = Vec::new();
+    // Uneven batch sizes, as a platform would deliver them.
+    for chunk in samples.chunks(37) {
+        events.extend(d.push(chunk));
+    }
+    events.extend(d.finish());
+    events.iter().filter(|e| e.kind == EventKind::HardBrake).map(|e| e.t).collect()
+}
+
+/// Naive baseline: gravity by a 5 s low-pass, horizontal magnitude smoothed like the detector,
+/// an event when it stays above BASE_G for BASE_MIN_S. No forward axis, no sign, no turn logic.
+fn run_baseline(samples: &[MotionSample]) -> Vec<f64> {
+    let mut g = [0.0; 3];
+    let mut h = 0.0;
+    let mut prev_t: Option<f64> = None;
+    let (mut above, mut onset, mut cooldown) = (0.0, None::<f64>, f64::NEG_INFINITY);
+    let mut out = Vec::new();
+    for s in samples {
+        let a = [s.ax, s.ay, s.az];
+        let dt = prev_t.map_or(0.0, |p| s.t - p);
+        if prev_t.is_none() {
+            g = a;
+        }
+        prev_t = Some(s.t);
+        let k = 1.0 - (-dt / 5.0f64).exp();
+        (0..3).for_each(|i| g[i] += k * (a[i] - g[i]));
+        let gn = (g[0] * g[0] + g[1] * g[1] + g[2] * g[2]).sqrt();
+        let along = (a[0] * g[0] + a[1] * g[1] + a[2] * g[2]) / gn;
+        let hmag = ((a[0] * a[0] + a[1] * a[1] + a[2] * a[2]) - along * along).max(0.0).sqrt();
+        h += (1.0 - (-dt / 0.15f64).exp()) * (hmag - h);
+        if h >= BASE_G * G {
+            if onset.is_none() && s.t >= cooldown {
+                onset = Some(s.t);
+                above = 0.0;
+            }
+            above += dt;
+        } else if let Some(o) = onset.take()
+            && above >= BASE_MIN_S
+        {
+            out.push(o);
+            cooldown = s.t + BASE_COOLDOWN_S;
+        }
+    }
+    out
+}
+
+fn evaluate(onsets: &[f64], labels: &[Label], samples: &[MotionSample]) -> Score {
+    let mut used = vec![false; labels.len()];
+    let mut tp = 0;
+    for &t in onsets {
+        let hit = (0..labels.len())
+            .find(|&i| !used[i] && t >= labels[i].start - TOL_S && t <= labels[i].end + TOL_S);
+        if let Some(i) = hit {
+            used[i] = true;
+            tp += 1;
+        }
+    }
+    let span = samples.last().map_or(0.0, |s| s.t) - samples.first().map_or(0.0, |s| s.t);
+    let labelled: f64 = labels.iter().map(|l| l.end - l.start).sum();
+    Score {
+        labels: labels.len(),
+        detections: onsets.len(),
+        tp,
+        fp: onsets.len() - tp,
+        fne: labels.len() - tp,
+        free_s: span - labelled,
+    }
+}
+
+/// A fixed random rotation matrix from a seed (uniform random unit quaternion, Shoemake).
+fn rotation(seed: u64) -> [[f64; 3]; 3] {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut next = || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        (x >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let (u1, u2, u3) = (next(), next(), next());
+    let tau = std::f64::consts::TAU;
+    let (a, b) = ((1.0 - u1).sqrt(), u1.sqrt());
+    let (w, xq, y, z) =
+        (a * (tau * u2).sin(), a * (tau * u2).cos(), b * (tau * u3).sin(), b * (tau * u3).cos());
+    [
+        [1.0 - 2.0 * (y * y + z * z), 2.0 * (xq * y - z * w), 2.0 * (xq * z + y * w)],
+        [2.0 * (xq * y + z * w), 1.0 - 2.0 * (xq * xq + z * z), 2.0 * (y * z - xq * w)],
+        [2.0 * (xq * z - y * w), 2.0 * (y * z + xq * w), 1.0 - 2.0 * (xq * xq + y * y)],
+    ]
+}
+
+fn apply(r: &[[f64; 3]; 3], v: [f64; 3]) -> [f64; 3] {
+    [0, 1, 2].map(|i| r[i][0] * v[0] + r[i][1] * v[1] + r[i][2] * v[2])
+}
+
+fn rotate_all(samples: &[MotionSample], r: &[[f64; 3]; 3]) -> Vec<MotionSample> {
+    samples
+        .iter()
+        .map(|s| {
+            let [ax, ay, az] = apply(r, [s.ax, s.ay, s.az]);
+            MotionSample { ax, ay, az, gyro: s.gyro.map(|g| apply(r, g)), ..*s }
+        })
+        .collect()
+}
