@@ -47,11 +47,47 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Show what the phone holds and which cameras it knows.
+    /// Show phone storage (a bar: drives, clips, free quota), the cameras' SD cards, streaming.
     Status {
         /// Print as JSON.
         #[arg(long)]
         json: bool,
+    },
+    /// Show the share of the phone's storage Dashkeep may use, or set it (`quota set 30%`).
+    Quota {
+        #[command(subcommand)]
+        action: Option<QuotaAction>,
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List drives living in one place only that a loop recorder will overwrite soon.
+    AtRisk {
+        /// Hours of driving to look ahead.
+        #[arg(long, default_value_t = 5.0)]
+        hours: f64,
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Protect a drive from the phone's loop recorder.
+    Lock {
+        /// The drive's id (from `dashkeep drives`).
+        drive: i64,
+    },
+    /// Let the phone's loop recorder overwrite a drive again.
+    Unlock {
+        /// The drive's id (from `dashkeep drives`).
+        drive: i64,
+    },
+}
+
+#[derive(Subcommand)]
+enum QuotaAction {
+    /// Set the quota: a percentage (`30%`) or a fraction (`0.3`), from 10% to 90%.
+    Set {
+        /// The new quota.
+        value: String,
     },
 }
 
@@ -89,8 +125,42 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Demo(_) => unreachable!("handled above"),
         Command::Stream { camera, follow, json } => stream(&companion, &camera, follow, json).await,
         Command::Drives { json } => output::drives(&companion.drives().await?, json),
-        Command::Status { json } => output::status(&companion.phone_status().await?, json),
+        Command::Status { json } => {
+            let phone = companion.phone_status().await?;
+            output::status(&phone, &companion.storage_status().await?, json)
+        }
+        Command::Quota { action: None, json } => {
+            output::quota(&companion.storage_status().await?, json)
+        }
+        Command::Quota { action: Some(QuotaAction::Set { value }), json } => {
+            let evicted = companion.set_quota(parse_quota(&value)?).await?;
+            if !json {
+                println!("Quota set to {value}; {} videos evicted to fit.", evicted.len());
+            }
+            output::quota(&companion.storage_status().await?, json)
+        }
+        Command::AtRisk { hours, json } => {
+            output::at_risk(&companion.at_risk(hours).await?, &companion.drives().await?, json)
+        }
+        Command::Lock { drive } => lock(&companion, drive, true).await,
+        Command::Unlock { drive } => lock(&companion, drive, false).await,
     }
+}
+
+async fn lock(companion: &Companion, drive: i64, locked: bool) -> anyhow::Result<()> {
+    companion.set_drive_locked(dashkeep_core::catalog::DriveId(drive), locked).await?;
+    println!("Drive {drive} {}.", if locked { "locked: the phone keeps it" } else { "unlocked" });
+    Ok(())
+}
+
+/// `30%` or `0.3`.
+fn parse_quota(value: &str) -> anyhow::Result<f64> {
+    let v = value.trim();
+    let fraction = match v.strip_suffix('%') {
+        Some(pct) => pct.trim().parse::<f64>().map(|p| p / 100.0),
+        None => v.parse::<f64>(),
+    };
+    fraction.map_err(|_| anyhow::anyhow!("not a quota: {value:?} (try 30% or 0.3)"))
 }
 
 /// Opens the companion on the chosen data directory.

@@ -5,8 +5,9 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use dashkeep_core::CompanionEvent;
 use dashkeep_core::catalog::{DriveSummary, Residency, SegmentId};
-use dashkeep_core::companion::PhoneStatus;
+use dashkeep_core::companion::{PhoneStatus, StorageStatus};
 use dashkeep_core::ingest::{IngestEvent, IngestReport};
+use dashkeep_core::storage::Forecast;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use serde::Serialize;
 use tokio::sync::broadcast;
@@ -80,32 +81,134 @@ pub fn drives(drives: &[DriveSummary], json: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Prints the phone's status.
-pub fn status(status: &PhoneStatus, json: bool) -> anyhow::Result<()> {
+/// Prints the phone's status with its storage bar.
+pub fn status(status: &PhoneStatus, storage: &StorageStatus, json: bool) -> anyhow::Result<()> {
     if json {
-        println!("{}", serde_json::to_string_pretty(status)?);
+        let value = serde_json::json!({ "phone": status, "storage": storage });
+        println!("{}", serde_json::to_string_pretty(&value)?);
         return Ok(());
     }
     println!("Data directory: {}", status.data_dir.display());
-    println!(
-        "On the phone:   {} in {} segments of {} drives",
-        bytes(status.bytes_on_phone),
-        status.segments_on_phone,
-        status.drives
-    );
+    println!("On the phone:   {} segments of {} drives", status.segments_on_phone, status.drives);
     println!("Streaming:      {}", if status.streaming { "on" } else { "off" });
+    print_storage(storage);
     for c in &status.cameras {
         println!(
-            "Camera {} ({} {}): SD {} of {} used, last seen {}",
+            "Camera {} ({} {}), last seen {}",
             c.serial,
             c.model,
             c.firmware,
-            bytes(c.sd_used_bytes),
-            bytes(c.sd_capacity_bytes),
             timestamp(c.last_seen_ms)
+        );
+        let used = c.sd_used_bytes.min(c.sd_capacity_bytes);
+        println!(
+            "  SD card [{}] {} of {} used",
+            bar(&[(used, '#')], c.sd_capacity_bytes, 40),
+            bytes(c.sd_used_bytes),
+            bytes(c.sd_capacity_bytes)
         );
     }
     Ok(())
+}
+
+/// Prints the quota.
+pub fn quota(storage: &StorageStatus, json: bool) -> anyhow::Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(&storage.budget)?);
+        return Ok(());
+    }
+    print_storage(storage);
+    Ok(())
+}
+
+fn print_storage(s: &StorageStatus) {
+    let b = &s.budget;
+    println!(
+        "Quota:          {:.0}% of {} = {}{}",
+        b.fraction * 100.0,
+        bytes(b.volume.total_bytes),
+        bytes(b.quota_bytes),
+        if b.limit_bytes < b.quota_bytes {
+            format!(
+                " (only {} while the phone keeps {} free)",
+                bytes(b.limit_bytes),
+                bytes(b.floor_bytes)
+            )
+        } else {
+            String::new()
+        }
+    );
+    let parts = [(s.usage.drive_bytes(), '#'), (s.usage.clip_bytes, '*')];
+    println!("  phone   [{}]", bar(&parts, b.limit_bytes, 40));
+    println!(
+        "          # drives {}   * clips {}   . free {}{}",
+        bytes(s.usage.drive_bytes()),
+        bytes(s.usage.clip_bytes),
+        bytes(s.free_quota_bytes),
+        if s.full { "   FULL: streaming paused until room appears" } else { "" }
+    );
+}
+
+/// Prints the at-risk forecast.
+pub fn at_risk(f: &Forecast, drives: &[DriveSummary], json: bool) -> anyhow::Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(f)?);
+        return Ok(());
+    }
+    let Some(rate) = f.bytes_per_hour else {
+        println!("Nothing recorded yet: no forecast.");
+        return Ok(());
+    };
+    println!("Recording rate: {} per hour of driving", bytes(rate as u64));
+    if let Some(h) = f.phone_hours_left {
+        println!("Phone: the oldest drive is overwritten after {h:.1} hours of driving");
+    }
+    for (serial, h) in &f.camera_hours_left {
+        println!(
+            "Camera {serial}: the oldest segment is overwritten after {h:.1} hours of driving"
+        );
+    }
+    if f.at_risk.is_empty() {
+        println!(
+            "No video living in one place only is overwritten within {} hours.",
+            f.horizon_hours
+        );
+        return Ok(());
+    }
+    println!(
+        "At risk within {} hours of driving (save these as clips before they are gone):",
+        f.horizon_hours
+    );
+    for a in &f.at_risk {
+        let name = drives.iter().find(|d| d.id == a.drive).map_or_else(String::new, |d| {
+            format!("{} ({})", d.camera_drive_id, timestamp(d.started_at_ms))
+        });
+        println!(
+            "  drive {:>4} {name}: {} segments ({}) only on the {}, overwritten in {:.1} h",
+            a.drive.0,
+            a.segments,
+            bytes(a.bytes),
+            a.residency.as_str(),
+            a.hours_until_overwrite
+        );
+    }
+    Ok(())
+}
+
+/// A text bar of `width` cells: each part fills its share of `total` with its character.
+fn bar(parts: &[(u64, char)], total: u64, width: usize) -> String {
+    let mut out = String::with_capacity(width);
+    for (n, c) in parts {
+        let cells =
+            if total == 0 { 0 } else { (*n as f64 / total as f64 * width as f64).round() as usize };
+        for _ in 0..cells.min(width - out.chars().count()) {
+            out.push(*c);
+        }
+    }
+    while out.chars().count() < width {
+        out.push('.');
+    }
+    out
 }
 
 /// Prints what a "stream now" pass did.

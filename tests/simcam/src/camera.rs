@@ -1,0 +1,658 @@
+//! The camera: configuration, virtual clock, recorder with loop recording, power, faults, stats.
+
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use dashkeep_core::protocol::{
+    CameraStatus, DriveInfo, DriveList, PROTOCOL_VERSION, SegmentInfo, SegmentList, is_safe_id,
+};
+use sha2::{Digest, Sha256};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::mp4::{self, Clip, Fixture};
+use crate::scenario::{PlannedSegment, Scenario};
+use crate::server::{self, Server};
+use crate::telemetry::{self, DriveSim};
+use crate::{Fault, Lie, SimError};
+
+/// How to build a [`SimCamera`].
+#[derive(Debug, Clone)]
+pub struct SimConfig {
+    /// Where to listen; port 0 picks a free port (default `127.0.0.1:0`).
+    pub listen: SocketAddr,
+    /// What happens: drives, segment length, events.
+    pub scenario: Scenario,
+    /// The directory playing the SD card. Created if missing; segment files of a previous run in
+    /// it (`D*.mp4`, `D*.json`) are deleted at start, as if the card were formatted.
+    pub sd_dir: PathBuf,
+    /// SD card capacity for segments and telemetry, bytes (default 8 GiB).
+    pub sd_capacity_bytes: u64,
+    /// Scenario seconds per real second (default 1.0; 60 finalizes a 60 s segment every second).
+    pub speed: f64,
+    /// Record the whole scenario before serving (default false): for tests.
+    pub instant: bool,
+    /// Which fixture clip segments are made of.
+    pub fixture: Fixture,
+    /// Model name reported in the status.
+    pub model: String,
+    /// Firmware version reported in the status.
+    pub firmware: String,
+    /// Serial number reported in the status.
+    pub serial: String,
+}
+
+impl SimConfig {
+    /// A configuration with defaults for everything but the scenario and the SD card directory.
+    pub fn new(scenario: Scenario, sd_dir: impl Into<PathBuf>) -> Self {
+        SimConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            scenario,
+            sd_dir: sd_dir.into(),
+            sd_capacity_bytes: 8 << 30,
+            speed: 1.0,
+            instant: false,
+            fixture: Fixture::Small360p,
+            model: "Dashkeep SimCam".into(),
+            firmware: format!("simcam-{}", env!("CARGO_PKG_VERSION")),
+            serial: "SIM0000001".into(),
+        }
+    }
+}
+
+/// How many requests the camera answered, by endpoint (counted even when a fault fired).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RequestCounts {
+    /// Every request under `/api/v1`.
+    pub total: u64,
+    /// `GET /api/v1/status`.
+    pub status: u64,
+    /// `GET /api/v1/drives`.
+    pub drives: u64,
+    /// `GET /api/v1/segments`.
+    pub segments: u64,
+    /// `GET /api/v1/feed`.
+    pub feed: u64,
+    /// `GET /api/v1/segments/{id}/video`.
+    pub video: u64,
+    /// `GET /api/v1/segments/{id}/telemetry`.
+    pub telemetry: u64,
+    /// Requests answered 500 by [`Fault::Http500`].
+    pub injected_500: u64,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Stored {
+    pub info: SegmentInfo,
+    pub video: PathBuf,
+    pub telemetry: PathBuf,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct CardState {
+    pub segments: VecDeque<Stored>,
+    pub overwritten: Vec<SegmentInfo>,
+    pub used: u64,
+    pub latest_seq: u64,
+    /// End time (ms) of drives whose last segment is finalized.
+    pub drive_ends: HashMap<String, i64>,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Faults {
+    drop_after: Option<(u64, u32)>,
+    stall: Option<(u64, Duration)>,
+    http500: u32,
+    corrupt: u32,
+    lies: Vec<Lie>,
+}
+
+/// The faults one video download carries, taken when it starts.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct VideoFaults {
+    pub drop_after: Option<u64>,
+    pub stall: Option<(u64, Duration)>,
+    pub corrupt: bool,
+}
+
+#[derive(Debug)]
+struct Clock {
+    speed: f64,
+    base_s: f64,
+    since: Option<Instant>,
+}
+
+impl Clock {
+    fn now_s(&self) -> f64 {
+        self.base_s + self.since.map_or(0.0, |i| i.elapsed().as_secs_f64() * self.speed)
+    }
+    fn pause(&mut self) {
+        self.base_s = self.now_s();
+        self.since = None;
+    }
+    fn resume(&mut self) {
+        if self.since.is_none() {
+            self.since = Some(Instant::now());
+        }
+    }
+}
+
+pub(crate) struct Inner {
+    pub cfg: SimConfig,
+    pub addr: SocketAddr,
+    pub state: Mutex<CardState>,
+    pub faults: Mutex<Faults>,
+    pub counts: Mutex<RequestCounts>,
+    pub served: Mutex<HashMap<String, u64>>,
+    pub served_total: AtomicU64,
+    pub seq_tx: watch::Sender<u64>,
+    done_tx: watch::Sender<bool>,
+    clock: Mutex<Clock>,
+    powered: AtomicBool,
+    server: tokio::sync::Mutex<Option<Server>>,
+    recorder: Mutex<Option<JoinHandle<()>>>,
+    drive_starts: HashMap<String, i64>,
+}
+
+/// Locks a std mutex, ignoring poisoning (a panicked holder cannot leave these states torn).
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Inner {
+    fn now_s(&self) -> f64 {
+        lock(&self.clock).now_s()
+    }
+
+    pub fn status(&self) -> CameraStatus {
+        let now = self.now_s();
+        let sc = &self.cfg.scenario;
+        let drive = sc
+            .drives
+            .iter()
+            .position(|d| d.at_s as f64 <= now && now < d.end_s() as f64)
+            .filter(|_| self.powered.load(Ordering::SeqCst));
+        let st = lock(&self.state);
+        CameraStatus {
+            protocol_version: PROTOCOL_VERSION,
+            model: self.cfg.model.clone(),
+            firmware: self.cfg.firmware.clone(),
+            serial: self.cfg.serial.clone(),
+            sd_capacity_bytes: self.cfg.sd_capacity_bytes,
+            sd_used_bytes: st.used,
+            recording: drive.is_some(),
+            current_drive: drive.map(|i| sc.drive_id(i)),
+            clock_ms: sc.start_ms + (now * 1000.0) as i64,
+            latest_seq: st.latest_seq,
+        }
+    }
+
+    pub fn drives(&self) -> DriveList {
+        let st = lock(&self.state);
+        let mut drives: Vec<DriveInfo> = Vec::new();
+        for s in &st.segments {
+            let i = &s.info;
+            let bytes = i.size + i.telemetry_size;
+            match drives.iter_mut().find(|d| d.id == i.drive_id) {
+                Some(d) => {
+                    d.segment_count += 1;
+                    d.bytes += bytes;
+                }
+                None => drives.push(DriveInfo {
+                    id: i.drive_id.clone(),
+                    start_ms: self.drive_starts.get(&i.drive_id).copied().unwrap_or(i.start_ms),
+                    end_ms: st.drive_ends.get(&i.drive_id).copied(),
+                    segment_count: 1,
+                    bytes,
+                }),
+            }
+        }
+        drives.sort_by_key(|d| d.start_ms);
+        DriveList { drives }
+    }
+
+    /// Segments with `seq > since`, at most `limit`, with any lies applied.
+    pub fn list(&self, since: u64, limit: usize) -> SegmentList {
+        let mut list = {
+            let st = lock(&self.state);
+            let oldest_seq = st.segments.front().map_or(0, |s| s.info.seq);
+            let mut it = st.segments.iter().filter(|s| s.info.seq > since);
+            let segments: Vec<SegmentInfo> =
+                it.by_ref().take(limit).map(|s| s.info.clone()).collect();
+            let more = it.next().is_some();
+            let next_cursor = segments.last().map_or(since, |s| s.seq);
+            SegmentList { segments, next_cursor, more, oldest_seq }
+        };
+        let lies = lock(&self.faults).lies.clone();
+        if let Some(first) = list.segments.first_mut() {
+            for lie in lies {
+                match lie {
+                    Lie::PathId => first.id = "../../x".into(),
+                    Lie::AbsurdSize => first.size = u64::MAX / 2,
+                    Lie::NegativeDuration => first.duration_ms = -60_000,
+                    Lie::WrongChecksum => {
+                        first.sha256 = hex::encode(Sha256::digest(first.sha256.as_bytes()))
+                    }
+                }
+            }
+        }
+        list
+    }
+
+    /// The stored segment with this (safe) id, if it is on the card.
+    pub fn find(&self, id: &str) -> Option<Stored> {
+        lock(&self.state).segments.iter().find(|s| s.info.id == id).cloned()
+    }
+
+    /// Consumes one `Http500` fault, if any.
+    pub fn take_http500(&self) -> bool {
+        let mut f = lock(&self.faults);
+        if f.http500 > 0 {
+            f.http500 -= 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Consumes the faults that apply to one video download.
+    pub fn take_video_faults(&self) -> VideoFaults {
+        let mut f = lock(&self.faults);
+        let mut v = VideoFaults::default();
+        if let Some((bytes, times)) = f.drop_after {
+            v.drop_after = Some(bytes);
+            f.drop_after = (times > 1).then(|| (bytes, times - 1));
+        }
+        v.stall = f.stall.take();
+        if f.corrupt > 0 {
+            f.corrupt -= 1;
+            v.corrupt = true;
+        }
+        v
+    }
+
+    pub fn count(&self, f: impl FnOnce(&mut RequestCounts)) {
+        f(&mut lock(&self.counts));
+    }
+
+    pub fn add_served(&self, id: &str, n: u64) {
+        self.served_total.fetch_add(n, Ordering::Relaxed);
+        *lock(&self.served).entry(id.to_string()).or_default() += n;
+    }
+
+    /// Records one planned segment: telemetry, loop recording, the MP4 file, then publishes it.
+    fn record(&self, clip: &Clip, p: &PlannedSegment, sim: &mut DriveSim) -> Result<(), SimError> {
+        let _span = tracing::info_span!("record_segment", id = %p.id, secs = p.secs).entered();
+        let started = Instant::now();
+        let tel = sim.segment(&p.id, p.drive_offset_s, p.secs);
+        let tel_bytes = serde_json::to_vec(&tel).map_err(std::io::Error::other)?;
+        let tel_sha = hex::encode(Sha256::digest(&tel_bytes));
+        let size = mp4::segment_size(clip, p.secs, p.start_ms)?;
+        let needed = size + tel_bytes.len() as u64;
+        let cap = self.cfg.sd_capacity_bytes;
+        if needed > cap {
+            tracing::warn!(needed, cap, "segment larger than the SD card: not recorded");
+            return Ok(());
+        }
+        {
+            let mut st = lock(&self.state);
+            if p.locked {
+                loop {
+                    let locked: u64 = st
+                        .segments
+                        .iter()
+                        .filter(|s| s.info.locked)
+                        .map(|s| s.info.size + s.info.telemetry_size)
+                        .sum();
+                    if locked + needed <= cap / 2 || !evict(&mut st, true) {
+                        break;
+                    }
+                }
+            }
+            while st.used + needed > cap {
+                if !evict(&mut st, false) && !evict(&mut st, true) {
+                    break;
+                }
+            }
+        }
+        let dir = &self.cfg.sd_dir;
+        let video = dir.join(format!("{}.mp4", p.id));
+        let telemetry = dir.join(format!("{}.json", p.id));
+        std::fs::write(&telemetry, &tel_bytes)?;
+        let (size, sha256) = match mp4::write_segment(clip, p.secs, p.start_ms, &video) {
+            Ok(x) => x,
+            Err(e) => {
+                let _ = std::fs::remove_file(&telemetry);
+                return Err(e);
+            }
+        };
+        let seq = {
+            let mut st = lock(&self.state);
+            st.latest_seq += 1;
+            let info = SegmentInfo {
+                id: p.id.clone(),
+                drive_id: p.drive_id.clone(),
+                seq: st.latest_seq,
+                index_in_drive: p.index_in_drive,
+                start_ms: p.start_ms,
+                duration_ms: i64::from(p.secs) * 1000,
+                size,
+                sha256,
+                locked: p.locked,
+                telemetry_size: tel_bytes.len() as u64,
+                telemetry_sha256: tel_sha,
+            };
+            st.used += info.size + info.telemetry_size;
+            if p.last_of_drive {
+                st.drive_ends.insert(p.drive_id.clone(), p.start_ms + info.duration_ms);
+            }
+            st.segments.push_back(Stored { info, video, telemetry });
+            st.latest_seq
+        };
+        self.seq_tx.send_replace(seq);
+        tracing::info!(seq, size, ms = started.elapsed().as_millis() as u64, "segment finalized");
+        Ok(())
+    }
+}
+
+/// Deletes the oldest segment that is (un)locked; false when there is none.
+fn evict(st: &mut CardState, locked: bool) -> bool {
+    let Some(pos) = st.segments.iter().position(|s| s.info.locked == locked) else {
+        return false;
+    };
+    let Some(s) = st.segments.remove(pos) else { return false };
+    for f in [&s.video, &s.telemetry] {
+        if let Err(e) = std::fs::remove_file(f) {
+            tracing::warn!(file = %f.display(), error = %e, "could not delete overwritten file");
+        }
+    }
+    st.used = st.used.saturating_sub(s.info.size + s.info.telemetry_size);
+    tracing::info!(id = %s.info.id, locked, "loop recording overwrote segment");
+    st.overwritten.push(s.info);
+    true
+}
+
+/// Removes the segment files of a previous run from the SD card directory.
+fn format_card(dir: &Path) -> Result<(), SimError> {
+    std::fs::create_dir_all(dir)?;
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        let stem = name
+            .strip_suffix(".mp4.tmp")
+            .or_else(|| name.strip_suffix(".mp4"))
+            .or_else(|| name.strip_suffix(".json"));
+        if let Some(stem) = stem
+            && stem.starts_with('D')
+            && is_safe_id(stem)
+            && entry.file_type()?.is_file()
+        {
+            std::fs::remove_file(entry.path())?;
+        }
+    }
+    Ok(())
+}
+
+fn join_err(e: tokio::task::JoinError) -> SimError {
+    SimError::Io(std::io::Error::other(e))
+}
+
+/// Records the planned segments in order, each when the virtual clock reaches its end.
+async fn run_recorder(inner: Arc<Inner>, clip: Arc<Clip>, plan: Vec<PlannedSegment>) {
+    let mut sim: Option<(usize, DriveSim)> = None;
+    for p in plan {
+        loop {
+            let now = inner.now_s();
+            let end = p.end_s() as f64;
+            if now >= end {
+                break;
+            }
+            let real = ((end - now) / inner.cfg.speed).clamp(0.001, 0.05);
+            tokio::time::sleep(Duration::from_secs_f64(real)).await;
+        }
+        let mut s = match sim.take() {
+            Some((i, s)) if i == p.drive_index => s,
+            _ => new_sim(&inner.cfg.scenario, p.drive_index),
+        };
+        let (inner2, clip2) = (inner.clone(), clip.clone());
+        let res = tokio::task::spawn_blocking(move || {
+            let r = inner2.record(&clip2, &p, &mut s);
+            (r, s, p)
+        })
+        .await;
+        match res {
+            Ok((r, s, p)) => {
+                if let Err(e) = r {
+                    tracing::error!(id = %p.id, error = %e, "recording failed");
+                }
+                sim = Some((p.drive_index, s));
+            }
+            Err(e) => tracing::error!(error = %e, "recorder task failed"),
+        }
+    }
+    inner.done_tx.send_replace(true);
+}
+
+fn new_sim(sc: &Scenario, drive_index: usize) -> DriveSim {
+    DriveSim::new(&sc.drives[drive_index], &sc.mount, telemetry::seed(&sc.name, drive_index))
+}
+
+/// A running simulated dash cam. Cheap to clone (a handle); `Send + Sync`.
+///
+/// Call [`SimCamera::shutdown`] when done: the server and recorder tasks hold the camera alive.
+#[derive(Clone)]
+pub struct SimCamera {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for SimCamera {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SimCamera").field("addr", &self.inner.addr).finish_non_exhaustive()
+    }
+}
+
+impl SimCamera {
+    pub(crate) fn from_inner(inner: Arc<Inner>) -> SimCamera {
+        SimCamera { inner }
+    }
+
+    /// Loads the fixture, formats the SD card, binds the listener and starts serving. With
+    /// `instant`, the whole scenario is recorded first; otherwise a recorder follows the clock.
+    pub async fn start(cfg: SimConfig) -> Result<SimCamera, SimError> {
+        cfg.scenario.validate()?;
+        if !(cfg.speed.is_finite() && cfg.speed > 0.0) {
+            return Err(SimError::Scenario(format!("speed {} must be positive", cfg.speed)));
+        }
+        let path = cfg.fixture.path();
+        let clip = Arc::new(
+            tokio::task::spawn_blocking(move || Clip::load(&path)).await.map_err(join_err)??,
+        );
+        let dir = cfg.sd_dir.clone();
+        tokio::task::spawn_blocking(move || format_card(&dir)).await.map_err(join_err)??;
+        let listener = TcpListener::bind(cfg.listen).await?;
+        let addr = listener.local_addr()?;
+        let sc = &cfg.scenario;
+        let drive_starts = (0..sc.drives.len())
+            .map(|i| (sc.drive_id(i), sc.start_ms + sc.drives[i].at_s as i64 * 1000))
+            .collect();
+        let plan = sc.plan();
+        let inner = Arc::new(Inner {
+            clock: Mutex::new(Clock { speed: cfg.speed, base_s: 0.0, since: None }),
+            cfg,
+            addr,
+            state: Mutex::new(CardState::default()),
+            faults: Mutex::new(Faults::default()),
+            counts: Mutex::new(RequestCounts::default()),
+            served: Mutex::new(HashMap::new()),
+            served_total: AtomicU64::new(0),
+            seq_tx: watch::Sender::new(0),
+            done_tx: watch::Sender::new(false),
+            powered: AtomicBool::new(true),
+            server: tokio::sync::Mutex::new(None),
+            recorder: Mutex::new(None),
+            drive_starts,
+        });
+        tracing::info!(%addr, segments = plan.len(), "simcam starting");
+        if inner.cfg.instant {
+            let (i2, c2, plan) = (inner.clone(), clip.clone(), plan.clone());
+            tokio::task::spawn_blocking(move || -> Result<(), SimError> {
+                let mut sim: Option<(usize, DriveSim)> = None;
+                for p in &plan {
+                    let mut s = match sim.take() {
+                        Some((i, s)) if i == p.drive_index => s,
+                        _ => new_sim(&i2.cfg.scenario, p.drive_index),
+                    };
+                    i2.record(&c2, p, &mut s)?;
+                    sim = Some((p.drive_index, s));
+                }
+                Ok(())
+            })
+            .await
+            .map_err(join_err)??;
+            lock(&inner.clock).base_s = inner.cfg.scenario.end_s() as f64;
+            inner.done_tx.send_replace(true);
+        }
+        lock(&inner.clock).resume();
+        *inner.server.lock().await = Some(server::spawn(inner.clone(), listener));
+        if !inner.cfg.instant {
+            let handle = tokio::spawn(run_recorder(inner.clone(), clip, plan));
+            *lock(&inner.recorder) = Some(handle);
+        }
+        Ok(SimCamera { inner })
+    }
+
+    /// The base URL of the API, e.g. `http://127.0.0.1:41234`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.inner.addr)
+    }
+
+    /// The address the camera listens on (the same across power cycles).
+    pub fn addr(&self) -> SocketAddr {
+        self.inner.addr
+    }
+
+    /// Waits until every segment of every drive is recorded and finalized.
+    pub async fn wait_for_scenario_end(&self) {
+        let mut rx = self.inner.done_tx.subscribe();
+        let _ = rx.wait_for(|done| *done).await;
+    }
+
+    /// Waits until a segment with `seq >= seq` is finalized.
+    pub async fn wait_for_seq(&self, seq: u64) {
+        let mut rx = self.inner.seq_tx.subscribe();
+        let _ = rx.wait_for(|s| *s >= seq).await;
+    }
+
+    /// What is on the SD card now: each segment with its video and telemetry paths, oldest first.
+    pub fn card(&self) -> Vec<(SegmentInfo, PathBuf, PathBuf)> {
+        lock(&self.inner.state)
+            .segments
+            .iter()
+            .map(|s| (s.info.clone(), s.video.clone(), s.telemetry.clone()))
+            .collect()
+    }
+
+    /// The segments loop recording deleted, in the order it deleted them.
+    pub fn overwritten(&self) -> Vec<SegmentInfo> {
+        lock(&self.inner.state).overwritten.clone()
+    }
+
+    /// The camera status, as `GET /api/v1/status` would answer it.
+    pub fn status(&self) -> CameraStatus {
+        self.inner.status()
+    }
+
+    /// Arms a fault (see [`Fault`]). Counted faults of the same kind replace the previous one.
+    pub fn inject(&self, fault: Fault) {
+        tracing::info!(?fault, "fault injected");
+        let mut f = lock(&self.inner.faults);
+        match fault {
+            Fault::DropAfterBytes { bytes, times } => {
+                f.drop_after = (times > 0).then_some((bytes, times))
+            }
+            Fault::Stall { after_bytes, duration } => f.stall = Some((after_bytes, duration)),
+            Fault::Http500 { times } => f.http500 = times,
+            Fault::CorruptByte { times } => f.corrupt = times,
+            Fault::Lie(lie) => {
+                if !f.lies.contains(&lie) {
+                    f.lies.push(lie)
+                }
+            }
+        }
+    }
+
+    /// Disarms every fault, lies included.
+    pub fn clear_faults(&self) {
+        *lock(&self.inner.faults) = Faults::default();
+    }
+
+    /// Powers the camera off: closes the listener, drops open connections (clients then get
+    /// connection refused) and pauses the clock, so recording pauses. Idempotent.
+    pub async fn power_off(&self) {
+        self.inner.powered.store(false, Ordering::SeqCst);
+        lock(&self.inner.clock).pause();
+        let server = self.inner.server.lock().await.take();
+        if let Some(s) = server {
+            s.stop().await;
+        }
+        tracing::info!("power off");
+    }
+
+    /// Powers the camera on: listens again on the same port and resumes the clock. Idempotent.
+    pub async fn power_on(&self) -> Result<(), SimError> {
+        let mut server = self.inner.server.lock().await;
+        if server.is_some() {
+            return Ok(());
+        }
+        let mut tries = 0;
+        let listener = loop {
+            match TcpListener::bind(self.inner.addr).await {
+                Ok(l) => break l,
+                Err(e) if tries < 40 && e.kind() == std::io::ErrorKind::AddrInUse => {
+                    tries += 1;
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        };
+        *server = Some(server::spawn(self.inner.clone(), listener));
+        self.inner.powered.store(true, Ordering::SeqCst);
+        lock(&self.inner.clock).resume();
+        tracing::info!("power on");
+        Ok(())
+    }
+
+    /// Whether the camera is powered on.
+    pub fn is_powered(&self) -> bool {
+        self.inner.powered.load(Ordering::SeqCst)
+    }
+
+    /// Body bytes of the video of segment `id` actually sent, over all downloads.
+    pub fn served_video_bytes(&self, id: &str) -> u64 {
+        lock(&self.inner.served).get(id).copied().unwrap_or(0)
+    }
+
+    /// Body bytes of all videos sent.
+    pub fn served_total_bytes(&self) -> u64 {
+        self.inner.served_total.load(Ordering::Relaxed)
+    }
+
+    /// Requests answered so far, by endpoint.
+    pub fn request_counts(&self) -> RequestCounts {
+        *lock(&self.inner.counts)
+    }
+
+    /// Stops the recorder and the server (open connections are dropped).
+    pub async fn shutdown(self) {
+        if let Some(h) = lock(&self.inner.recorder).take() {
+            h.abort();
+        }
+        self.power_off().await;
+    }
+}

@@ -1,0 +1,127 @@
+//! `simcam`: a simulated dash cam serving the camera API (protocol v1) until Ctrl-C.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use clap::Parser;
+use dashkeep_simcam::{Fixture, Scenario, SimCamera, SimConfig};
+
+/// A simulated dash cam: records real MP4 segments on a virtual clock and serves them over HTTP.
+#[derive(Debug, Parser)]
+#[command(name = "simcam", version)]
+struct Args {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// Scenario TOML file (default: the built-in 5-minute demo).
+    #[arg(long)]
+    scenario: Option<PathBuf>,
+    /// SD card capacity: bytes, or with a KiB/MiB/GiB/KB/MB/GB suffix (e.g. 8GiB, 500MiB).
+    #[arg(long, default_value = "8GiB", value_parser = parse_size)]
+    sd_capacity: u64,
+    /// Scenario seconds per real second.
+    #[arg(long, default_value_t = 1.0)]
+    speed: f64,
+    /// Override the scenario's segment length, seconds.
+    #[arg(long)]
+    segment_secs: Option<u32>,
+    /// Directory playing the SD card (default: a temporary directory, deleted at exit).
+    #[arg(long)]
+    sd_dir: Option<PathBuf>,
+    /// Fixture clip: 360p (small) or 1080p (~8 Mbit/s).
+    #[arg(long, default_value = "360p", value_parser = parse_fixture)]
+    fixture: Fixture,
+    /// Record the whole scenario before serving.
+    #[arg(long)]
+    instant: bool,
+}
+
+fn parse_size(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let n: u64 = num.parse().map_err(|_| format!("bad size {s:?}"))?;
+    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kib" => 1 << 10,
+        "m" | "mib" => 1 << 20,
+        "g" | "gib" => 1 << 30,
+        "t" | "tib" => 1 << 40,
+        "kb" => 1_000,
+        "mb" => 1_000_000,
+        "gb" => 1_000_000_000,
+        "tb" => 1_000_000_000_000,
+        _ => return Err(format!("unknown size unit in {s:?}")),
+    };
+    n.checked_mul(mult).ok_or_else(|| format!("size {s:?} is too large"))
+}
+
+fn parse_fixture(s: &str) -> Result<Fixture, String> {
+    match s {
+        "360p" => Ok(Fixture::Small360p),
+        "1080p" => Ok(Fixture::Hd1080p),
+        _ => Err(format!("unknown fixture {s:?} (360p or 1080p)")),
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    let args = Args::parse();
+    let mut scenario = match &args.scenario {
+        Some(p) => Scenario::from_file(p)?,
+        None => Scenario::demo(),
+    };
+    if let Some(s) = args.segment_secs {
+        scenario.segment_secs = s;
+    }
+    if !(args.speed > 0.0 && args.speed.is_finite()) {
+        bail!("--speed must be positive");
+    }
+    let (_tmp, sd_dir) = match args.sd_dir {
+        Some(d) => (None, d),
+        None => {
+            let t = tempfile::tempdir().context("creating a temporary SD card directory")?;
+            let p = t.path().to_path_buf();
+            (Some(t), p)
+        }
+    };
+    let mut cfg = SimConfig::new(scenario, &sd_dir);
+    cfg.listen = args.listen;
+    cfg.sd_capacity_bytes = args.sd_capacity;
+    cfg.speed = args.speed;
+    cfg.instant = args.instant;
+    cfg.fixture = args.fixture;
+    let cam = SimCamera::start(cfg).await?;
+    tracing::info!(url = %cam.base_url(), sd_dir = %sd_dir.display(), "simcam ready");
+    let done = cam.clone();
+    tokio::spawn(async move {
+        done.wait_for_scenario_end().await;
+        tracing::info!("scenario finished; still serving (Ctrl-C to stop)");
+    });
+    tokio::signal::ctrl_c().await?;
+    tracing::info!("shutting down");
+    cam.shutdown().await;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("8GiB"), Ok(8 << 30));
+        assert_eq!(parse_size("500MiB"), Ok(500 << 20));
+        assert_eq!(parse_size("123456"), Ok(123_456));
+        assert_eq!(parse_size("2GB"), Ok(2_000_000_000));
+        assert!(parse_size("12XB").is_err());
+        assert!(parse_size("GiB").is_err());
+    }
+}
