@@ -208,6 +208,13 @@ impl Companion {
         Ok(self.ingestor.stream_now(&camera, &cancel).await?)
     }
 
+    /// Reads what the camera at `camera_url` holds (and how full its SD card is) into the catalog
+    /// without downloading videos.
+    pub async fn refresh_camera(&self, camera_url: &str) -> Result<IngestReport, CompanionError> {
+        let camera = CameraClient::new(camera_url)?;
+        Ok(self.ingestor.refresh(&camera).await?)
+    }
+
     /// Starts automatic streaming from the camera at `camera_url`: catch up, then follow its
     /// live feed until [`Companion::stop_streaming`]. Replaces streaming already running.
     pub async fn start_streaming(&self, camera_url: &str) -> Result<(), CompanionError> {

@@ -247,6 +247,13 @@ impl Ingestor {
         .await
     }
 
+    /// Reads what the camera holds into the catalog without downloading anything: the camera's
+    /// residencies and SD usage become current, for the storage forecast and the UI.
+    pub async fn refresh(&self, camera: &CameraClient) -> Result<IngestReport, IngestError> {
+        let camera_id = self.connect(camera).await?;
+        self.sync_listing(camera, camera_id).await
+    }
+
     /// Syncs the listing, then fetches every segment the phone lacks.
     async fn catch_up(
         &self,

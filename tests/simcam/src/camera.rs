@@ -97,6 +97,8 @@ pub(crate) struct Stored {
 pub(crate) struct CardState {
     pub segments: VecDeque<Stored>,
     pub overwritten: Vec<SegmentInfo>,
+    /// For each entry of `overwritten`, the seq of the segment whose recording overwrote it.
+    pub overwritten_by: Vec<u64>,
     pub used: u64,
     pub latest_seq: u64,
     /// End time (ms) of drives whose last segment is finalized.
@@ -374,6 +376,8 @@ fn evict(st: &mut CardState, locked: bool) -> bool {
     st.used = st.used.saturating_sub(s.info.size + s.info.telemetry_size);
     tracing::info!(id = %s.info.id, locked, "loop recording overwrote segment");
     st.overwritten.push(s.info);
+    let by = st.latest_seq + 1;
+    st.overwritten_by.push(by);
     true
 }
 
@@ -561,6 +565,13 @@ impl SimCamera {
     /// The segments loop recording deleted, in the order it deleted them.
     pub fn overwritten(&self) -> Vec<SegmentInfo> {
         lock(&self.inner.state).overwritten.clone()
+    }
+
+    /// Segments the loop recorder deleted, each with the seq of the segment whose recording
+    /// overwrote it: what a forecast of overwrites is checked against.
+    pub fn overwritten_by(&self) -> Vec<(SegmentInfo, u64)> {
+        let st = lock(&self.inner.state);
+        st.overwritten.iter().cloned().zip(st.overwritten_by.iter().copied()).collect()
     }
 
     /// The camera status, as `GET /api/v1/status` would answer it.
