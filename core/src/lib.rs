@@ -3,4 +3,5 @@
 //! One module per domain noun, each with a small public surface and its own error enum. The
 //! [`companion::Companion`] facade wires them together for the CLI and the UniFFI bindings.
 
+pub mod clips;
 pub mod protocol;
