@@ -364,8 +364,13 @@ fn out_track(
     let Some(g0) = line.samples.first().map(|p| p.g) else {
         return OutTrack { line, empty: 0, media_time: 0, edit_duration: clip };
     };
-    let media_end =
-        line.samples.last().map_or(0, |l| l.g.saturating_add(i64::from(l.duration)) - g0);
+    // Presentation end (B-frames present after their decode time), relative to g0.
+    let media_end = line
+        .samples
+        .iter()
+        .map(|p| p.g.saturating_add(p.s.cto).saturating_add(i64::from(p.duration)))
+        .max()
+        .map_or(0, |e| e.saturating_sub(g0));
     let mut media_time = rescale(cs, ts_v, ts).saturating_sub(g0);
     let mut empty = 0u64;
     if media_time < 0 {
