@@ -361,3 +361,34 @@ fn garbage_and_empty_inputs_are_typed_errors() {
     let bad = CutRequest { from_s: 2.0, to_s: 1.0, ..req };
     assert!(matches!(cut_clip(&bad, &dir.path().join("o.mp4")), Err(ClipError::InvalidRequest(_))));
 }
+
+/// A poor man's fuzz run: truncations and byte flips of real segments never panic.
+#[test]
+fn mutated_segments_never_panic() {
+    if !have_ffmpeg() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let segs = make_segments(dir.path(), H264_B, true, "movflags=+faststart", 2, 2);
+    let frag = tempfile::tempdir().unwrap();
+    let fsegs = make_segments(frag.path(), H264_B, true, "movflags=frag_keyframe+empty_moov", 2, 2);
+    for seg in [&segs[0], &fsegs[0]] {
+        let data = std::fs::read(seg).unwrap();
+        for cut in (0..data.len()).step_by(97) {
+            let _ = probe_segment_bytes(&data[..cut]);
+        }
+        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+        for _ in 0..3000 {
+            let mut m = data.clone();
+            for _ in 0..4 {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                // Flip bytes in the first 8 KiB, where moov (faststart) or moov+moof live.
+                let i = (x as usize) % m.len().min(8192);
+                m[i] ^= (x >> 32) as u8 | 1;
+            }
+            let _ = probe_segment_bytes(&m);
+        }
+    }
+}
