@@ -302,8 +302,8 @@ impl Companion {
     /// the loop recorder's rules; raising it resumes paused streaming. Returns what was evicted.
     pub async fn set_quota(&self, fraction: f64) -> Result<Vec<Eviction>, CompanionError> {
         let fraction = QuotaFraction::new(fraction)?;
-        let protect = self.ingestor.drives_in_flight();
-        Ok(self.recorder.set_fraction(fraction, &protect).await?)
+        let (protect, in_flight) = self.ingestor.in_flight();
+        Ok(self.recorder.set_fraction(fraction, &protect, in_flight).await?)
     }
 
     /// Phone storage for the storage bar: quota, usage by kind, free quota, camera SD cards.

@@ -5,6 +5,7 @@
 //! since a lost state costs bandwidth or privacy and the writes are small. Every call runs on
 //! tokio's blocking pool, never on the async runtime.
 
+mod clip_queries;
 mod model;
 mod storage_queries;
 
@@ -15,6 +16,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use rusqlite_migration::{M, Migrations};
 
 use crate::protocol::{CameraStatus, SegmentInfo};
+pub use clip_queries::{ClipId, ClipReason, ClipRecord, ClipState, EventRecord, NewEvent};
 pub use model::{
     CameraId, CameraRecord, DriveId, DriveSummary, PhoneFile, Residency, SegmentId, SegmentRecord,
     TelemetryFile,
@@ -209,7 +211,8 @@ impl Catalog {
     }
 
     /// Segments of `camera` that are on the camera but not on the phone, newest drive first and in
-    /// recording order within a drive: what "stream now" fetches.
+    /// recording order within a drive: what "stream now" fetches. Copies the phone's loop recorder
+    /// evicted or the user removed are not fetched again by themselves.
     pub async fn segments_missing_on_phone(
         &self,
         camera: CameraId,
@@ -219,6 +222,9 @@ impl Catalog {
                 "{} WHERE s.camera_id = ?1 AND s.phone_state IS NULL AND EXISTS (
                      SELECT 1 FROM residencies r WHERE r.segment_id = s.id
                        AND r.place = 'camera' AND r.left_at_ms IS NULL)
+                   AND NOT EXISTS (
+                     SELECT 1 FROM residencies r WHERE r.segment_id = s.id AND r.place = 'phone'
+                       AND r.left_reason IN ('evicted', 'removed_by_user'))
                  ORDER BY d.started_at_ms DESC, s.index_in_drive ASC",
                 model::SEGMENT_SELECT
             );

@@ -151,7 +151,7 @@ pub struct IngestReport {
 /// Pulls segments from cameras into a data directory.
 #[derive(Clone)]
 pub struct Ingestor {
-    in_flight: Arc<Mutex<HashMap<SegmentId, DriveId>>>,
+    in_flight: Arc<Mutex<HashMap<SegmentId, (DriveId, u64)>>>,
     recorder: LoopRecorder,
     catalog: Catalog,
     layout: DataLayout,
@@ -189,12 +189,13 @@ impl Ingestor {
         (self.observer)(event);
     }
 
-    /// The drives being streamed now: the loop recorder must not evict them.
-    pub fn drives_in_flight(&self) -> Vec<DriveId> {
-        let mut drives: Vec<DriveId> =
-            self.in_flight.lock().unwrap_or_else(|p| p.into_inner()).values().copied().collect();
+    /// The drives being streamed now (the loop recorder must not evict them) and the bytes of
+    /// the segments being downloaded (already admitted under the quota).
+    pub fn in_flight(&self) -> (Vec<DriveId>, u64) {
+        let map = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
+        let mut drives: Vec<DriveId> = map.values().map(|(d, _)| *d).collect();
         drives.dedup();
-        drives
+        (drives, map.values().map(|(_, b)| *b).sum())
     }
 
     /// Runs a camera request, retrying transient failures (a dropped link, a 5xx) with backoff.
@@ -468,6 +469,7 @@ impl Ingestor {
         async {
             let mut failures = 0u32;
             loop {
+                let room_seen = self.recorder.room_version();
                 match self.follow_once(camera, cancel).await {
                     Err(IngestError::Cancelled) => return Ok(()),
                     Err(IngestError::Storage(e)) if e.is_full() => {
@@ -475,7 +477,7 @@ impl Ingestor {
                             self.recorder.report_volume_full(0).await;
                         }
                         tracing::warn!(error = %e, "phone storage full; streaming paused");
-                        if self.wait_for_room(cancel).await.is_err() {
+                        if self.wait_for_room(room_seen, camera, cancel).await.is_err() {
                             return Ok(());
                         }
                     }
@@ -496,12 +498,27 @@ impl Ingestor {
         .await
     }
 
-    /// Waits until room may have appeared (the quota changed, videos were deleted or unlocked),
-    /// or a minute passed (other apps may have freed space).
-    async fn wait_for_room(&self, cancel: &CancellationToken) -> Result<(), IngestError> {
+    /// Waits until room may have appeared: the quota changed or videos were deleted or unlocked;
+    /// the camera finalized a new segment (a new drive makes the one just streamed evictable); or
+    /// a minute passed (other apps may have freed space).
+    async fn wait_for_room(
+        &self,
+        seen: u64,
+        camera: &CameraClient,
+        cancel: &CancellationToken,
+    ) -> Result<(), IngestError> {
+        let news = async {
+            match camera.status().await {
+                Ok(status) => {
+                    let _ = camera.feed(status.latest_seq, FEED_POLL).await;
+                }
+                Err(_) => tokio::time::sleep(FEED_POLL).await,
+            }
+        };
         tokio::select! {
             () = cancel.cancelled() => Err(IngestError::Cancelled),
-            () = self.recorder.wait_for_room() => Ok(()),
+            () = self.recorder.wait_for_room(seen) => Ok(()),
+            () = news => Ok(()),
             () = tokio::time::sleep(Duration::from_secs(60)) => Ok(()),
         }
     }
@@ -580,19 +597,20 @@ impl Progress<'_> {
 
 /// A claim on one segment, so two tasks never write the same partial file.
 struct InFlight {
-    set: Arc<Mutex<HashMap<SegmentId, DriveId>>>,
+    set: Arc<Mutex<HashMap<SegmentId, (DriveId, u64)>>>,
     segment: SegmentId,
 }
 
 impl InFlight {
     fn claim(
-        set: &Arc<Mutex<HashMap<SegmentId, DriveId>>>,
+        set: &Arc<Mutex<HashMap<SegmentId, (DriveId, u64)>>>,
         segment: &SegmentRecord,
     ) -> Option<Self> {
+        let bytes = segment.size_bytes + segment.telemetry_size;
         let fresh = set
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .insert(segment.id, segment.drive_id)
+            .insert(segment.id, (segment.drive_id, bytes))
             .is_none();
         fresh.then(|| Self { set: Arc::clone(set), segment: segment.id })
     }

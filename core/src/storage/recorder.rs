@@ -8,7 +8,7 @@
 use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
-use tokio::sync::Notify;
+use tokio::sync::watch;
 use tracing::Instrument;
 
 use super::{
@@ -80,7 +80,7 @@ pub struct LoopRecorder {
     floor: SafetyFloor,
     observer: StorageObserver,
     fraction: Arc<Mutex<QuotaFraction>>,
-    room: Arc<Notify>,
+    room: watch::Sender<u64>,
 }
 
 impl LoopRecorder {
@@ -97,7 +97,8 @@ impl LoopRecorder {
             None => QuotaFraction::default(),
         };
         let fraction = Arc::new(Mutex::new(fraction));
-        Ok(Self { catalog, layout, probe, floor, observer, fraction, room: Arc::default() })
+        let room = watch::Sender::new(0);
+        Ok(Self { catalog, layout, probe, floor, observer, fraction, room })
     }
 
     /// The user's quota.
@@ -116,15 +117,17 @@ impl LoopRecorder {
     }
 
     /// Sets and persists the quota. Lowering it evicts at once down to the new limit (by the same
-    /// rules); raising it wakes paused ingest. Returns what was evicted.
+    /// rules), keeping room for the `in_flight` bytes already admitted and being downloaded;
+    /// raising it wakes paused ingest. Returns what was evicted.
     pub async fn set_fraction(
         &self,
         fraction: QuotaFraction,
         protect: &[DriveId],
+        in_flight: u64,
     ) -> Result<Vec<Eviction>, StorageError> {
         self.catalog.set_setting(QUOTA_KEY, fraction.get().to_string()).await?;
         *self.fraction.lock().unwrap_or_else(|p| p.into_inner()) = fraction;
-        let evicted = match self.make_room(0, None, protect).await {
+        let evicted = match self.make_room(in_flight, None, protect).await {
             Ok(evicted) => evicted,
             // Everything left is protected: the state is "full", which make_room reported.
             Err(StorageError::QuotaExceeded { .. }) => Vec::new(),
@@ -137,7 +140,13 @@ impl LoopRecorder {
     /// Tells paused ingest that room may have appeared.
     pub fn room_changed(&self) {
         (self.observer)(StorageEvent::RoomAvailable);
-        self.room.notify_waiters();
+        self.room.send_modify(|v| *v = v.wrapping_add(1));
+    }
+
+    /// How many times room appeared so far: read it before trying, then wait with
+    /// [`LoopRecorder::wait_for_room`], so a change in between is never missed.
+    pub fn room_version(&self) -> u64 {
+        *self.room.borrow()
     }
 
     /// Reports that the volume itself is full (a write failed with ENOSPC): ingest pauses.
@@ -149,9 +158,10 @@ impl LoopRecorder {
         (self.observer)(StorageEvent::Full { owned_bytes, limit_bytes, needed_bytes });
     }
 
-    /// Waits until [`LoopRecorder::room_changed`] is called.
-    pub async fn wait_for_room(&self) {
-        self.room.notified().await;
+    /// Waits until room appeared after `seen` (a [`LoopRecorder::room_version`]).
+    pub async fn wait_for_room(&self, seen: u64) {
+        let mut rx = self.room.subscribe();
+        let _ = rx.wait_for(|v| *v != seen).await;
     }
 
     /// Makes room for `incoming` bytes, evicting oldest first. `incoming_started_at_ms` is when

@@ -25,10 +25,19 @@ pub async fn recorded_camera(minutes: u32) -> World {
 
 /// A camera for `scenario`; `instant` records everything before serving.
 pub async fn camera_with(scenario: Scenario, instant: bool, sd_capacity: u64) -> World {
+    start_camera(scenario, instant, 600.0, sd_capacity).await
+}
+
+/// A camera recording live at `speed` times real time.
+pub async fn camera_at_speed(scenario: Scenario, speed: f64, sd_capacity: u64) -> World {
+    start_camera(scenario, false, speed, sd_capacity).await
+}
+
+async fn start_camera(scenario: Scenario, instant: bool, speed: f64, sd_capacity: u64) -> World {
     let dir = tempfile::tempdir().expect("tempdir");
     let camera = SimCamera::start(SimConfig {
         instant,
-        speed: 600.0,
+        speed,
         sd_capacity_bytes: sd_capacity,
         fixture: Fixture::Small360p,
         ..SimConfig::new(scenario, dir.path().join("sd"))
@@ -87,6 +96,21 @@ pub async fn assert_phone_mirrors_card(phone: &Companion, camera: &SimCamera) {
         }
     }
     assert_eq!(on_phone, card.len(), "the phone holds every segment of the card");
+}
+
+/// Asserts that every phone copy is byte-identical to the camera's file.
+pub async fn assert_phone_copies_match(phone: &Companion, camera: &SimCamera) {
+    let card = camera.card();
+    for drive in phone.drives().await.expect("drives") {
+        for segment in phone.drive_segments(drive.id).await.expect("segments") {
+            let Some(path) = phone.segment_path(&segment) else { continue };
+            let (_, video, _) = card
+                .iter()
+                .find(|(i, _, _)| i.id == segment.camera_segment_id)
+                .expect("on the card");
+            assert_eq!(std::fs::read(path).expect("phone"), std::fs::read(video).expect("card"));
+        }
+    }
 }
 
 /// Every file below `dir`, relative to it.
