@@ -5,7 +5,7 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::Serialize;
 
 use super::{Catalog, CatalogError, model, now_ms};
-use crate::catalog::{DriveId, Residency, SegmentRecord};
+use crate::catalog::{CameraId, DriveId, Residency, SegmentId, SegmentRecord};
 
 /// The catalog's id of a clip.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -190,6 +190,61 @@ impl Catalog {
         .await
     }
 
+    /// Records an incident unless the same kind was recorded within `window_ms` of it (the
+    /// camera's and the phone's sensors, or a re-run over the same segment, saw one incident): then
+    /// the existing one keeps the higher peak and, if the other device saw it, source `both`.
+    /// Returns the event's id and whether it is new.
+    pub async fn record_event(
+        &self,
+        event: NewEvent,
+        window_ms: i64,
+    ) -> Result<(i64, bool), CatalogError> {
+        let found = self
+            .call(move |c| {
+                Ok(c.query_row(
+                    "SELECT id, source FROM events WHERE kind = ?1 AND ABS(at_ms - ?2) <= ?3
+                     ORDER BY ABS(at_ms - ?2) LIMIT 1",
+                    params![event.kind, event.at_ms, window_ms],
+                    |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)),
+                )
+                .optional()?)
+            })
+            .await?;
+        let Some((id, source)) = found else {
+            return Ok((self.insert_event(event).await?, true));
+        };
+        let both = if source == event.source { source } else { "both".to_string() };
+        self.call(move |c| {
+            c.execute(
+                "UPDATE events SET peak_g = MAX(peak_g, ?2), source = ?3,
+                     lat = COALESCE(lat, ?4), lon = COALESCE(lon, ?5),
+                     drive_id = COALESCE(drive_id, ?6) WHERE id = ?1",
+                params![
+                    id,
+                    event.peak_g,
+                    both,
+                    event.location.map(|l| l.0),
+                    event.location.map(|l| l.1),
+                    event.drive.map(|d| d.0)
+                ],
+            )?;
+            Ok((id, false))
+        })
+        .await
+    }
+
+    /// Whether a clip (of any state) was made for the incident.
+    pub async fn event_has_clip(&self, event_id: i64) -> Result<bool, CatalogError> {
+        self.call(move |c| {
+            Ok(c.query_row(
+                "SELECT EXISTS (SELECT 1 FROM clips WHERE event_id = ?1)",
+                [event_id],
+                |r| r.get(0),
+            )?)
+        })
+        .await
+    }
+
     /// Incidents, newest first.
     pub async fn events(&self, limit: usize) -> Result<Vec<EventRecord>, CatalogError> {
         self.call(move |c| {
@@ -335,6 +390,56 @@ impl Catalog {
             let mut st = c.prepare_cached(&sql)?;
             let rows = st.query_map(params![drive.0, start_ms, end_ms], model::segment_from_row)?;
             Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+
+    /// The drive `camera_drive_id` of `camera`, made if the phone has not seen a segment of it yet
+    /// (a clip asked for during a drive's first minute).
+    pub async fn ensure_drive(
+        &self,
+        camera: CameraId,
+        camera_drive_id: String,
+        started_at_ms: i64,
+    ) -> Result<DriveId, CatalogError> {
+        self.call(move |c| {
+            c.execute(
+                "INSERT INTO drives (camera_id, camera_drive_id, started_at_ms) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (camera_id, camera_drive_id) DO NOTHING",
+                params![camera.0, camera_drive_id, started_at_ms],
+            )?;
+            Ok(DriveId(c.query_row(
+                "SELECT id FROM drives WHERE camera_id = ?1 AND camera_drive_id = ?2",
+                params![camera.0, camera_drive_id],
+                |r| r.get(0),
+            )?))
+        })
+        .await
+    }
+
+    /// Whether the camera that recorded `drive` has recorded a later drive since: no more
+    /// segments of `drive` will come.
+    pub async fn camera_moved_on(&self, drive: DriveId) -> Result<bool, CatalogError> {
+        self.call(move |c| {
+            Ok(c.query_row(
+                "SELECT EXISTS (SELECT 1 FROM drives later JOIN drives d ON d.id = ?1
+                   WHERE later.camera_id = d.camera_id AND later.started_at_ms > d.started_at_ms)",
+                [drive.0],
+                |r| r.get(0),
+            )?)
+        })
+        .await
+    }
+
+    /// Whether the camera still holds a segment (its `camera` residency is open).
+    pub async fn is_on_camera(&self, segment: SegmentId) -> Result<bool, CatalogError> {
+        self.call(move |c| {
+            Ok(c.query_row(
+                "SELECT EXISTS (SELECT 1 FROM residencies WHERE segment_id = ?1
+                   AND place = 'camera' AND left_at_ms IS NULL)",
+                [segment.0],
+                |r| r.get(0),
+            )?)
         })
         .await
     }

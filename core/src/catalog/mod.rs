@@ -344,12 +344,13 @@ impl Catalog {
         .await
     }
 
-    /// The phone's file names of every segment and telemetry it holds, for reconciliation.
+    /// The phone's file names of every segment, telemetry and clip it holds, for reconciliation.
     pub async fn phone_file_names(&self) -> Result<Vec<String>, CatalogError> {
         self.call(|c| {
             let mut st = c.prepare(
                 "SELECT phone_file FROM segments WHERE phone_file IS NOT NULL
-                 UNION ALL SELECT phone_file FROM telemetry",
+                 UNION ALL SELECT phone_file FROM telemetry
+                 UNION ALL SELECT phone_file FROM clips WHERE phone_file IS NOT NULL",
             )?;
             let rows = st.query_map([], |r| r.get(0))?;
             Ok(rows.collect::<Result<_, _>>()?)

@@ -6,6 +6,7 @@
 //! bytes with a fixed buffer. See `docs/clips.md` for the semantics.
 
 mod error;
+mod maker;
 mod plan;
 mod read;
 mod write;
@@ -13,6 +14,7 @@ mod write;
 use std::path::{Path, PathBuf};
 
 pub use error::ClipError;
+pub use maker::{ClipMaker, ClipWindow, ClipsError, Readiness};
 pub use read::{SegmentSummary, TrackSummary, probe_segment, probe_segment_bytes};
 
 /// What to cut: a window over consecutive segments.

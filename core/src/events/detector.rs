@@ -72,7 +72,7 @@ struct Crash {
 /// (a hard brake about [`SUPPRESS_S`] seconds after it ends, so that a collision in the same
 /// incident can replace it). Call [`Detector::finish`] at the end of a drive. Memory is bounded:
 /// the detector keeps a fixed-size state whatever the drive length.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Detector {
     source: MotionSource,
     brake_thr: f64,

@@ -12,12 +12,14 @@ mod detector;
 mod math;
 mod merge;
 mod orientation;
+mod pipeline;
 #[cfg(test)]
 mod tests;
 
 pub use csv::{detect_csv, read_csv};
 pub use detector::Detector;
 pub use merge::EventMerger;
+pub use pipeline::MotionPipeline;
 
 use serde::{Deserialize, Serialize};
 

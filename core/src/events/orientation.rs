@@ -39,7 +39,7 @@ const EARTH_MARGIN: f64 = 0.1;
 const MIN_SCATTER_WEIGHT: f64 = 10.0;
 
 /// Slow estimate of the gravity vector in the device frame.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct Gravity {
     g: Option<V3>,
     elapsed: f64,
@@ -96,7 +96,7 @@ impl Evidence {
 }
 
 /// Unsigned principal axis of straight-line horizontal acceleration plus its third moment.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 struct Scatter {
     s: [[f64; 3]; 3],
     m3: f64,
@@ -143,7 +143,7 @@ impl Scatter {
 }
 
 /// Running estimate of the car's forward axis in the device frame.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct Orientation {
     fixed: Evidence,
     earth: Evidence,

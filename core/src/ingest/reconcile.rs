@@ -13,7 +13,7 @@ use crate::storage::{DataLayout, StorageError, commit_rename, remove_durably};
 pub struct ReconcileReport {
     /// Phone copies marked for deletion whose deletion was finished.
     pub deletes_finished: usize,
-    /// Catalogued phone copies whose file was missing or truncated; the catalog now says so.
+    /// Catalogued phone copies whose file was missing; the catalog now says so.
     pub missing_files: usize,
     /// Complete files the catalog did not name (killed between rename and commit), moved back to
     /// partial downloads so they are verified and catalogued without fetching them again.
@@ -39,14 +39,15 @@ pub async fn reconcile(
     layout: &DataLayout,
 ) -> Result<ReconcileReport, IngestError> {
     let mut report = ReconcileReport::default();
+    // One listing of the directory, not a stat per file: opening stays fast with a year of
+    // driving. Sizes need no check: a file is renamed into place only once complete.
+    let on_disk: HashSet<String> = list_files(layout.videos_dir()).await?.into_iter().collect();
     for segment in catalog.segments_on_phone().await? {
-        check_phone_copy(catalog, layout, &segment, &mut report).await?;
+        check_phone_copy(catalog, layout, &on_disk, &segment, &mut report).await?;
     }
     let known: HashSet<String> = catalog.phone_file_names().await?.into_iter().collect();
-    for name in list_files(layout.videos_dir()).await? {
-        if !known.contains(&name) {
-            adopt_or_remove(catalog, layout, &name, &mut report).await?;
-        }
+    for name in on_disk.difference(&known) {
+        adopt_or_remove(catalog, layout, name, &mut report).await?;
     }
     for name in list_files(layout.tmp_dir()).await? {
         let wanted = match name.strip_suffix(".part") {
@@ -71,31 +72,20 @@ pub async fn reconcile(
 async fn check_phone_copy(
     catalog: &Catalog,
     layout: &DataLayout,
+    on_disk: &HashSet<String>,
     segment: &SegmentRecord,
     report: &mut ReconcileReport,
 ) -> Result<(), IngestError> {
     let Some(name) = &segment.phone_file else { return Ok(()) };
-    let video = layout.video_path(name);
-    let telemetry = layout.video_path(&DataLayout::telemetry_file_name(
-        segment.camera_id,
-        &segment.camera_segment_id,
-    ));
+    let telemetry = DataLayout::telemetry_file_name(segment.camera_id, &segment.camera_segment_id);
     if segment.phone_deleting {
-        remove(video).await?;
-        remove(telemetry).await?;
+        remove(layout.video_path(name)).await?;
+        remove(layout.video_path(&telemetry)).await?;
         catalog.forget_phone_copy(segment.id, "deleted").await?;
         report.deletes_finished += 1;
-        return Ok(());
-    }
-    let path = video.clone();
-    let len = tokio::task::spawn_blocking(move || std::fs::metadata(path).map(|m| m.len()).ok())
-        .await
-        .map_err(|e| IngestError::Task(e.to_string()))?;
-    if len != Some(segment.size_bytes) {
-        tracing::warn!(file = %video.display(), ?len, expected = segment.size_bytes,
-            "a catalogued video is missing or truncated; the catalog now says so");
-        remove(video).await?;
-        remove(telemetry).await?;
+    } else if !on_disk.contains(name) {
+        tracing::warn!(file = %name, "a catalogued video is missing; the catalog now says so");
+        remove(layout.video_path(&telemetry)).await?;
         catalog.forget_phone_copy(segment.id, "missing_on_disk").await?;
         report.missing_files += 1;
     }

@@ -107,9 +107,9 @@ impl Budget {
     }
 
     /// How far below the limit eviction frees, so the recorder does not run for every segment:
-    /// 2% of the limit.
+    /// 2% of the limit, at most 1 GiB (a few segments; more would delete in one long burst).
     pub fn hysteresis_bytes(&self) -> u64 {
-        self.limit_bytes / 50
+        (self.limit_bytes / 50).min(1 << 30)
     }
 }
 

@@ -5,6 +5,8 @@
 //! Its shape is meant to map onto UniFFI as it is: owned arguments and results, an `Arc`-shared
 //! `Send + Sync` object, async methods, and one error enum.
 
+mod pipeline;
+
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -16,8 +18,11 @@ use tokio_util::sync::CancellationToken;
 
 use crate::camera::{CameraClient, CameraError};
 use crate::catalog::{
-    CameraRecord, Catalog, CatalogError, DriveId, DriveSummary, PhoneUsage, SegmentRecord,
+    CameraRecord, Catalog, CatalogError, ClipId, ClipReason, ClipRecord, DriveId, DriveSummary,
+    EventRecord, PhoneUsage, SegmentRecord,
 };
+use crate::clips::{ClipMaker, ClipWindow, ClipsError};
+use crate::events::{MotionPipeline, MotionSample, Sensitivity};
 use crate::ingest::{
     IngestError, IngestEvent, IngestReport, Ingestor, ReconcileReport, RetryPolicy, reconcile,
 };
@@ -25,6 +30,7 @@ use crate::storage::{
     Budget, DataLayout, Eviction, Forecast, LoopRecorder, QuotaFraction, SafetyFloor, StatvfsProbe,
     StorageError, StorageEvent, StorageProbe, forecast, remove_phone_copy,
 };
+use pipeline::{Pipeline, PipelineError};
 
 /// Why a companion call failed.
 #[derive(Debug, thiserror::Error)]
@@ -44,6 +50,22 @@ pub enum CompanionError {
     /// Phone storage failed.
     #[error(transparent)]
     Storage(#[from] StorageError),
+    /// A clip could not be planned or cut.
+    #[error(transparent)]
+    Clips(#[from] ClipsError),
+    /// The camera is not recording a drive, so there is nothing to clip now.
+    #[error("the camera is not recording a drive")]
+    NotRecording,
+}
+
+impl From<PipelineError> for CompanionError {
+    fn from(e: PipelineError) -> Self {
+        match e {
+            PipelineError::Clips(e) => Self::Clips(e),
+            PipelineError::Catalog(e) => Self::Catalog(e),
+            PipelineError::Ingest(e) => Self::Ingest(e),
+        }
+    }
 }
 
 /// How to open a companion.
@@ -57,6 +79,13 @@ pub struct CompanionConfig {
     pub probe: Arc<dyn StorageProbe>,
     /// Free space the phone keeps whatever the quota says.
     pub safety_floor: SafetyFloor,
+    /// How sensitive the hard-brake and collision detector is.
+    pub sensitivity: Sensitivity,
+    /// How much of a drive an incident's clip (and "clip now") keeps around the moment.
+    pub clip_window: ClipWindow,
+    /// Whether clips begin exactly at the window's start (an edit list) rather than at the
+    /// keyframe before it, which plays everywhere.
+    pub exact_clips: bool,
 }
 
 impl CompanionConfig {
@@ -67,6 +96,9 @@ impl CompanionConfig {
             retry: RetryPolicy::default(),
             probe: Arc::new(StatvfsProbe),
             safety_floor: SafetyFloor::default(),
+            sensitivity: Sensitivity::default(),
+            clip_window: ClipWindow::default(),
+            exact_clips: false,
         }
     }
 }
@@ -83,6 +115,10 @@ pub enum CompanionEvent {
     },
     /// The phone's loop recorder evicted a copy, ran out of room, or found room again.
     Storage(StorageEvent),
+    /// A hard brake or collision was detected (by the camera's sensor, the phone's, or both).
+    IncidentDetected(EventRecord),
+    /// A clip was cut and is on the phone.
+    ClipCreated(ClipRecord),
     /// The phone's copy of segments of a drive was removed.
     PhoneCopyRemoved {
         /// The drive.
@@ -139,7 +175,15 @@ pub struct Companion {
     events: broadcast::Sender<CompanionEvent>,
     streaming: Mutex<Option<StreamingTask>>,
     reconciled: ReconcileReport,
+    pipeline: Pipeline,
+    stop: CancellationToken,
     _lock: File,
+}
+
+impl Drop for Companion {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
 }
 
 /// Events kept for a slow listener before it starts missing some.
@@ -164,14 +208,33 @@ impl Companion {
         )
         .await?;
         let (tx, stored) = (events.clone(), Arc::clone(&full));
+        let (segments_tx, segments_rx) = tokio::sync::mpsc::unbounded_channel();
         let observer = Arc::new(move |e: IngestEvent| {
-            if matches!(e, IngestEvent::SegmentStored { .. }) {
+            if let IngestEvent::SegmentStored { drive, segment, .. } = e {
                 stored.store(false, Ordering::Relaxed);
+                let _ = segments_tx.send((drive, segment));
             }
             let _ = tx.send(CompanionEvent::Ingest(e));
         });
         let ingestor = Ingestor::new(catalog.clone(), layout.clone(), recorder.clone(), observer)
             .with_retry(config.retry);
+        let pipeline = Pipeline {
+            catalog: catalog.clone(),
+            layout: layout.clone(),
+            ingestor: ingestor.clone(),
+            clips: ClipMaker::new(
+                catalog.clone(),
+                layout.clone(),
+                recorder.clone(),
+                config.exact_clips,
+            ),
+            window: config.clip_window,
+            motion: Arc::new(std::sync::Mutex::new(MotionPipeline::new(config.sensitivity))),
+            events: events.clone(),
+            cutting: Arc::default(),
+        };
+        let stop = CancellationToken::new();
+        tokio::spawn(pipeline.clone().run(segments_rx, stop.clone()));
         Ok(Arc::new(Self {
             layout,
             catalog,
@@ -181,6 +244,8 @@ impl Companion {
             events,
             streaming: Mutex::new(None),
             reconciled,
+            pipeline,
+            stop,
             _lock: lock,
         }))
     }
@@ -324,6 +389,76 @@ impl Companion {
         let budget = self.recorder.budget().await?;
         let cameras = self.catalog.cameras().await?;
         Ok(forecast(&self.catalog, &budget, &cameras, horizon_hours).await?)
+    }
+
+    /// Feeds a batch of the phone's IMU samples (time in seconds since the Unix epoch, the phone's
+    /// frame, gravity included) to the detector. Returns the incidents it recorded; each one in a
+    /// known drive gets a clip, cut once its segments are on the phone.
+    pub async fn push_motion_samples(
+        &self,
+        samples: Vec<MotionSample>,
+    ) -> Result<Vec<EventRecord>, CompanionError> {
+        Ok(self.pipeline.phone_samples(samples).await?)
+    }
+
+    /// "Clip now" during a drive: a manual clip of the camera's last 30 s and next 10 s (the clip
+    /// window), cut once the segments reach the phone.
+    pub async fn clip_now(&self, camera_url: &str) -> Result<ClipRecord, CompanionError> {
+        let camera = CameraClient::new(camera_url)?;
+        let status = camera.status().await?;
+        let drive = status.current_drive.clone().ok_or(CompanionError::NotRecording)?;
+        let camera_id = self.catalog.upsert_camera(status.clone(), camera_url.to_string()).await?;
+        let drive = self.catalog.ensure_drive(camera_id, drive, status.clock_ms).await?;
+        let window = self.pipeline.window.around(status.clock_ms);
+        self.make_clip(drive, window).await
+    }
+
+    /// A manual clip of any range of a drive, in seconds from the drive's start; cut at once when
+    /// its segments are on the phone (fetched from the camera when only the camera has them).
+    pub async fn create_clip(
+        &self,
+        drive: DriveId,
+        from_s: f64,
+        to_s: f64,
+    ) -> Result<ClipRecord, CompanionError> {
+        let start = self.catalog.drive(drive).await?.started_at_ms;
+        let window = (start + (from_s * 1000.0) as i64, start + (to_s * 1000.0) as i64);
+        self.make_clip(drive, window).await
+    }
+
+    async fn make_clip(
+        &self,
+        drive: DriveId,
+        window: (i64, i64),
+    ) -> Result<ClipRecord, CompanionError> {
+        let id = self.pipeline.clips.plan(drive, None, ClipReason::Manual, window).await?;
+        self.pipeline.cut_pending().await?;
+        Ok(self.catalog.clip(id).await?)
+    }
+
+    /// Cuts pending clips whose segments are on the phone now.
+    pub async fn cut_pending_clips(&self) -> Result<(), CompanionError> {
+        Ok(self.pipeline.cut_pending().await?)
+    }
+
+    /// Clips, newest first, with where each one lives.
+    pub async fn clips(&self) -> Result<Vec<ClipRecord>, CompanionError> {
+        Ok(self.catalog.clips().await?)
+    }
+
+    /// One clip.
+    pub async fn clip(&self, id: ClipId) -> Result<ClipRecord, CompanionError> {
+        Ok(self.catalog.clip(id).await?)
+    }
+
+    /// Where a clip's phone copy lives, if it has one.
+    pub fn clip_path(&self, clip: &ClipRecord) -> Option<PathBuf> {
+        clip.phone_file.as_deref().map(|name| self.layout.video_path(name))
+    }
+
+    /// Detected incidents, newest first.
+    pub async fn incidents(&self, limit: usize) -> Result<Vec<EventRecord>, CompanionError> {
+        Ok(self.catalog.events(limit).await?)
     }
 
     /// Locks a drive so the phone's loop recorder never evicts it, or unlocks it.

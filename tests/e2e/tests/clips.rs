@@ -1,0 +1,225 @@
+//! Incidents and clips end to end: the simulated camera's scripted hard brakes and collisions are
+//! detected from its telemetry, clips are cut around them, and manual clips work on any range.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use common::{World, camera_with};
+use dashkeep_core::Companion;
+use dashkeep_core::catalog::{ClipReason, ClipRecord, ClipState, Residency};
+use dashkeep_core::events::MotionSample;
+use dashkeep_simcam::Scenario;
+
+/// A 5-minute drive with a camera mounted askew, a hard brake, a turn and a collision.
+const INCIDENTS: &str = r#"
+name = "incidents"
+start_ms = 1795000000000
+segment_secs = 30
+[mount]
+yaw_deg = 25.0
+pitch_deg = 6.0
+roll_deg = -8.0
+[[drive]]
+at_s = 0
+duration_s = 300
+start = { lat = 48.85, lon = 2.35, heading_deg = 0.0 }
+speed = [[0, 0.0], [15, 13.9], [70, 13.9], [72, 5.0], [80, 5.0], [95, 13.9], [300, 13.9]]
+turns = [{ at_s = 120, duration_s = 6, deg = 90.0 }]
+events = [{ kind = "hard_brake", at_s = 70, peak_g = 0.55, duration_s = 2.0 },
+          { kind = "collision", at_s = 200, peak_g = 4.0, duration_s = 0.1 }]
+"#;
+
+fn incidents() -> Scenario {
+    Scenario::from_toml_str(INCIDENTS).expect("scenario")
+}
+
+async fn stream_and_settle(world: &World) -> std::sync::Arc<Companion> {
+    let phone = world.phone().await;
+    phone.stream_now(&world.camera.base_url()).await.expect("stream now");
+    settle(&phone).await;
+    phone
+}
+
+/// Waits until the background pipeline has no clip left to cut.
+async fn settle(phone: &Companion) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        phone.cut_pending_clips().await.expect("cut");
+        let clips = phone.clips().await.expect("clips");
+        if clips.iter().all(|c| c.state != ClipState::Pending) {
+            return;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "clips still pending: {clips:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_scripted_incident_is_found_once_and_clipped() {
+    let world = camera_with(incidents(), true, 1 << 30).await;
+    let phone = stream_and_settle(&world).await;
+    let start = incidents().start_ms;
+    let mut found = phone.incidents(100).await.expect("incidents");
+    found.sort_by_key(|e| e.at_ms);
+    let kinds: Vec<(&str, f64)> =
+        found.iter().map(|e| (e.kind.as_str(), (e.at_ms - start) as f64 / 1000.0)).collect();
+    assert_eq!(kinds.len(), 2, "{kinds:?}");
+    assert_eq!(kinds[0].0, "hard_brake");
+    assert!((kinds[0].1 - 70.0).abs() < 1.5, "{kinds:?}");
+    assert_eq!(kinds[1].0, "collision");
+    assert!((kinds[1].1 - 200.0).abs() < 1.0, "{kinds:?}");
+    assert!(found[0].lat.is_some(), "the incident carries a location");
+
+    let clips = phone.clips().await.expect("clips");
+    assert_eq!(clips.len(), 2, "{clips:?}");
+    for (clip, event) in clips.iter().rev().zip(&found) {
+        assert_eq!(clip.state, ClipState::Ready);
+        assert_eq!(clip.residencies, vec![Residency::Phone]);
+        assert!(
+            clip.start_ms <= event.at_ms - 29_000 && clip.end_ms >= event.at_ms + 9_000,
+            "{clip:?}"
+        );
+        let path = phone.clip_path(clip).expect("on the phone");
+        let d = probe_duration(&path);
+        assert!((39.0..=42.5).contains(&d), "a 40 s clip, starting at the keyframe before: {d}");
+        assert_decodes(&path);
+    }
+    assert_eq!(
+        clips.iter().find(|c| c.reason == ClipReason::Collision).map(|c| c.id),
+        Some(clips[0].id)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_calm_drive_makes_no_incident() {
+    let world = camera_with(Scenario::calm(4).with_segment_secs(30), true, 1 << 30).await;
+    let phone = stream_and_settle(&world).await;
+    assert!(phone.incidents(10).await.expect("incidents").is_empty());
+    assert!(phone.clips().await.expect("clips").is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_phones_own_sensor_and_the_camera_agree_on_one_incident() {
+    let world = camera_with(incidents(), true, 1 << 30).await;
+    let phone = world.phone().await;
+    // The phone, in a cup holder (another orientation), feels the same drive: its IMU batches
+    // are the camera's telemetry seen from a different frame.
+    let samples = phone_imu_from_card(&world);
+    for batch in samples.chunks(500) {
+        phone.push_motion_samples(batch.to_vec()).await.expect("push");
+    }
+    phone.stream_now(&world.camera.base_url()).await.expect("stream now");
+    settle(&phone).await;
+    let found = phone.incidents(100).await.expect("incidents");
+    assert_eq!(found.len(), 2, "one event per incident, not two: {found:?}");
+    assert!(found.iter().all(|e| e.source == "both"), "{found:?}");
+    assert_eq!(phone.clips().await.expect("clips").len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_manual_clip_across_segments_and_one_fetched_back_from_the_camera() {
+    let world = camera_with(Scenario::calm(3).with_segment_secs(30), true, 1 << 30).await;
+    let phone = stream_and_settle(&world).await;
+    let drive = phone.drives().await.expect("drives")[0].clone();
+
+    // 20 s to 50 s crosses the boundary at 30 s.
+    let clip = phone.create_clip(drive.id, 20.0, 50.0).await.expect("clip");
+    assert_eq!(clip.state, ClipState::Ready, "{clip:?}");
+    assert_eq!(clip.reason, ClipReason::Manual);
+    let d = probe_duration(&phone.clip_path(&clip).expect("file"));
+    assert!((30.0..=31.5).contains(&d), "{d}");
+
+    // The drive is removed from the phone; a clip of it fetches just the segments it needs.
+    phone.remove_from_phone(drive.id).await.expect("remove");
+    let before: u64 =
+        world.camera.card().iter().map(|(i, _, _)| world.camera.served_video_bytes(&i.id)).sum();
+    let clip = phone.create_clip(drive.id, 100.0, 110.0).await.expect("clip");
+    assert_eq!(clip.state, ClipState::Ready, "{clip:?}");
+    let card = world.camera.card();
+    let after: u64 = card.iter().map(|(i, _, _)| world.camera.served_video_bytes(&i.id)).sum();
+    let needed = card
+        .iter()
+        .find(|(i, _, _)| i.index_in_drive == 3)
+        .map(|(i, _, _)| i.size)
+        .expect("segment 3");
+    assert_eq!(after - before, needed, "only the segment holding 100-110 s was fetched");
+    assert_decodes(&phone.clip_path(&clip).expect("file"));
+}
+
+fn assert_clip_is_one(clips: &[ClipRecord]) {
+    assert_eq!(clips.len(), 1, "{clips:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn overlapping_windows_merge_into_one_clip() {
+    let world = camera_with(Scenario::calm(3).with_segment_secs(30), false, 1 << 30).await;
+    let phone = world.phone().await;
+    phone.refresh_camera(&world.camera.base_url()).await.ok();
+    world.camera.wait_for_seq(1).await;
+    phone.refresh_camera(&world.camera.base_url()).await.expect("refresh");
+    let drive = phone.drives().await.expect("drives")[0].id;
+    // Two overlapping manual windows before the segments reach the phone: one pending clip.
+    phone.create_clip(drive, 100.0, 140.0).await.expect("clip");
+    phone.create_clip(drive, 120.0, 160.0).await.expect("clip");
+    assert_clip_is_one(&phone.clips().await.expect("clips"));
+    world.camera.wait_for_scenario_end().await;
+    phone.stream_now(&world.camera.base_url()).await.expect("stream");
+    settle(&phone).await;
+    let clips = phone.clips().await.expect("clips");
+    assert_clip_is_one(&clips);
+    let d = probe_duration(&phone.clip_path(&clips[0]).expect("file"));
+    assert!((60.0..=61.5).contains(&d), "100-160 s: {d}");
+}
+
+/// The camera's telemetry from the card, rotated into another frame, on the epoch time base.
+fn phone_imu_from_card(world: &World) -> Vec<MotionSample> {
+    let mut card = world.camera.card();
+    card.sort_by_key(|(i, _, _)| i.seq);
+    let mut out = Vec::new();
+    for (info, _, telemetry) in card {
+        let t: dashkeep_core::protocol::Telemetry =
+            serde_json::from_slice(&std::fs::read(telemetry).expect("telemetry")).expect("json");
+        for a in &t.accel {
+            // 90° about z: the phone lies sideways.
+            out.push(MotionSample::accel(
+                (info.start_ms as f64 + f64::from(a.t_ms)) / 1000.0,
+                -f64::from(a.ay),
+                f64::from(a.ax),
+                f64::from(a.az),
+            ));
+        }
+        for fix in &t.gps {
+            let at = (info.start_ms as f64 + f64::from(fix.t_ms)) / 1000.0;
+            if let Some(s) = out.iter_mut().rev().find(|s| s.t <= at) {
+                s.speed_mps = Some(f64::from(fix.speed_mps));
+            }
+        }
+    }
+    out
+}
+
+fn probe_duration(path: &Path) -> f64 {
+    let out = Command::new("ffprobe")
+        .args(["-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0"])
+        .arg(path)
+        .output()
+        .expect("ffprobe (scripts/test-all installs it)");
+    String::from_utf8_lossy(&out.stdout).trim().parse().expect("a duration")
+}
+
+fn assert_decodes(path: &Path) {
+    let out = Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(path)
+        .args(["-f", "null", "-"])
+        .output()
+        .expect("ffmpeg");
+    assert!(
+        out.status.success() && out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
