@@ -53,9 +53,16 @@ pub async fn run(args: DemoArgs, data_dir: Option<PathBuf>) -> anyhow::Result<()
     companion.stop_streaming().await;
     bars.finish();
     caught_up?;
+    companion.cut_pending_clips().await?;
 
     eprintln!("Drive recorded and streamed. Data directory: {}", data_dir.display());
     output::drives(&companion.drives().await?, args.json)?;
+    if !args.json {
+        println!();
+        crate::clip_cmd::incidents(&companion, false).await?;
+        println!();
+        crate::clip_cmd::list(&companion, false).await?;
+    }
     camera.shutdown().await;
     Ok(())
 }

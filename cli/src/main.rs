@@ -3,6 +3,7 @@
 //! Every listing command takes `--json`; the field names are stable and documented in
 //! `docs/cli.md`.
 
+mod clip_cmd;
 mod demo;
 mod output;
 
@@ -70,6 +71,25 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Cut clips: from any MP4 segments, from a drive's range, or "now" during a drive.
+    Clip {
+        #[command(subcommand)]
+        action: clip_cmd::ClipAction,
+    },
+    /// List clips with where each one lives.
+    Clips {
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List detected incidents (hard brakes, collisions), or run the detector on a CSV.
+    Events {
+        #[command(subcommand)]
+        action: Option<clip_cmd::EventsAction>,
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Protect a drive from the phone's loop recorder.
     Lock {
         /// The drive's id (from `dashkeep drives`).
@@ -117,12 +137,27 @@ fn init_logging() {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    if let Command::Demo(args) = cli.command {
-        return demo::run(args, cli.data_dir).await;
+    match cli.command {
+        Command::Demo(args) => return demo::run(args, cli.data_dir).await,
+        Command::Clip { action: clip_cmd::ClipAction::Cut { from, to, out, exact, segments } } => {
+            return clip_cmd::cut(from, to, out, exact, segments);
+        }
+        Command::Events {
+            action: Some(clip_cmd::EventsAction::Detect { csv, sensitivity }),
+            ..
+        } => {
+            return clip_cmd::detect(csv, sensitivity);
+        }
+        _ => {}
     }
     let companion = open(cli.data_dir).await?;
     match cli.command {
-        Command::Demo(_) => unreachable!("handled above"),
+        Command::Demo(_)
+        | Command::Clip { action: clip_cmd::ClipAction::Cut { .. } }
+        | Command::Events { action: Some(_), .. } => unreachable!("handled above"),
+        Command::Clip { action } => clip_cmd::create(&companion, action).await,
+        Command::Clips { json } => clip_cmd::list(&companion, json).await,
+        Command::Events { action: None, json } => clip_cmd::incidents(&companion, json).await,
         Command::Stream { camera, follow, json } => stream(&companion, &camera, follow, json).await,
         Command::Drives { json } => output::drives(&companion.drives().await?, json),
         Command::Status { json } => {

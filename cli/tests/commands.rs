@@ -1,0 +1,142 @@
+//! The `dashkeep` command as a user runs it: exit status, output, and files.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use dashkeep_simcam::{Fixture, Scenario, SimCamera, SimConfig};
+
+fn dashkeep(args: &[&str], data_dir: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_dashkeep"))
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run dashkeep")
+}
+
+fn ok(out: &Output) -> String {
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+async fn camera(dir: &Path, minutes: u32) -> SimCamera {
+    SimCamera::start(SimConfig {
+        instant: true,
+        fixture: Fixture::Small360p,
+        ..SimConfig::new(Scenario::calm(minutes).with_segment_secs(30), dir.join("sd"))
+    })
+    .await
+    .expect("camera")
+}
+
+fn probe_duration(path: &Path) -> f64 {
+    let out = Command::new("ffprobe")
+        .args(["-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0"])
+        .arg(path)
+        .output()
+        .expect("ffprobe");
+    String::from_utf8_lossy(&out.stdout).trim().parse().expect("duration")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clip_cut_writes_a_clip_from_any_segments_and_fails_cleanly_on_garbage() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cam = camera(dir.path(), 2).await;
+    let mut card = cam.card();
+    card.sort_by_key(|(i, _, _)| i.seq);
+    let segs: Vec<PathBuf> = card.iter().map(|(_, v, _)| v.clone()).collect();
+    let out = dir.path().join("clip.mp4");
+    let mut args = vec!["clip", "cut", "--from", "25", "--to", "40", "--exact", "--out"];
+    let out_s = out.to_string_lossy().into_owned();
+    args.push(&out_s);
+    let seg_s: Vec<String> = segs.iter().map(|p| p.to_string_lossy().into_owned()).collect();
+    args.extend(seg_s.iter().map(String::as_str));
+    ok(&dashkeep(&args, &dir.path().join("unused")));
+    let d = probe_duration(&out);
+    assert!((d - 15.0).abs() <= 2.0 / 30.0 + 0.03, "exact: within two frames of 15 s, got {d}");
+
+    let garbage = dir.path().join("garbage.mp4");
+    std::fs::write(&garbage, b"this is not an mp4 at all").expect("write");
+    let bad_out = dir.path().join("bad.mp4");
+    let run = dashkeep(
+        &[
+            "clip",
+            "cut",
+            "--from",
+            "0",
+            "--to",
+            "5",
+            "--out",
+            &bad_out.to_string_lossy(),
+            &garbage.to_string_lossy(),
+        ],
+        &dir.path().join("unused"),
+    );
+    assert!(!run.status.success(), "garbage input must not exit 0");
+    assert!(!bad_out.exists(), "no clip file is left behind");
+    assert!(String::from_utf8_lossy(&run.stderr).contains("error"), "a clear error");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stream_list_lock_quota_and_clip_a_drive() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cam = camera(dir.path(), 2).await;
+    let data = dir.path().join("phone");
+    ok(&dashkeep(&["stream", "--camera", &cam.base_url()], &data));
+
+    let drives: serde_json::Value =
+        serde_json::from_str(&ok(&dashkeep(&["drives", "--json"], &data))).expect("json");
+    let id = drives[0]["id"].as_i64().expect("drive id");
+    assert_eq!(drives[0]["residencies"], serde_json::json!(["camera", "phone"]));
+
+    ok(&dashkeep(&["lock", &id.to_string()], &data));
+    let drives: serde_json::Value =
+        serde_json::from_str(&ok(&dashkeep(&["drives", "--json"], &data))).expect("json");
+    assert_eq!(drives[0]["locked"], true);
+
+    let quota: serde_json::Value =
+        serde_json::from_str(&ok(&dashkeep(&["quota", "--json"], &data))).expect("json");
+    assert_eq!(quota["fraction"], 0.5, "the default quota is half the phone");
+    ok(&dashkeep(&["quota", "set", "30%"], &data));
+    let quota: serde_json::Value =
+        serde_json::from_str(&ok(&dashkeep(&["quota", "--json"], &data))).expect("json");
+    assert_eq!(quota["fraction"], 0.3);
+    assert!(!dashkeep(&["quota", "set", "95%"], &data).status.success(), "out of range refused");
+
+    let status = ok(&dashkeep(&["status"], &data));
+    assert!(status.contains("drives") && status.contains("SD card"), "{status}");
+    let risk: serde_json::Value =
+        serde_json::from_str(&ok(&dashkeep(&["at-risk", "--json"], &data))).expect("json");
+    assert!(risk["bytes_per_hour"].as_f64().is_some_and(|r| r > 0.0), "{risk}");
+
+    ok(&dashkeep(
+        &["clip", "create", "--drive", &id.to_string(), "--from", "20", "--to", "45"],
+        &data,
+    ));
+    let clips: serde_json::Value =
+        serde_json::from_str(&ok(&dashkeep(&["clips", "--json"], &data))).expect("json");
+    assert_eq!(clips[0]["state"], "ready");
+    assert_eq!(clips[0]["reason"], "manual");
+    assert_eq!(clips[0]["residencies"], serde_json::json!(["phone"]));
+}
+
+#[test]
+fn events_detect_reads_a_motion_csv() {
+    let trip =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/driver-behavior/trip17.csv");
+    assert!(trip.exists(), "{} is missing (CI has ../shared beside the project)", trip.display());
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = ok(&dashkeep(&["events", "detect", "--csv", &trip.to_string_lossy()], dir.path()));
+    let events: serde_json::Value = serde_json::from_str(&out).expect("json array");
+    let brakes =
+        events.as_array().expect("array").iter().filter(|e| e["kind"] == "hard_brake").count();
+    assert!(brakes >= 5, "trip17 has 6 labelled hard brakes: {out}");
+    assert!(events[0]["t"].as_f64().is_some() && events[0]["peak_g"].as_f64().is_some());
+
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(&bad, "time,x\n1,2\n").expect("write");
+    let run = dashkeep(&["events", "detect", "--csv", &bad.to_string_lossy()], dir.path());
+    assert!(!run.status.success());
+    assert!(String::from_utf8_lossy(&run.stderr).contains("column"), "names the missing column");
+}
