@@ -73,12 +73,13 @@ impl Pipeline {
     ) -> Result<(), PipelineError> {
         let record =
             self.catalog.drive_segments(drive).await?.into_iter().find(|s| s.id == segment);
-        if let Some(record) = record {
-            if let Some(telemetry) = self.read_telemetry(&record).await {
-                let detected =
-                    lock(&self.motion).camera_segment(drive, record.started_at_ms, &telemetry);
-                self.record(detected, Some(drive)).await?;
-            }
+        let telemetry = match &record {
+            Some(r) => self.read_telemetry(r).await.map(|t| (r.started_at_ms, t)),
+            None => None,
+        };
+        if let Some((started_at_ms, telemetry)) = telemetry {
+            let detected = lock(&self.motion).camera_segment(drive, started_at_ms, &telemetry);
+            self.record(detected, Some(drive)).await?;
         }
         self.cut_pending().await
     }

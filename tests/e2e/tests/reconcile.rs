@@ -31,26 +31,38 @@ async fn a_missing_file_is_noticed_and_fetched_again() {
 async fn a_complete_file_the_catalog_never_named_is_adopted_without_downloading() {
     let world = recorded_camera(1).await;
     let phone = world.phone().await;
-    phone.stream_now(&world.camera.base_url()).await.expect("stream");
-    let drive = phone.drives().await.expect("drives")[0].clone();
-    let segments = phone.drive_segments(drive.id).await.expect("segments");
-    let victim = segments[0].clone();
-    let path = phone.segment_path(&victim).expect("on phone");
-    let copy = std::fs::read(&path).expect("read");
-    // Remove the drive from the phone, then put one complete file back as if the process died
-    // after renaming it into place and before committing the catalog row.
-    assert_eq!(phone.remove_from_phone(drive.id).await.expect("remove"), segments.len());
-    assert!(!path.exists());
-    std::fs::write(&path, copy).expect("write");
+    // The phone knows the listing but holds nothing yet.
+    phone.refresh_camera(&world.camera.base_url()).await.expect("refresh");
+    let card = world.camera.card();
+    let (victim, video, _) = card.first().expect("a segment").clone();
+    // As if the process died after renaming the complete file into place and before committing
+    // the catalog row.
+    let name = format!("c1_{}.mp4", victim.id);
+    std::fs::copy(&video, world.data_dir().join("videos").join(&name)).expect("copy");
     drop(phone);
 
     let phone = world.phone().await;
     assert_eq!(phone.reconciled_on_open().orphans_resumable, 1);
     let report = phone.stream_now(&world.camera.base_url()).await.expect("stream");
-    assert_eq!(report.stored, segments.len());
-    let all: u64 = segments.iter().map(|s| s.size_bytes).sum();
-    assert_eq!(report.bytes_fetched, all - victim.size_bytes, "the adopted file is not fetched");
+    assert_eq!(report.stored, card.len());
+    let all: u64 = card.iter().map(|(i, _, _)| i.size).sum();
+    assert_eq!(report.bytes_fetched, all - victim.size, "the adopted file is not fetched");
+    assert_eq!(world.camera.served_video_bytes(&victim.id), 0);
     assert_phone_mirrors_card(&phone, &world.camera).await;
+}
+
+#[tokio::test]
+async fn a_drive_removed_from_the_phone_is_not_fetched_again_by_itself() {
+    let world = recorded_camera(1).await;
+    let phone = world.phone().await;
+    phone.stream_now(&world.camera.base_url()).await.expect("stream");
+    let drive = phone.drives().await.expect("drives")[0].clone();
+    assert_eq!(phone.remove_from_phone(drive.id).await.expect("remove"), drive.segments as usize);
+    let report = phone.stream_now(&world.camera.base_url()).await.expect("stream");
+    assert_eq!((report.stored, report.bytes_fetched), (0, 0));
+    let drive = phone.drives().await.expect("drives")[0].clone();
+    assert_eq!(drive.segments_on_phone, 0);
+    assert_eq!(drive.residencies, vec![dashkeep_core::catalog::Residency::Camera]);
 }
 
 #[tokio::test]
