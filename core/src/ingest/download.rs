@@ -270,6 +270,7 @@ async fn discard(file: PartialFile) {
     let _ = tokio::task::spawn_blocking(move || std::fs::remove_file(path)).await;
 }
 
+/// Checks the hash; the caller makes the file durable before naming it.
 async fn finish_and_verify(file: PartialFile, expected: &Expected<'_>) -> Result<(), IngestError> {
     let actual = hex::encode(file.hasher.clone().finalize());
     if actual != expected.sha256 {
@@ -278,11 +279,6 @@ async fn finish_and_verify(file: PartialFile, expected: &Expected<'_>) -> Result
             segment: expected.camera_segment_id.to_string(),
         });
     }
-    let path = file.path.clone();
-    tokio::task::spawn_blocking(move || file.file.sync_all())
-        .await
-        .map_err(|e| IngestError::Task(e.to_string()))?
-        .map_err(|e| StorageError::from_io(&path, e))?;
     Ok(())
 }
 

@@ -319,6 +319,8 @@ impl Ingestor {
         Ok(self.catalog.note_camera_segments(camera_id, good).await?)
     }
 
+    /// Fetches every segment the phone lacks. Each segment's durable commit (fsync, telemetry,
+    /// rename, catalog) runs while the next one downloads, so disk flushes overlap the network.
     async fn fetch_missing(
         &self,
         camera: &CameraClient,
@@ -326,23 +328,55 @@ impl Ingestor {
         cancel: &CancellationToken,
         report: &mut IngestReport,
     ) -> Result<(), IngestError> {
+        let mut committing: Option<Committing> = None;
         for segment in self.catalog.segments_missing_on_phone(camera_id).await? {
-            match self.fetch_segment(camera, &segment, cancel).await {
-                Ok(bytes) => {
-                    report.stored += 1;
-                    report.bytes_fetched += bytes;
+            let Some(claim) = InFlight::claim(&self.in_flight, &segment) else { continue };
+            let span = tracing::info_span!("fetch_segment", segment = %segment.camera_segment_id);
+            let downloaded = self.download_segment(camera, &segment, cancel).instrument(span).await;
+            if let Some(previous) = committing.take() {
+                self.settle(previous.await.map_err(|e| IngestError::Task(e.to_string()))?, report)?;
+            }
+            match downloaded {
+                Ok(fetched) => {
+                    let (this, camera) = (self.clone(), camera.clone());
+                    committing = Some(tokio::spawn(async move {
+                        let result = this.commit_segment(&camera, &segment).await.map(|()| fetched);
+                        drop(claim);
+                        (segment, result)
+                    }));
                 }
-                Err(e) if is_segment_specific(&e) => {
-                    self.emit(IngestEvent::SegmentFailed {
-                        camera_segment_id: segment.camera_segment_id.clone(),
-                        reason: e.to_string(),
-                    });
-                    report.refused.push(e);
-                }
-                Err(e) => return Err(e),
+                Err(e) => self.settle((segment, Err(e)), report)?,
             }
         }
+        if let Some(previous) = committing.take() {
+            self.settle(previous.await.map_err(|e| IngestError::Task(e.to_string()))?, report)?;
+        }
         Ok(())
+    }
+
+    /// Counts a segment's outcome: stored, refused (this segment only), or a failure that stops
+    /// the pass.
+    fn settle(
+        &self,
+        (segment, result): (SegmentRecord, Result<u64, IngestError>),
+        report: &mut IngestReport,
+    ) -> Result<(), IngestError> {
+        match result {
+            Ok(bytes) => {
+                report.stored += 1;
+                report.bytes_fetched += bytes;
+                Ok(())
+            }
+            Err(e) if is_segment_specific(&e) => {
+                self.emit(IngestEvent::SegmentFailed {
+                    camera_segment_id: segment.camera_segment_id.clone(),
+                    reason: e.to_string(),
+                });
+                report.refused.push(e);
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// Downloads one catalogued segment and its telemetry onto the phone. Returns the bytes
@@ -358,10 +392,18 @@ impl Ingestor {
             return Ok(0);
         };
         let span = tracing::info_span!("fetch_segment", segment = %segment.camera_segment_id);
-        self.fetch_segment_inner(camera, segment, cancel).instrument(span).await
+        async {
+            let fetched = self.download_segment(camera, segment, cancel).await?;
+            self.commit_segment(camera, segment).await?;
+            Ok(fetched)
+        }
+        .instrument(span)
+        .await
     }
 
-    async fn fetch_segment_inner(
+    /// Makes room, then downloads the video into its partial file until it matches the listing.
+    /// Returns the bytes fetched over the network.
+    async fn download_segment(
         &self,
         camera: &CameraClient,
         segment: &SegmentRecord,
@@ -374,13 +416,11 @@ impl Ingestor {
             size: segment.size_bytes,
             sha256: &segment.sha256,
         };
-        self.recorder
-            .make_room(
-                segment.size_bytes + segment.telemetry_size,
-                Some(segment.started_at_ms),
-                &[segment.drive_id],
-            )
-            .await?;
+        // Room for this segment and for any other admitted but not yet catalogued (the previous
+        // one may still be committing): both are claimed in `in_flight`.
+        let (mut protect, reserved) = self.in_flight();
+        protect.push(segment.drive_id);
+        self.recorder.make_room(reserved, Some(segment.started_at_ms), &protect).await?;
         let progress = Progress { ingestor: self, segment };
         let mut fetched = 0;
         let mut tries = 0;
@@ -397,10 +437,7 @@ impl Ingestor {
                     let _ = tokio::task::spawn_blocking(move || std::fs::remove_file(path)).await;
                     return Err(IngestError::Storage(e));
                 }
-                Ok(n) => {
-                    fetched += n;
-                    break;
-                }
+                Ok(n) => return Ok(fetched + n),
                 Err(IngestError::ChecksumMismatch { segment: id })
                     if tries < INTEGRITY_ATTEMPTS =>
                 {
@@ -410,8 +447,26 @@ impl Ingestor {
                 Err(e) => return Err(e),
             }
         }
+    }
+
+    /// Makes a downloaded, verified video durable and names it in the catalog: fsync it, fetch
+    /// its telemetry, rename it into place (fsyncing the directory), then commit the catalog row.
+    async fn commit_segment(
+        &self,
+        camera: &CameraClient,
+        segment: &SegmentRecord,
+    ) -> Result<(), IngestError> {
+        let name = DataLayout::segment_file_name(segment.camera_id, &segment.camera_segment_id);
+        let (partial, video) = (self.layout.partial_path(&name), self.layout.video_path(&name));
+        let sync = partial.clone();
+        tokio::task::spawn_blocking(move || {
+            std::fs::File::open(&sync)
+                .and_then(|f| f.sync_all())
+                .map_err(|e| StorageError::from_io(&sync, e))
+        })
+        .await
+        .map_err(|e| IngestError::Task(e.to_string()))??;
         let telemetry = self.fetch_telemetry(camera, segment).await?;
-        let video = self.layout.video_path(&name);
         tokio::task::spawn_blocking(move || commit_rename(&partial, &video))
             .await
             .map_err(|e| IngestError::Task(e.to_string()))??;
@@ -421,7 +476,7 @@ impl Ingestor {
             segment: segment.id,
             bytes: segment.size_bytes,
         });
-        Ok(fetched)
+        Ok(())
     }
 
     /// Downloads, checks and stores a segment's telemetry sidecar.
@@ -594,6 +649,9 @@ impl Progress<'_> {
         }
     }
 }
+
+/// A segment's commit running while the next segment downloads.
+type Committing = tokio::task::JoinHandle<(SegmentRecord, Result<u64, IngestError>)>;
 
 /// A claim on one segment, so two tasks never write the same partial file.
 struct InFlight {
