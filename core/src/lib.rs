@@ -5,6 +5,7 @@
 
 pub mod camera;
 pub mod catalog;
+pub mod cloud;
 pub mod companion;
 pub mod events;
 pub mod ingest;

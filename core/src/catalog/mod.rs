@@ -5,6 +5,7 @@
 //! since a lost state costs bandwidth or privacy and the writes are small. Every call runs on
 //! tokio's blocking pool, never on the async runtime.
 
+mod cloud_queries;
 mod model;
 mod storage_queries;
 
@@ -15,6 +16,9 @@ use rusqlite::{Connection, OptionalExtension, params};
 use rusqlite_migration::{M, Migrations};
 
 use crate::protocol::{CameraStatus, SegmentInfo};
+pub use cloud_queries::{
+    CloudClipRow, CloudPart, NewClip, RestoredClip, Tombstone, UploadJob, UploadState,
+};
 pub use model::{
     CameraId, CameraRecord, DriveId, DriveSummary, PhoneFile, Residency, SegmentId, SegmentRecord,
     TelemetryFile,
@@ -54,6 +58,7 @@ fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
         M::up(include_str!("migrations/0001_foundation.sql")),
         M::up(include_str!("migrations/0002_storage.sql")),
+        M::up(include_str!("migrations/0003_cloud.sql")),
     ])
 }
 
