@@ -331,10 +331,11 @@ async fn moto_open_uploads(moto: &str) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn stale_upload_id_restarts_cleanly() {
-    // s3s-fs answers NoSuchUpload for a forgotten upload id, as S3 does (moto answers 500).
+async fn stale_upload_id_restarts_cleanly_and_leaves_no_upload_behind() {
+    let moto = endpoint(Server::Moto);
+    let proxy = FaultProxy::start(&moto).await;
     let account = fresh_account();
-    let mut config = s3_config(&endpoint(Server::S3s), &account);
+    let mut config = s3_config(&proxy.url, &account);
     config.concurrency = 1;
     let phone = Phone::open(config.clone()).await;
     phone.cloud.set_network(NetworkState::WIFI);
@@ -342,14 +343,16 @@ async fn stale_upload_id_restarts_cleanly() {
     kill_after(&phone, clip, 5 * MIB).await;
     let job = phone.catalog.upload_job(clip).await.unwrap().unwrap();
     let upload_id = job.upload_id.clone().expect("upload open");
-    // The store forgot the upload (aborted by a lifecycle rule, say).
+    // The store forgot the upload (a lifecycle rule aborted it); S3 answers NoSuchUpload.
     let object = format!("accounts/{account}/clips/{}.mp4", job.cloud_key);
     s3_backend(&config).abort_multipart(&object, &upload_id).await.unwrap();
+    proxy.set(|f| f.no_such_upload = Some(upload_id.clone()));
 
     let report = phone.cloud.run_queue().await.unwrap();
     let job = phone.catalog.upload_job(clip).await.unwrap().unwrap();
     assert_eq!(report.uploaded, 1, "{report:?} {:?}", job.last_error);
     assert_shared_bytes(&phone, clip, &sha).await;
+    assert!(!moto_open_uploads(&moto).await.contains(&job.cloud_key), "an upload was left behind");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -215,6 +215,9 @@ pub struct Faults {
     pub reset_after: Option<u64>,
     /// Delay per 64 KiB of request body (throttling).
     pub throttle: Option<Duration>,
+    /// Answer requests naming this upload id with 404 NoSuchUpload, as S3 does for an upload
+    /// that was aborted or expired (moto answers 500, s3s-fs 403).
+    pub no_such_upload: Option<String>,
 }
 
 /// Counters of the proxy.
@@ -331,9 +334,26 @@ async fn serve(
                 if slowdown {
                     f.slowdowns -= 1;
                 }
-                let reset = if slowdown { None } else { f.reset_after.take() };
+                let reset = match f.reset_after {
+                    Some(limit) if !slowdown && len > limit => f.reset_after.take(),
+                    _ => None,
+                };
                 (slowdown, reset, f.throttle)
             };
+            let gone = faults.lock().unwrap().no_such_upload.as_ref().is_some_and(|id| {
+                String::from_utf8_lossy(&head).lines().next().is_some_and(|l| l.contains(&format!("uploadId={id}")))
+            });
+            if gone {
+                discard_body(&mut client, &mut carry, len).await?;
+                let body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>NoSuchUpload</Code><Message>The specified upload does not exist.</Message></Error>";
+                let resp = format!(
+                    "HTTP/1.1 404 Not Found\r\nContent-Type: application/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                client.write_all(resp.as_bytes()).await?;
+                client.shutdown().await?;
+                return Ok(());
+            }
             if slowdown {
                 discard_body(&mut client, &mut carry, len).await?;
                 stats.slowdowns_sent.fetch_add(1, Ordering::Relaxed);
