@@ -247,7 +247,7 @@ impl CloudConfig {
             backend,
             account: account.into(),
             part_size: 8 * 1024 * 1024,
-            concurrency: 4,
+            concurrency: 3,
             share_expiry: Duration::from_secs(7 * 24 * 3600),
             part_url_expiry: Duration::from_secs(3600),
             retry: RetrySettings::default(),

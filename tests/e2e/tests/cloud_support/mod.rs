@@ -382,13 +382,13 @@ async fn serve(
                 }
                 let take = (left as usize).min(carry.len());
                 let chunk: Vec<u8> = carry.drain(..take).collect();
-                if let Some(limit) = reset_after {
-                    if sent + take as u64 > limit {
-                        stats.resets.fetch_add(1, Ordering::Relaxed);
-                        #[allow(deprecated)]
-                        let _ = client.set_linger(Some(Duration::ZERO));
-                        return Ok(());
-                    }
+                if let Some(limit) = reset_after
+                    && sent + take as u64 > limit
+                {
+                    stats.resets.fetch_add(1, Ordering::Relaxed);
+                    #[allow(deprecated)]
+                    let _ = client.set_linger(Some(Duration::ZERO));
+                    return Ok(());
                 }
                 if let Some(d) = throttle {
                     tokio::time::sleep(d.mul_f64(take as f64 / 65536.0)).await;
