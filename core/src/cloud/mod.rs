@@ -638,3 +638,55 @@ impl CloudService {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn policy_gates_networks() {
+        let camera = NetworkState { kind: NetworkKind::CameraWifi, metered: false };
+        let hotspot = NetworkState { kind: NetworkKind::Wifi, metered: true };
+        let p = UploadPolicy::WifiOnly;
+        assert!(p.allows(NetworkState::WIFI, false));
+        assert!(!p.allows(NetworkState::CELLULAR, false));
+        assert!(!p.allows(hotspot, false));
+        assert!(p.allows(NetworkState::CELLULAR, true), "send now uses mobile data");
+        assert!(!p.allows(camera, true) && !p.allows(NetworkState::OFFLINE, true));
+        assert!(UploadPolicy::default().allows(NetworkState::CELLULAR, false));
+    }
+
+    #[test]
+    fn secrets_never_show() {
+        let s = S3Config {
+            endpoint: None,
+            region: "r".into(),
+            bucket: "b".into(),
+            access_key: Secret::new("AKIDSECRET"),
+            secret_key: Secret::new("hunter2"),
+            session_token: Some(Secret::new("tok")),
+            path_style: true,
+            part_checksums: true,
+        };
+        let shown = format!("{s:?}");
+        assert!(
+            !shown.contains("hunter2") && !shown.contains("AKIDSECRET") && !shown.contains("tok\"")
+        );
+    }
+
+    #[test]
+    fn implausible_sidecars_are_refused() {
+        let key = "0123456789abcdef0123456789abcdef";
+        let good = format!(
+            r#"{{"version":1,"cloud_key":"{key}","clip_id":1,"drive_id":null,"start_ms":1,
+               "end_ms":2,"reason":"manual","peak_g":null,"location":null,"created_ms":3,
+               "size":10,"sha256":"{}"}}"#,
+            "a".repeat(64)
+        );
+        assert!(Sidecar::parse(good.as_bytes(), key).is_ok());
+        assert!(Sidecar::parse(good.as_bytes(), "ffffffffffffffffffffffffffffffff").is_err());
+        let bad = good.replace("manual", "../../etc");
+        assert!(Sidecar::parse(bad.as_bytes(), key).is_err());
+        assert!(Sidecar::parse(b"not json", key).is_err());
+    }
+}
