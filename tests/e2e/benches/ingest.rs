@@ -73,8 +73,7 @@ async fn run(segments: u64, segment_secs: u32) {
     let mut child = Command::new(std::env::current_exe().expect("exe"));
     child.arg(CHILD_FLAG).arg(camera.base_url()).arg(&phone_dir);
     let start = Instant::now();
-    let out =
-        tokio::task::spawn_blocking(move || child.output()).await.expect("join").expect("child");
+    let out = tokio::task::spawn_blocking(move || child.output()).await.expect("join").expect("child");
     let ours_s = start.elapsed().as_secs_f64();
     assert!(out.status.success(), "phone child failed: {}", String::from_utf8_lossy(&out.stderr));
     let report = String::from_utf8_lossy(&out.stdout);

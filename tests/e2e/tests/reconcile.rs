@@ -57,7 +57,6 @@ async fn a_complete_file_the_catalog_never_named_is_adopted_without_downloading(
 async fn a_second_process_cannot_open_the_same_data_directory() {
     let world = recorded_camera(1).await;
     let _phone = world.phone().await;
-    let second =
-        dashkeep_core::Companion::open(dashkeep_core::CompanionConfig::new(world.data_dir())).await;
+    let second = dashkeep_core::Companion::open(dashkeep_core::CompanionConfig::new(world.data_dir())).await;
     assert!(matches!(second, Err(dashkeep_core::CompanionError::DataDirBusy(_))));
 }

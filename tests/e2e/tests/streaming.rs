@@ -23,10 +23,8 @@ async fn a_whole_drive_arrives_byte_identical() {
     let drives = phone.drives().await.expect("drives");
     assert_eq!(drives.len(), 1);
     assert_eq!(drives[0].residencies, vec![Residency::Camera, Residency::Phone]);
-    assert_eq!(
-        phone.phone_status().await.expect("status").bytes_on_phone,
-        world.camera.card().iter().map(|(i, _, _)| i.size + i.telemetry_size).sum::<u64>()
-    );
+    assert_eq!(phone.phone_status().await.expect("status").bytes_on_phone,
+        world.camera.card().iter().map(|(i, _, _)| i.size + i.telemetry_size).sum::<u64>());
 
     // A second pass finds nothing new and fetches nothing.
     let again = phone.stream_now(&world.camera.base_url()).await.expect("stream again");
@@ -61,8 +59,7 @@ async fn a_corrupted_download_is_fetched_again_never_catalogued() {
     let report = phone.stream_now(&world.camera.base_url()).await.expect("stream now");
     assert!(report.refused.is_empty(), "{:?}", report.refused);
     assert_phone_mirrors_card(&phone, &world.camera).await;
-    let served: u64 =
-        world.camera.card().iter().map(|(i, _, _)| world.camera.served_video_bytes(&i.id)).sum();
+    let served: u64 = world.camera.card().iter().map(|(i, _, _)| world.camera.served_video_bytes(&i.id)).sum();
     let sizes: u64 = world.camera.card().iter().map(|(i, _, _)| i.size).sum();
     assert!(served > sizes, "the corrupted segment was downloaded a second time");
     // Each segment was stored exactly once.
@@ -95,10 +92,7 @@ async fn a_camera_that_keeps_serving_wrong_bytes_gets_a_typed_error() {
 #[tokio::test]
 async fn lying_listings_get_typed_errors_and_write_nothing_outside() {
     for (lie, check) in [
-        (
-            Lie::PathId,
-            (|e: &ListingError| matches!(e, ListingError::BadId(_))) as fn(&ListingError) -> bool,
-        ),
+        (Lie::PathId, (|e: &ListingError| matches!(e, ListingError::BadId(_))) as fn(&ListingError) -> bool),
         (Lie::AbsurdSize, |e| matches!(e, ListingError::AbsurdSize { .. })),
         (Lie::NegativeDuration, |e| matches!(e, ListingError::BadDuration { .. })),
     ] {

@@ -78,12 +78,8 @@ pub async fn assert_phone_mirrors_card(phone: &Companion, camera: &SimCamera) {
                 .iter()
                 .find(|(i, _, _)| i.id == segment.camera_segment_id)
                 .unwrap_or_else(|| panic!("{} is not on the card", segment.camera_segment_id));
-            assert_eq!(
-                std::fs::read(&path).expect("phone copy"),
-                std::fs::read(video).expect("card"),
-                "segment {} differs from the camera's",
-                info.id
-            );
+            assert_eq!(std::fs::read(&path).expect("phone copy"), std::fs::read(video).expect("card"),
+                "segment {} differs from the camera's", info.id);
         }
     }
     assert_eq!(on_phone, card.len(), "the phone holds every segment of the card");
