@@ -427,3 +427,91 @@ async fn local_backend_basics() {
     assert!(outcome.removed_from_phone && outcome.removed_from_cloud);
     assert!(!std::path::Path::new(path).exists());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn worker_resumes_when_an_allowed_network_returns() {
+    let phone = Phone::open(s3_config(&endpoint(Server::S3s), &fresh_account())).await;
+    phone.cloud.set_policy(UploadPolicy::WifiOnly).await.unwrap();
+    phone.cloud.set_network(NetworkState::CELLULAR);
+    phone.cloud.start();
+    let (clip, sha) = phone.clip(7 * MIB).await;
+    phone.cloud.enqueue(clip).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(phone.cloud.status().await.unwrap().queued, 1, "nothing goes over cellular");
+    phone.cloud.set_network(NetworkState::WIFI);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while phone.cloud.status().await.unwrap().uploaded == 0 {
+        assert!(Instant::now() < deadline, "the worker did not upload on WiFi");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    phone.cloud.stop().await;
+    assert_shared_bytes(&phone, clip, &sha).await;
+}
+
+const CHILD_DIR: &str = "DASHKEEP_CLOUD_CHILD_DIR";
+
+/// Not a test on its own: the child process of `kill_dash_9_mid_upload_then_resume`, which sets
+/// its environment; without it, it returns at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn child_process_uploading_until_killed() {
+    let Ok(dir) = std::env::var(CHILD_DIR) else { return };
+    let endpoint = std::env::var("DASHKEEP_CLOUD_CHILD_ENDPOINT").unwrap();
+    let account = std::env::var("DASHKEEP_CLOUD_CHILD_ACCOUNT").unwrap();
+    let clip: i64 = std::env::var("DASHKEEP_CLOUD_CHILD_CLIP").unwrap().parse().unwrap();
+    let layout = dashkeep_core::storage::DataLayout::new(&dir);
+    let catalog = dashkeep_core::catalog::Catalog::open(&layout.catalog_path()).await.unwrap();
+    let mut config = s3_config(&endpoint, &account);
+    config.concurrency = 1;
+    let cloud = dashkeep_core::cloud::CloudService::open(
+        catalog,
+        layout,
+        config,
+        std::sync::Arc::new(|_| {}),
+    )
+    .await
+    .unwrap();
+    cloud.set_network(NetworkState::WIFI);
+    let _ = cloud.upload_now(clip, false).await;
+    // The parent kills this process before the upload ends; if it does not, say so.
+    std::process::exit(3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_dash_9_mid_upload_then_resume() {
+    let proxy = FaultProxy::start(&endpoint(Server::S3s)).await;
+    let account = fresh_account();
+    let mut config = s3_config(&proxy.url, &account);
+    config.concurrency = 1;
+    let phone = Phone::open(config.clone()).await;
+    phone.cloud.set_network(NetworkState::WIFI);
+    let size = 30 * MIB;
+    let (clip, sha) = phone.clip(size).await;
+    phone.cloud.enqueue(clip).await.unwrap();
+    proxy.set(|f| f.throttle = Some(Duration::from_millis(2)));
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "child_process_uploading_until_killed", "--test-threads=1"])
+        .env(CHILD_DIR, phone.dir.path())
+        .env("DASHKEEP_CLOUD_CHILD_ENDPOINT", &proxy.url)
+        .env("DASHKEEP_CLOUD_CHILD_ACCOUNT", &account)
+        .env("DASHKEEP_CLOUD_CHILD_CLIP", clip.to_string())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while phone.catalog.upload_job(clip).await.unwrap().unwrap().bytes_done < 10 * MIB {
+        assert!(Instant::now() < deadline, "the child made no progress");
+        assert!(child.try_wait().unwrap().is_none(), "the child ended before the kill");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    proxy.set(|f| f.throttle = None);
+    let recorded = phone.catalog.recorded_parts(clip).await.unwrap().len() as u64;
+    let before = proxy.body_bytes();
+    assert_eq!(phone.cloud.run_queue().await.unwrap().uploaded, 1);
+    let resent = proxy.body_bytes() - before;
+    // Only the parts not recorded, plus the completion request and the sidecar (< 64 KiB).
+    let missing = size - recorded * 5 * MIB;
+    assert!((missing..missing + 65_536).contains(&resent), "resent {resent}, missing {missing}");
+    assert_shared_bytes(&phone, clip, &sha).await;
+}
