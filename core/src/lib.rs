@@ -6,6 +6,7 @@
 pub mod camera;
 pub mod catalog;
 pub mod clips;
+pub mod cloud;
 pub mod companion;
 pub mod events;
 pub mod ingest;

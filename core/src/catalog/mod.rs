@@ -6,6 +6,7 @@
 //! tokio's blocking pool, never on the async runtime.
 
 mod clip_queries;
+mod cloud_queries;
 mod model;
 mod storage_queries;
 
@@ -17,6 +18,9 @@ use rusqlite_migration::{M, Migrations};
 
 use crate::protocol::{CameraStatus, SegmentInfo};
 pub use clip_queries::{ClipId, ClipReason, ClipRecord, ClipState, EventRecord, NewEvent};
+pub use cloud_queries::{
+    CloudClipRow, CloudPart, NewClip, RestoredClip, Tombstone, UploadJob, UploadState,
+};
 pub use model::{
     CameraId, CameraRecord, DriveId, DriveSummary, PhoneFile, Residency, SegmentId, SegmentRecord,
     TelemetryFile,
@@ -56,6 +60,7 @@ fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
         M::up(include_str!("migrations/0001_foundation.sql")),
         M::up(include_str!("migrations/0002_storage.sql")),
+        M::up(include_str!("migrations/0003_cloud.sql")),
     ])
 }
 
