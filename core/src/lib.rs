@@ -12,5 +12,6 @@ pub mod events;
 pub mod ingest;
 pub mod protocol;
 pub mod storage;
+mod tls;
 
 pub use companion::{Companion, CompanionConfig, CompanionError, CompanionEvent};

@@ -80,6 +80,7 @@ impl CameraClient {
         if !(base.starts_with("http://") || base.starts_with("https://")) {
             return Err(CameraError::BadUrl(base_url.to_string()));
         }
+        crate::tls::ensure_crypto_provider();
         let http = reqwest::Client::builder()
             .connect_timeout(CONNECT_TIMEOUT)
             .read_timeout(READ_TIMEOUT)

@@ -87,7 +87,7 @@ impl fmt::Debug for S3Backend {
 impl S3Backend {
     /// Builds the client. No request is made until it is used.
     pub fn new(config: &S3Config, retry: &RetrySettings) -> Result<Self, CloudError> {
-        install_ring_provider();
+        crate::tls::ensure_crypto_provider();
         let options = ClientOptions::new()
             .with_allow_http(true)
             .with_timeout(retry.request_timeout)
@@ -120,15 +120,6 @@ impl S3Backend {
         }
         let store = builder.build().map_err(|e| CloudError::InvalidConfig(e.to_string()))?;
         Ok(Self { store: Arc::new(store), checksums: config.part_checksums })
-    }
-}
-
-/// reqwest is built without a crypto provider so that aws-lc never links; ring is installed
-/// as the process default the first time an S3 backend is made.
-fn install_ring_provider() {
-    if rustls::crypto::CryptoProvider::get_default().is_none() {
-        // Another thread may win the race; either way a ring provider is installed.
-        let _ = rustls::crypto::ring::default_provider().install_default();
     }
 }
 

@@ -267,7 +267,7 @@ async fn platform_mode(server: Server) {
     let config = s3_config(&endpoint(server), &account);
     let phone = Phone::open(config.clone()).await;
     let (clip, sha) = phone.clip(11 * MIB + 7).await;
-    let http = reqwest::Client::new();
+    let http = http_client();
 
     // The platform sends part 1, then the app is killed.
     let plan = phone.cloud.plan_platform_upload(clip).await.unwrap();
@@ -514,4 +514,11 @@ async fn kill_dash_9_mid_upload_then_resume() {
     let missing = size - recorded * 5 * MIB;
     assert!((missing..missing + 65_536).contains(&resent), "resent {resent}, missing {missing}");
     assert_shared_bytes(&phone, clip, &sha).await;
+}
+
+/// A plain HTTP client, as a platform's transfer agent or a browser would use.
+fn http_client() -> reqwest::Client {
+    // The workspace builds reqwest without a default TLS provider (the core uses ring).
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::new()
 }

@@ -11,6 +11,8 @@ use futures_util::StreamExt;
 use sha2::{Digest, Sha256};
 
 fn client() -> reqwest::Client {
+    // The workspace builds reqwest without a default TLS provider (the core uses ring).
+    let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder().timeout(Duration::from_secs(20)).build().unwrap()
 }
 

@@ -428,6 +428,8 @@ async fn discard_body(
 
 /// Fetches `url` with plain HTTP.
 pub async fn http_get(url: &str) -> (u16, Vec<u8>) {
+    // The workspace builds reqwest without a default TLS provider (the core uses ring).
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let resp = reqwest::get(url).await.expect("GET");
     let status = resp.status().as_u16();
     (status, resp.bytes().await.expect("body").to_vec())
