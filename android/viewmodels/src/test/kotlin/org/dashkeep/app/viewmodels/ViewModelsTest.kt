@@ -1,0 +1,158 @@
+package org.dashkeep.app.viewmodels
+
+import kotlinx.coroutines.CoroutineScope
+import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.SupervisorJob
+import kotlinx.coroutines.cancel
+import kotlinx.coroutines.flow.first
+import kotlinx.coroutines.runBlocking
+import kotlinx.coroutines.withTimeout
+import org.dashkeep.ffi.openCompanion
+import org.dashkeep.ffi.CompanionSettings
+import org.dashkeep.ffi.Residency
+import org.dashkeep.ffi.StorageProbe
+import org.dashkeep.ffi.VolumeSpace
+import org.junit.jupiter.api.AfterEach
+import org.junit.jupiter.api.Assertions.assertEquals
+import org.junit.jupiter.api.Assertions.assertFalse
+import org.junit.jupiter.api.Assertions.assertNotNull
+import org.junit.jupiter.api.Assertions.assertTrue
+import org.junit.jupiter.api.Test
+import java.io.File
+import java.net.ServerSocket
+import java.net.URI
+import java.net.http.HttpClient
+import java.net.http.HttpRequest
+import java.net.http.HttpResponse
+import java.nio.file.Files
+
+/** The view models on a real Companion (and the simulated camera), on a plain JVM. */
+class ViewModelsTest {
+    private val scope = CoroutineScope(SupervisorJob() + Dispatchers.Default)
+    private val dir = Files.createTempDirectory("dashkeep-vm")
+    private val probe = object : StorageProbe {
+        override fun volumeSpace(path: String) = VolumeSpace(totalBytes = 100uL shl 30, availableBytes = 80uL shl 30)
+    }
+    private val companion = runBlocking {
+        openCompanion(dir.toString(), CompanionSettings(storageProbe = probe, maxRetries = 1u, firstBackoffMs = 10uL))
+    }
+
+    @AfterEach
+    fun close() {
+        scope.cancel()
+        companion.close()
+        dir.toFile().deleteRecursively()
+    }
+
+    @Test
+    fun `home streams, shows the connection and fills the storage bar`() = runBlocking {
+        withSimCam { url ->
+            val home = HomeViewModel(companion, scope) { url }
+            home.streamNow().join()
+            val state = withTimeout(30_000) {
+                home.state.first { it.connection is ConnectionState.Connected && it.segmentsStored > 0 && !it.busy }
+            }
+            assertEquals(null, state.error)
+            val bar = withTimeout(10_000) { home.state.first { (it.storage?.usedBytes ?: 0) > 0 }.storage!! }
+            assertEquals(0.5, bar.quotaFraction)
+            assertEquals(50L shl 30, bar.quotaBytes)
+            assertTrue(bar.usedShare > 0f)
+        }
+    }
+
+    @Test
+    fun `home shows a typed error for a bad camera URL`() = runBlocking {
+        val home = HomeViewModel(companion, scope) { "not a url" }
+        home.streamNow().join()
+        assertTrue(home.state.value.error!!.startsWith("Camera: "), home.state.value.error)
+    }
+
+    @Test
+    fun `videos lists drives with residency badges, pages, locks and removes`() = runBlocking {
+        withSimCam { url ->
+            companion.streamNow(url)
+            val videos = VideosViewModel(companion, scope, pageSize = 1)
+            videos.refresh().join()
+            val s = videos.state.value
+            assertEquals(1, s.drives.size, "one page of one")
+            assertTrue(s.totalDrives >= 1)
+            assertEquals(listOf(Residency.CAMERA, Residency.PHONE), s.drives[0].residencies)
+            assertEquals(0, s.atRiskCount)
+            videos.loadMore().join()
+            assertEquals(minOf(2, s.totalDrives), videos.state.value.drives.size)
+
+            val id = s.drives[0].id
+            videos.setLocked(id, true).join()
+            assertTrue(videos.state.value.drives.first { it.id == id }.locked)
+            videos.removeFromPhone(id).join()
+            assertEquals(listOf(Residency.CAMERA), videos.state.value.drives.first { it.id == id }.residencies)
+            videos.select(VideosTab.CLIPS)
+            assertEquals(VideosTab.CLIPS, videos.state.value.tab)
+        }
+    }
+
+    @Test
+    fun `settings quota defaults to half, round-trips and shows the refusal`() = runBlocking {
+        val settings = SettingsViewModel(companion, scope)
+        assertEquals(0.5, settings.state.value.quota)
+        settings.setQuota(0.7).join()
+        assertEquals(0.7, settings.state.value.quota)
+        settings.setQuota(0.95).join()
+        assertEquals(0.7, settings.state.value.quota, "the core refused it")
+        assertTrue(settings.state.value.error!!.startsWith("Storage: "))
+        assertFalse(settings.state.value.pairingAvailable)
+    }
+
+    @Test
+    fun `clip delete asks first and says the cloud copy goes too`() = runBlocking {
+        val deleted = mutableListOf<Long>()
+        val source = object : ClipSource {
+            override suspend fun clip(id: Long) = ClipInfo(id, "Hard brake", "/clip.mp4", listOf(Residency.PHONE, Residency.CLOUD))
+            override suspend fun shareTarget(id: Long) = "https://share/$id"
+            override suspend fun delete(id: Long) { deleted += id }
+        }
+        val vm = ClipViewModel(source, scope, clipId = 7)
+        vm.load().join()
+        assertTrue("cloud" in vm.deleteWarning)
+        vm.confirmDelete().join()
+        assertTrue(deleted.isEmpty(), "nothing is deleted without the confirmation")
+        vm.requestDelete()
+        assertTrue(vm.state.value.confirmingDelete)
+        vm.cancelDelete()
+        vm.confirmDelete().join()
+        assertTrue(deleted.isEmpty())
+        vm.requestDelete()
+        vm.confirmDelete().join()
+        assertEquals(listOf(7L), deleted)
+        assertTrue(vm.state.value.deleted)
+        vm.share().join()
+        assertNotNull(vm.state.value.share)
+    }
+
+    private suspend fun withSimCam(block: suspend (String) -> Unit) {
+        val root = File(System.getProperty("dashkeep.root") ?: "../..")
+        val target = File(System.getProperty("dashkeep.target") ?: "$root/target/debug")
+        val port = ServerSocket(0).use { it.localPort }
+        val process = ProcessBuilder(
+            "${target.path}/simcam", "--listen", "127.0.0.1:$port", "--instant", "--speed", "600",
+            "--segment-secs", "30", "--scenario", File(root, "tests/simcam/scenarios/demo.toml").path,
+        ).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start()
+        try {
+            val url = "http://127.0.0.1:$port"
+            val http = HttpClient.newHttpClient()
+            val deadline = System.currentTimeMillis() + 60_000
+            while (true) {
+                check(process.isAlive && System.currentTimeMillis() < deadline) { "simcam did not start" }
+                val ok = runCatching {
+                    http.send(HttpRequest.newBuilder(URI("$url/api/v1/status")).build(), HttpResponse.BodyHandlers.discarding()).statusCode() == 200
+                }.getOrDefault(false)
+                if (ok) break
+                Thread.sleep(100)
+            }
+            block(url)
+        } finally {
+            process.destroy()
+            process.waitFor()
+        }
+    }
+}

@@ -1,0 +1,223 @@
+//! The `Companion` object the apps hold: a thin async adapter over `dashkeep_core::Companion`.
+//! Each method converts its arguments, runs the core call on the bindings' runtime and converts
+//! the result; nothing is decided here.
+//!
+//! Cloud uploads and clips are added here as the core gains them (clips, upload, share, delete,
+//! restore): one method per core method, records in `types.rs`, events in `events.rs`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use dashkeep_core::catalog::DriveId;
+use dashkeep_core::ingest::RetryPolicy;
+use dashkeep_core::storage::SafetyFloor;
+use dashkeep_core::{Companion as CoreCompanion, CompanionConfig};
+
+use crate::errors::CompanionError;
+use crate::events::{CompanionListener, TaskHandle, forward};
+use crate::probe::{ForeignProbe, StorageProbe};
+use crate::runtime::{run, runtime};
+use crate::types::{
+    AtRiskForecast, Drive, DrivePage, Eviction, PhoneStatus, ReconcileReport, Segment,
+    StorageStatus, StreamReport,
+};
+
+/// How to open a companion. Every field is optional: `null` keeps the core's default.
+#[derive(uniffi::Record)]
+pub struct CompanionSettings {
+    /// The platform's storage capacity probe (default: statvfs).
+    #[uniffi(default)]
+    pub storage_probe: Option<Arc<dyn StorageProbe>>,
+    /// Least free space the phone keeps, bytes (default 1 GiB).
+    #[uniffi(default)]
+    pub safety_floor_min_bytes: Option<u64>,
+    /// Least free space the phone keeps, share of the volume (default 0.05).
+    #[uniffi(default)]
+    pub safety_floor_fraction: Option<f64>,
+    /// Retries of a dropped camera link per segment (default 8).
+    #[uniffi(default)]
+    pub max_retries: Option<u32>,
+    /// First wait before retrying, ms; it doubles each retry (default 100).
+    #[uniffi(default)]
+    pub first_backoff_ms: Option<u64>,
+    /// Longest wait between retries, ms (default 5000).
+    #[uniffi(default)]
+    pub max_backoff_ms: Option<u64>,
+}
+
+impl CompanionSettings {
+    fn into_config(self, data_dir: String) -> CompanionConfig {
+        let mut config = CompanionConfig::new(data_dir);
+        if let Some(probe) = self.storage_probe {
+            config.probe = Arc::new(ForeignProbe(probe));
+        }
+        let floor = SafetyFloor::default();
+        config.safety_floor = SafetyFloor {
+            min_bytes: self.safety_floor_min_bytes.unwrap_or(floor.min_bytes),
+            fraction: self.safety_floor_fraction.unwrap_or(floor.fraction),
+        };
+        let retry = RetryPolicy::default();
+        config.retry = RetryPolicy {
+            max_retries: self.max_retries.unwrap_or(retry.max_retries),
+            first_backoff: self.first_backoff_ms.map_or(retry.first_backoff, Duration::from_millis),
+            max_backoff: self.max_backoff_ms.map_or(retry.max_backoff, Duration::from_millis),
+        };
+        config
+    }
+}
+
+/// The dash cam companion: open one per data directory and share it. Closing it (Kotlin
+/// `close()`, Swift deinit) releases the data directory once its running calls have finished.
+#[derive(uniffi::Object)]
+pub struct Companion {
+    inner: Arc<CoreCompanion>,
+}
+
+/// Converts a core result.
+fn map<T, U: From<T>>(r: Result<T, dashkeep_core::CompanionError>) -> Result<U, CompanionError> {
+    r.map(U::from).map_err(CompanionError::from)
+}
+
+/// Opens the data directory (creating it), locks it against other processes, migrates the
+/// catalog and reconciles it with the files on disk. A top-level function rather than a
+/// constructor: in Kotlin, `Companion.open` inside the class's own `companion object` would name
+/// the companion object, not the class.
+#[uniffi::export]
+pub async fn open_companion(
+    data_dir: String,
+    settings: CompanionSettings,
+) -> Result<Arc<Companion>, CompanionError> {
+    let config = settings.into_config(data_dir);
+    let inner = run(CoreCompanion::open(config)).await?;
+    Ok(Arc::new(Companion { inner }))
+}
+
+#[uniffi::export]
+impl Companion {
+    /// The data directory.
+    pub fn data_dir(&self) -> String {
+        self.inner.data_dir().display().to_string()
+    }
+
+    /// What reconciliation fixed when the companion opened.
+    pub fn reconciled_on_open(&self) -> ReconcileReport {
+        self.inner.reconciled_on_open().into()
+    }
+
+    /// Registers `listener` for every event from now on, until the handle is cancelled.
+    pub fn subscribe(&self, listener: Arc<dyn CompanionListener>) -> Arc<TaskHandle> {
+        let rx = self.inner.subscribe();
+        Arc::new(TaskHandle::new(runtime().spawn(forward(rx, listener))))
+    }
+
+    /// "Stream now": pulls everything the camera at `camera_url` has that the phone lacks,
+    /// newest drive first.
+    pub async fn stream_now(&self, camera_url: String) -> Result<StreamReport, CompanionError> {
+        let inner = Arc::clone(&self.inner);
+        map(run(async move { inner.stream_now(&camera_url).await }).await)
+    }
+
+    /// Starts automatic streaming from the camera (catch up, then follow its live feed) until
+    /// [`Companion::stop_streaming`]; replaces streaming already running. Failures arrive as a
+    /// `StreamingStopped` event.
+    pub async fn start_streaming(&self, camera_url: String) -> Result<(), CompanionError> {
+        let inner = Arc::clone(&self.inner);
+        Ok(run(async move { inner.start_streaming(&camera_url).await }).await?)
+    }
+
+    /// Stops automatic streaming and waits until it has stopped; partial downloads are kept.
+    pub async fn stop_streaming(&self) {
+        let inner = Arc::clone(&self.inner);
+        run(async move { inner.stop_streaming().await }).await;
+    }
+
+    /// Whether automatic streaming is running.
+    pub async fn is_streaming(&self) -> bool {
+        let inner = Arc::clone(&self.inner);
+        run(async move { inner.is_streaming().await }).await
+    }
+
+    /// Drives, newest first, `limit` from `offset` on.
+    pub async fn drives(&self, offset: u32, limit: u32) -> Result<DrivePage, CompanionError> {
+        let inner = Arc::clone(&self.inner);
+        let all = run(async move { inner.drives().await }).await?;
+        let total = u32::try_from(all.len()).unwrap_or(u32::MAX);
+        let drives =
+            all.into_iter().skip(offset as usize).take(limit as usize).map(Drive::from).collect();
+        Ok(DrivePage { drives, offset, total })
+    }
+
+    /// The segments of a drive, in recording order, with their phone files.
+    pub async fn drive_segments(&self, drive_id: i64) -> Result<Vec<Segment>, CompanionError> {
+        let inner = Arc::clone(&self.inner);
+        run(async move {
+            let segments = inner.drive_segments(DriveId(drive_id)).await?;
+            Ok(segments
+                .into_iter()
+                .map(|s| {
+                    let path = inner.segment_path(&s).map(|p| p.display().to_string());
+                    Segment::new(s, path)
+                })
+                .collect())
+        })
+        .await
+        .map_err(|e: dashkeep_core::CompanionError| e.into())
+    }
+
+    /// Locks a drive so the phone's loop recorder never evicts it.
+    pub async fn lock_drive(&self, drive_id: i64) -> Result<(), CompanionError> {
+        self.set_drive_locked(drive_id, true).await
+    }
+
+    /// Unlocks a drive: the loop recorder may evict it again, oldest first.
+    pub async fn unlock_drive(&self, drive_id: i64) -> Result<(), CompanionError> {
+        self.set_drive_locked(drive_id, false).await
+    }
+
+    /// Removes the phone's copy of a drive (the camera's copy is untouched). Returns how many
+    /// segments were removed.
+    pub async fn remove_from_phone(&self, drive_id: i64) -> Result<u64, CompanionError> {
+        let inner = Arc::clone(&self.inner);
+        let removed = run(async move { inner.remove_from_phone(DriveId(drive_id)).await }).await?;
+        Ok(removed as u64)
+    }
+
+    /// The user's quota: the share of the phone's storage Dashkeep may use (0.1 to 0.9).
+    pub fn quota(&self) -> f64 {
+        self.inner.quota().get()
+    }
+
+    /// Sets the quota (0.1 to 0.9; otherwise a `Storage` error with `QuotaOutOfRange`). Lowering
+    /// it evicts at once, oldest first. Returns what was evicted.
+    pub async fn set_quota(&self, fraction: f64) -> Result<Vec<Eviction>, CompanionError> {
+        let inner = Arc::clone(&self.inner);
+        let evicted = run(async move { inner.set_quota(fraction).await }).await?;
+        Ok(evicted.into_iter().map(Eviction::from).collect())
+    }
+
+    /// Phone storage for the storage bar: quota, usage by kind, free quota, camera SD cards.
+    pub async fn storage_status(&self) -> Result<StorageStatus, CompanionError> {
+        let inner = Arc::clone(&self.inner);
+        map(run(async move { inner.storage_status().await }).await)
+    }
+
+    /// Hours of driving left on each loop recorder, and the drives living in one place only that
+    /// will be overwritten within `horizon_hours` of driving.
+    pub async fn at_risk(&self, horizon_hours: f64) -> Result<AtRiskForecast, CompanionError> {
+        let inner = Arc::clone(&self.inner);
+        map(run(async move { inner.at_risk(horizon_hours).await }).await)
+    }
+
+    /// What the phone holds now.
+    pub async fn status(&self) -> Result<PhoneStatus, CompanionError> {
+        let inner = Arc::clone(&self.inner);
+        map(run(async move { inner.phone_status().await }).await)
+    }
+}
+
+impl Companion {
+    async fn set_drive_locked(&self, drive_id: i64, locked: bool) -> Result<(), CompanionError> {
+        let inner = Arc::clone(&self.inner);
+        Ok(run(async move { inner.set_drive_locked(DriveId(drive_id), locked).await }).await?)
+    }
+}

@@ -1,0 +1,304 @@
+//! The errors the apps see: one FFI enum per core error family, and [`CompanionError`], the one
+//! error every `Companion` method throws (`CompanionException` in Kotlin, `CompanionError` in
+//! Swift). Each variant carries the core error's message (`detail`) and a structured `reason`
+//! the UI can switch on. Nothing is decided here: every variant mirrors a core variant.
+
+use dashkeep_core::camera::CameraError as CoreCameraError;
+use dashkeep_core::catalog::CatalogError as CoreCatalogError;
+use dashkeep_core::ingest::IngestError as CoreIngestError;
+use dashkeep_core::storage::StorageError as CoreStorageError;
+
+/// Why a `Companion` call failed. `detail` is the core's message, for logs and error dialogs.
+#[derive(Debug, Clone, PartialEq, thiserror::Error, uniffi::Error)]
+pub enum CompanionError {
+    /// Another process (or another open `Companion`) holds this data directory.
+    #[error("{detail}")]
+    DataDirBusy {
+        /// What happened, in words.
+        detail: String,
+        /// The data directory.
+        path: String,
+    },
+    /// The camera could not be used.
+    #[error("{detail}")]
+    Camera {
+        /// What happened, in words.
+        detail: String,
+        /// What went wrong.
+        reason: CameraErrorKind,
+    },
+    /// Streaming from the camera failed for a reason other than the camera link.
+    #[error("{detail}")]
+    Ingest {
+        /// What happened, in words.
+        detail: String,
+        /// What went wrong.
+        reason: IngestErrorKind,
+    },
+    /// Phone storage failed or refused (quota out of range, full).
+    #[error("{detail}")]
+    Storage {
+        /// What happened, in words.
+        detail: String,
+        /// What went wrong.
+        reason: StorageErrorKind,
+    },
+    /// A clip could not be planned or cut.
+    #[error("{detail}")]
+    Clip {
+        /// What happened, in words.
+        detail: String,
+    },
+    /// "Clip now" was asked while the camera records no drive.
+    #[error("{detail}")]
+    NotRecording {
+        /// What happened, in words.
+        detail: String,
+    },
+    /// The catalog database failed.
+    #[error("{detail}")]
+    Catalog {
+        /// What happened, in words.
+        detail: String,
+        /// What went wrong.
+        reason: CatalogErrorKind,
+    },
+}
+
+/// The camera family (`dashkeep_core::camera::CameraError`).
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
+pub enum CameraErrorKind {
+    /// The URL is not an `http://` or `https://` URL.
+    BadUrl {
+        /// The URL given.
+        url: String,
+    },
+    /// The camera could not be reached, or the link dropped (worth retrying).
+    Unreachable,
+    /// The camera answered with an error status.
+    Status {
+        /// HTTP status.
+        status: u16,
+        /// The camera's message.
+        message: String,
+    },
+    /// The camera's answer does not follow the protocol.
+    Protocol,
+    /// The camera speaks a protocol version this app does not.
+    UnsupportedVersion {
+        /// The camera's protocol version.
+        camera_version: u32,
+    },
+}
+
+/// The ingest family (`dashkeep_core::ingest::IngestError`), less the camera, storage and
+/// catalog failures it wraps (those map to their own family).
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
+pub enum IngestErrorKind {
+    /// The camera listed something that cannot be right.
+    ListingRefused,
+    /// A segment never matched its SHA-256.
+    ChecksumMismatch {
+        /// The camera's segment id.
+        segment: String,
+    },
+    /// The camera sent more bytes than it listed.
+    SizeMismatch {
+        /// The camera's segment id.
+        segment: String,
+    },
+    /// A telemetry sidecar was invalid.
+    BadTelemetry {
+        /// The camera's segment id.
+        segment: String,
+    },
+    /// The work was cancelled.
+    Cancelled,
+    /// A background task was lost.
+    Task,
+}
+
+/// The storage family (`dashkeep_core::storage::StorageError`).
+#[derive(Debug, Clone, PartialEq, uniffi::Enum)]
+pub enum StorageErrorKind {
+    /// The phone's volume is full.
+    VolumeFull {
+        /// The file being written.
+        path: String,
+    },
+    /// Dashkeep's quota is used up and nothing more may be evicted.
+    QuotaExceeded {
+        /// Bytes Dashkeep holds.
+        owned_bytes: u64,
+        /// Bytes it may hold.
+        limit_bytes: u64,
+        /// Bytes the write needed.
+        needed_bytes: u64,
+    },
+    /// The quota is full of newer videos; an older one is not kept.
+    OlderThanKept,
+    /// A quota outside the allowed range.
+    QuotaOutOfRange {
+        /// The fraction asked for.
+        fraction: f64,
+        /// The smallest allowed.
+        min: f64,
+        /// The largest allowed.
+        max: f64,
+    },
+    /// An I/O failure.
+    Io {
+        /// The file or directory concerned.
+        path: String,
+    },
+    /// A background task was lost.
+    Task,
+}
+
+/// The catalog family (`dashkeep_core::catalog::CatalogError`).
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
+pub enum CatalogErrorKind {
+    /// SQLite refused the operation (corrupt file, full disk).
+    Database,
+    /// The schema could not be brought up to date.
+    Migration,
+    /// A row the app named does not exist.
+    NotFound {
+        /// What kind of row (`drive`, `segment`, ...).
+        what: String,
+        /// Its id.
+        id: i64,
+    },
+    /// A background task was lost.
+    Task,
+}
+
+impl From<dashkeep_core::CompanionError> for CompanionError {
+    fn from(e: dashkeep_core::CompanionError) -> Self {
+        use dashkeep_core::CompanionError as C;
+        match e {
+            C::DataDirBusy(path) => Self::DataDirBusy {
+                detail: C::DataDirBusy(path.clone()).to_string(),
+                path: path.display().to_string(),
+            },
+            C::Catalog(e) => e.into(),
+            C::Ingest(e) => e.into(),
+            C::Camera(e) => e.into(),
+            C::Storage(e) => e.into(),
+            C::Clips(e) => Self::Clip { detail: e.to_string() },
+            C::NotRecording => Self::NotRecording { detail: C::NotRecording.to_string() },
+        }
+    }
+}
+
+impl From<CoreCameraError> for CompanionError {
+    fn from(e: CoreCameraError) -> Self {
+        let reason = match &e {
+            CoreCameraError::BadUrl(url) => CameraErrorKind::BadUrl { url: url.clone() },
+            CoreCameraError::Link(_) => CameraErrorKind::Unreachable,
+            CoreCameraError::Status { status, message } => {
+                CameraErrorKind::Status { status: *status, message: message.clone() }
+            }
+            CoreCameraError::Protocol(_) => CameraErrorKind::Protocol,
+            CoreCameraError::Version(v) => {
+                CameraErrorKind::UnsupportedVersion { camera_version: *v }
+            }
+        };
+        Self::Camera { detail: e.to_string(), reason }
+    }
+}
+
+impl From<CoreIngestError> for CompanionError {
+    fn from(e: CoreIngestError) -> Self {
+        let reason = match &e {
+            CoreIngestError::Camera(_)
+            | CoreIngestError::Catalog(_)
+            | CoreIngestError::Storage(_) => {
+                return match e {
+                    CoreIngestError::Camera(e) => e.into(),
+                    CoreIngestError::Catalog(e) => e.into(),
+                    CoreIngestError::Storage(e) => e.into(),
+                    _ => unreachable!("matched above"),
+                };
+            }
+            CoreIngestError::Listing(_) => IngestErrorKind::ListingRefused,
+            CoreIngestError::ChecksumMismatch { segment } => {
+                IngestErrorKind::ChecksumMismatch { segment: segment.clone() }
+            }
+            CoreIngestError::SizeMismatch { segment, .. } => {
+                IngestErrorKind::SizeMismatch { segment: segment.clone() }
+            }
+            CoreIngestError::BadTelemetry { segment, .. } => {
+                IngestErrorKind::BadTelemetry { segment: segment.clone() }
+            }
+            CoreIngestError::Cancelled => IngestErrorKind::Cancelled,
+            CoreIngestError::Task(_) => IngestErrorKind::Task,
+        };
+        Self::Ingest { detail: e.to_string(), reason }
+    }
+}
+
+impl From<CoreStorageError> for CompanionError {
+    fn from(e: CoreStorageError) -> Self {
+        use dashkeep_core::storage::QuotaFraction;
+        let reason = match &e {
+            CoreStorageError::Catalog(_) => {
+                let CoreStorageError::Catalog(inner) = e else { unreachable!("matched above") };
+                return inner.into();
+            }
+            CoreStorageError::Full { path } => {
+                StorageErrorKind::VolumeFull { path: path.display().to_string() }
+            }
+            CoreStorageError::QuotaExceeded { owned_bytes, limit_bytes, needed_bytes } => {
+                StorageErrorKind::QuotaExceeded {
+                    owned_bytes: *owned_bytes,
+                    limit_bytes: *limit_bytes,
+                    needed_bytes: *needed_bytes,
+                }
+            }
+            CoreStorageError::OlderThanKept => StorageErrorKind::OlderThanKept,
+            CoreStorageError::QuotaOutOfRange(fraction) => StorageErrorKind::QuotaOutOfRange {
+                fraction: *fraction,
+                min: QuotaFraction::MIN,
+                max: QuotaFraction::MAX,
+            },
+            CoreStorageError::Io { path, .. } => {
+                StorageErrorKind::Io { path: path.display().to_string() }
+            }
+            CoreStorageError::Task(_) => StorageErrorKind::Task,
+        };
+        Self::Storage { detail: e.to_string(), reason }
+    }
+}
+
+impl From<CoreCatalogError> for CompanionError {
+    fn from(e: CoreCatalogError) -> Self {
+        let reason = match &e {
+            CoreCatalogError::Sqlite(_) => CatalogErrorKind::Database,
+            CoreCatalogError::Migration(_) => CatalogErrorKind::Migration,
+            CoreCatalogError::NotFound { what, id } => {
+                CatalogErrorKind::NotFound { what: (*what).to_string(), id: *id }
+            }
+            CoreCatalogError::Task(_) => CatalogErrorKind::Task,
+        };
+        Self::Catalog { detail: e.to_string(), reason }
+    }
+}
+
+/// Why a platform service implemented by the app (a foreign trait) failed. The app throws it
+/// (`PlatformException` in Kotlin); Rust maps it into the core error of the operation.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
+pub enum PlatformError {
+    /// The service failed; `detail` says why.
+    #[error("{detail}")]
+    Failed {
+        /// What happened, in words.
+        detail: String,
+    },
+}
+
+impl From<uniffi::UnexpectedUniFFICallbackError> for PlatformError {
+    fn from(e: uniffi::UnexpectedUniFFICallbackError) -> Self {
+        Self::Failed { detail: format!("the app's platform service threw: {}", e.reason) }
+    }
+}

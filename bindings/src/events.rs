@@ -1,0 +1,260 @@
+//! Live updates: the app registers a [`CompanionListener`]; a task on the bindings' runtime
+//! forwards every core event to it until the returned [`TaskHandle`] is cancelled or dropped.
+//! Kotlin wraps it in a `callbackFlow`, Swift in an `AsyncStream` (docs/mobile.md).
+
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+
+use dashkeep_core::CompanionEvent as CoreEvent;
+use dashkeep_core::ingest::IngestEvent;
+use dashkeep_core::storage::StorageEvent;
+use tokio::sync::broadcast;
+use tokio::task::JoinHandle;
+
+use crate::types::Eviction;
+
+/// One event for the UI.
+#[derive(Debug, Clone, PartialEq, uniffi::Enum)]
+pub enum CompanionEvent {
+    /// The camera answered.
+    Connected {
+        /// Catalog id of the camera.
+        camera_id: i64,
+        /// Its serial number.
+        serial: String,
+    },
+    /// The camera stopped answering; streaming retries after `retry_in_ms`.
+    Disconnected {
+        /// Why, in words.
+        reason: String,
+        /// When the next try happens, in ms.
+        retry_in_ms: u64,
+    },
+    /// A segment download began (or resumed).
+    SegmentStarted {
+        /// Its drive.
+        drive_id: i64,
+        /// The segment.
+        segment_id: i64,
+        /// Its size.
+        bytes_total: u64,
+        /// Bytes already on the phone from an earlier attempt.
+        resumed_from: u64,
+    },
+    /// Bytes of a segment on the phone so far.
+    SegmentProgress {
+        /// The segment.
+        segment_id: i64,
+        /// Bytes done.
+        bytes_done: u64,
+        /// Its size.
+        bytes_total: u64,
+    },
+    /// A segment is complete, verified and catalogued on the phone.
+    SegmentStored {
+        /// Its drive.
+        drive_id: i64,
+        /// The segment.
+        segment_id: i64,
+        /// Its size.
+        bytes: u64,
+    },
+    /// A segment could not be ingested; the camera's copy is untouched.
+    SegmentFailed {
+        /// The camera's id for it (display only).
+        camera_segment_id: String,
+        /// Why, in words.
+        reason: String,
+    },
+    /// The phone's loop recorder evicted a copy to make room.
+    Evicted {
+        /// What was evicted.
+        eviction: Eviction,
+    },
+    /// Nothing more can be evicted and the quota is exceeded: streaming pauses.
+    StorageFull {
+        /// Bytes Dashkeep holds.
+        owned_bytes: u64,
+        /// Bytes it may hold.
+        limit_bytes: u64,
+        /// Bytes the next write needs.
+        needed_bytes: u64,
+    },
+    /// Room appeared: paused streaming resumes.
+    RoomAvailable,
+    /// The phone's copy of a drive was removed by the user.
+    PhoneCopyRemoved {
+        /// The drive.
+        drive_id: i64,
+        /// How many segments.
+        segments: u64,
+    },
+    /// Automatic streaming ended: stopped by the user (`error` null) or failed.
+    StreamingStopped {
+        /// Why it ended, when it was not asked to.
+        error: Option<String>,
+    },
+    /// A hard brake or collision was detected.
+    IncidentDetected {
+        /// The incident's id.
+        incident_id: i64,
+        /// `hard_brake` or `collision`.
+        kind: String,
+        /// Its onset, ms since the Unix epoch.
+        at_ms: i64,
+        /// Its peak acceleration in g.
+        peak_g: f64,
+        /// Which sensors saw it: `camera`, `phone` or `both`.
+        source: String,
+    },
+    /// A clip was cut and is on the phone.
+    ClipCreated {
+        /// The clip's id.
+        clip_id: i64,
+        /// The drive it was cut from.
+        drive_id: Option<i64>,
+        /// `manual`, `hard_brake` or `collision`.
+        reason: String,
+        /// Start of what it covers, ms since the Unix epoch.
+        start_ms: i64,
+        /// End of what it covers.
+        end_ms: i64,
+    },
+    /// The listener was too slow and `count` events were dropped: re-read the state.
+    EventsMissed {
+        /// How many.
+        count: u64,
+    },
+}
+
+impl From<CoreEvent> for CompanionEvent {
+    fn from(e: CoreEvent) -> Self {
+        match e {
+            CoreEvent::Ingest(e) => e.into(),
+            CoreEvent::Storage(e) => e.into(),
+            CoreEvent::StreamingStopped { error } => Self::StreamingStopped { error },
+            CoreEvent::PhoneCopyRemoved { drive, segments } => {
+                Self::PhoneCopyRemoved { drive_id: drive.0, segments: segments as u64 }
+            }
+            CoreEvent::IncidentDetected(e) => Self::IncidentDetected {
+                incident_id: e.id,
+                kind: e.kind,
+                at_ms: e.at_ms,
+                peak_g: e.peak_g,
+                source: e.source,
+            },
+            CoreEvent::ClipCreated(c) => Self::ClipCreated {
+                clip_id: c.id.0,
+                drive_id: c.drive_id.map(|d| d.0),
+                reason: c.reason.as_str().to_string(),
+                start_ms: c.start_ms,
+                end_ms: c.end_ms,
+            },
+        }
+    }
+}
+
+impl From<IngestEvent> for CompanionEvent {
+    fn from(e: IngestEvent) -> Self {
+        match e {
+            IngestEvent::Connected { camera, serial } => {
+                Self::Connected { camera_id: camera.0, serial }
+            }
+            IngestEvent::Disconnected { reason, retry_in } => Self::Disconnected {
+                reason,
+                retry_in_ms: u64::try_from(retry_in.as_millis()).unwrap_or(u64::MAX),
+            },
+            IngestEvent::SegmentStarted { drive, segment, bytes_total, resumed_from } => {
+                Self::SegmentStarted {
+                    drive_id: drive.0,
+                    segment_id: segment.0,
+                    bytes_total,
+                    resumed_from,
+                }
+            }
+            IngestEvent::SegmentProgress { segment, bytes_done, bytes_total } => {
+                Self::SegmentProgress { segment_id: segment.0, bytes_done, bytes_total }
+            }
+            IngestEvent::SegmentStored { drive, segment, bytes } => {
+                Self::SegmentStored { drive_id: drive.0, segment_id: segment.0, bytes }
+            }
+            IngestEvent::SegmentFailed { camera_segment_id, reason } => {
+                Self::SegmentFailed { camera_segment_id, reason }
+            }
+        }
+    }
+}
+
+impl From<StorageEvent> for CompanionEvent {
+    fn from(e: StorageEvent) -> Self {
+        match e {
+            StorageEvent::Evicted(e) => Self::Evicted { eviction: e.into() },
+            StorageEvent::Full { owned_bytes, limit_bytes, needed_bytes } => {
+                Self::StorageFull { owned_bytes, limit_bytes, needed_bytes }
+            }
+            StorageEvent::RoomAvailable => Self::RoomAvailable,
+        }
+    }
+}
+
+/// Receives the companion's events. Implemented by the app; called on a Rust thread, so it must
+/// return quickly (hand the event to a channel: `trySend` in a Kotlin `callbackFlow`,
+/// `continuation.yield` in a Swift `AsyncStream`).
+#[uniffi::export(with_foreign)]
+pub trait CompanionListener: Send + Sync {
+    /// One event, in the order the core emitted them.
+    fn on_event(&self, event: CompanionEvent);
+}
+
+/// A background task the app can cancel (the subscription of a listener).
+/// Dropping the handle (Kotlin `close()`/GC, Swift deinit) cancels the task too.
+#[derive(uniffi::Object)]
+pub struct TaskHandle {
+    handle: JoinHandle<()>,
+}
+
+impl TaskHandle {
+    pub(crate) fn new(handle: JoinHandle<()>) -> Self {
+        Self { handle }
+    }
+}
+
+#[uniffi::export]
+impl TaskHandle {
+    /// Cancels the task: its listener is called no more (a call already running finishes).
+    pub fn cancel(&self) {
+        self.handle.abort();
+    }
+
+    /// Whether the task has ended (cancelled, or the companion was closed).
+    pub fn is_finished(&self) -> bool {
+        self.handle.is_finished()
+    }
+}
+
+impl Drop for TaskHandle {
+    fn drop(&mut self) {
+        self.handle.abort();
+    }
+}
+
+/// Forwards events from `rx` to `listener` until cancelled or the channel closes. A listener that
+/// throws is logged and kept; a listener that lags gets [`CompanionEvent::EventsMissed`].
+pub(crate) async fn forward(
+    mut rx: broadcast::Receiver<CoreEvent>,
+    listener: Arc<dyn CompanionListener>,
+) {
+    loop {
+        let event = match rx.recv().await {
+            Ok(e) => CompanionEvent::from(e),
+            Err(broadcast::error::RecvError::Lagged(count)) => {
+                CompanionEvent::EventsMissed { count }
+            }
+            Err(broadcast::error::RecvError::Closed) => return,
+        };
+        let call = std::panic::catch_unwind(AssertUnwindSafe(|| listener.on_event(event)));
+        if call.is_err() {
+            tracing::warn!("the app's CompanionListener failed on an event; it stays subscribed");
+        }
+    }
+}

@@ -1,0 +1,30 @@
+//! Dashkeep's UniFFI bindings: the Kotlin and Swift API of `dashkeep-core`.
+//!
+//! This crate adapts, it decides nothing: records and enums shaped for a UI (`types`), one error
+//! enum per core error family (`errors`), the `Companion` object (`companion`), live events to a
+//! listener the app registers (`events`), platform services the app may implement (`probe`), and
+//! start-up (`platform`: logging and the panic hook). Async exports run on the bindings' own tokio
+//! runtime (`runtime`). Proc-macros only; no UDL.
+
+uniffi::setup_scaffolding!();
+
+// UniFFI catches panics at the boundary and throws them into the app as exceptions; with
+// panic = "abort" every panic would kill the app instead.
+#[cfg(panic = "abort")]
+compile_error!(
+    "dashkeep-ffi must be built with panic = \"unwind\" (see [profile.*] in Cargo.toml)"
+);
+
+pub mod companion;
+pub mod errors;
+pub mod events;
+pub mod platform;
+pub mod probe;
+mod runtime;
+pub mod types;
+
+pub use companion::{Companion, CompanionSettings, open_companion};
+pub use errors::{CompanionError, PlatformError};
+pub use events::{CompanionEvent, CompanionListener, TaskHandle};
+pub use platform::{LogSink, PlatformConfig, init_platform};
+pub use probe::StorageProbe;
