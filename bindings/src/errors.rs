@@ -49,6 +49,12 @@ pub enum CompanionError {
         /// What happened, in words.
         detail: String,
     },
+    /// The cloud failed, refused (credentials), or is not configured.
+    #[error("{detail}")]
+    Cloud {
+        /// What happened, in words.
+        detail: String,
+    },
     /// "Clip now" was asked while the camera records no drive.
     #[error("{detail}")]
     NotRecording {
@@ -187,6 +193,7 @@ impl From<dashkeep_core::CompanionError> for CompanionError {
             C::Storage(e) => e.into(),
             C::Clips(e) => Self::Clip { detail: e.to_string() },
             C::NotRecording => Self::NotRecording { detail: C::NotRecording.to_string() },
+            C::Cloud(e) => Self::Cloud { detail: e.to_string() },
         }
     }
 }

@@ -120,6 +120,11 @@ pub enum CompanionEvent {
         /// End of what it covers.
         end_ms: i64,
     },
+    /// Upload progress and state, deletions and downloads in the cloud.
+    Cloud {
+        /// What happened.
+        description: String,
+    },
     /// The listener was too slow and `count` events were dropped: re-read the state.
     EventsMissed {
         /// How many.
@@ -143,6 +148,7 @@ impl From<CoreEvent> for CompanionEvent {
                 peak_g: e.peak_g,
                 source: e.source,
             },
+            CoreEvent::Cloud(e) => Self::Cloud { description: format!("{e:?}") },
             CoreEvent::ClipCreated(c) => Self::ClipCreated {
                 clip_id: c.id.0,
                 drive_id: c.drive_id.map(|d| d.0),

@@ -162,8 +162,27 @@ fn print_clip(companion: &Companion, clip: &ClipRecord) {
 /// `dashkeep clips`.
 pub async fn list(companion: &Companion, json: bool) -> anyhow::Result<()> {
     let clips = companion.clips().await?;
+    let uploads = match companion.cloud() {
+        Some(cloud) => cloud.clips().await?,
+        None => Vec::new(),
+    };
+    let upload_of = |id: i64| uploads.iter().find(|u| u.clip_id == id);
     if json {
-        println!("{}", serde_json::to_string_pretty(&clips)?);
+        let rows: Vec<serde_json::Value> = clips
+            .iter()
+            .map(|c| {
+                let mut v = serde_json::to_value(c).unwrap_or_default();
+                if let (Some(u), Some(obj)) = (upload_of(c.id.0), v.as_object_mut()) {
+                    obj.insert(
+                        "upload_state".into(),
+                        serde_json::to_value(u.upload_state).unwrap_or_default(),
+                    );
+                    obj.insert("bytes_uploaded".into(), u.bytes_done.into());
+                }
+                v
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&rows)?);
         return Ok(());
     }
     if clips.is_empty() {
@@ -181,6 +200,10 @@ pub async fn list(companion: &Companion, json: bool) -> anyhow::Result<()> {
             c.size_bytes.map(bytes).unwrap_or_default(),
             places.join(", ")
         );
+        if let Some(u) = upload_of(c.id.0).filter(|u| u.upload_state.is_some()) {
+            let state = u.upload_state.map(|s| format!("{s:?}").to_lowercase()).unwrap_or_default();
+            println!("        upload: {state}, {} of {}", bytes(u.bytes_done), bytes(u.size_bytes));
+        }
     }
     Ok(())
 }

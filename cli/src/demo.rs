@@ -28,7 +28,11 @@ pub struct DemoArgs {
 const CATCH_UP: Duration = Duration::from_secs(120);
 
 /// Runs the demo. Without `--data-dir` it uses a new directory, so runs do not mix.
-pub async fn run(args: DemoArgs, data_dir: Option<PathBuf>) -> anyhow::Result<()> {
+pub async fn run(
+    args: DemoArgs,
+    data_dir: Option<PathBuf>,
+    cloud: &crate::cloud_cmd::CloudArgs,
+) -> anyhow::Result<()> {
     let scenario = match &args.scenario {
         Some(path) => Scenario::from_file(path)
             .with_context(|| format!("reading scenario {}", path.display()))?,
@@ -45,7 +49,10 @@ pub async fn run(args: DemoArgs, data_dir: Option<PathBuf>) -> anyhow::Result<()
     .context("starting the simulated camera")?;
     eprintln!("Simulated dash cam recording at {} ({}x real time)", camera.base_url(), args.speed);
 
-    let companion = crate::open(Some(data_dir.clone())).await?;
+    let companion = crate::open(Some(data_dir.clone()), cloud).await?;
+    if let Some(cloud) = companion.cloud() {
+        cloud.set_network(dashkeep_core::cloud::NetworkState::WIFI);
+    }
     let bars = output::ProgressView::start(companion.subscribe());
     companion.start_streaming(&camera.base_url()).await?;
     camera.wait_for_scenario_end().await;
@@ -54,6 +61,9 @@ pub async fn run(args: DemoArgs, data_dir: Option<PathBuf>) -> anyhow::Result<()
     bars.finish();
     caught_up?;
     companion.cut_pending_clips().await?;
+    if let Some(cloud) = companion.cloud() {
+        cloud.run_queue().await?;
+    }
 
     eprintln!("Drive recorded and streamed. Data directory: {}", data_dir.display());
     output::drives(&companion.drives().await?, args.json)?;

@@ -4,6 +4,7 @@
 //! `docs/cli.md`.
 
 mod clip_cmd;
+mod cloud_cmd;
 mod demo;
 mod output;
 
@@ -21,6 +22,8 @@ struct Cli {
     /// `./dashkeep-data` when run from the Dashkeep repository.
     #[arg(long, global = true, env = "DASHKEEP_DATA_DIR")]
     data_dir: Option<PathBuf>,
+    #[command(flatten)]
+    cloud: cloud_cmd::CloudArgs,
     #[command(subcommand)]
     command: Command,
 }
@@ -90,6 +93,44 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The cloud: status, and the upload policy (WiFi only, or WiFi and cellular).
+    Cloud {
+        #[command(subcommand)]
+        action: cloud_cmd::CloudAction,
+    },
+    /// Run the upload queue now, or send one clip now (over cellular too) with --clip.
+    Upload {
+        /// Send this clip now, whatever the policy.
+        #[arg(long)]
+        clip: Option<i64>,
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print a link to a clip in the cloud (a presigned URL on S3).
+    Share {
+        /// The clip's id (from `dashkeep clips`).
+        clip: i64,
+        /// How long the link works (default 7 days).
+        #[arg(long)]
+        expires_hours: Option<u64>,
+    },
+    /// Delete a clip from the phone and the cloud, for good (queued while offline).
+    Delete {
+        /// The clip's id.
+        clip: i64,
+    },
+    /// List the account's clips from the cloud (after a reinstall).
+    Sync {
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Download a clip from the cloud onto the phone.
+    Download {
+        /// The clip's id.
+        clip: i64,
+    },
     /// Protect a drive from the phone's loop recorder.
     Lock {
         /// The drive's id (from `dashkeep drives`).
@@ -138,7 +179,7 @@ fn init_logging() {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Demo(args) => return demo::run(args, cli.data_dir).await,
+        Command::Demo(args) => return demo::run(args, cli.data_dir, &cli.cloud).await,
         Command::Clip { action: clip_cmd::ClipAction::Cut { from, to, out, exact, segments } } => {
             return clip_cmd::cut(from, to, out, exact, segments);
         }
@@ -150,7 +191,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         _ => {}
     }
-    let companion = open(cli.data_dir).await?;
+    let needs_network = matches!(
+        cli.command,
+        Command::Stream { .. }
+            | Command::Upload { .. }
+            | Command::Delete { .. }
+            | Command::Sync { .. }
+            | Command::Download { .. }
+    );
+    let companion = open(cli.data_dir, &cli.cloud).await?;
+    if let (true, Some(cloud)) = (needs_network, companion.cloud()) {
+        cloud.set_network(cli.cloud.network.into());
+    }
     match cli.command {
         Command::Demo(_)
         | Command::Clip { action: clip_cmd::ClipAction::Cut { .. } }
@@ -158,6 +210,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Clip { action } => clip_cmd::create(&companion, action).await,
         Command::Clips { json } => clip_cmd::list(&companion, json).await,
         Command::Events { action: None, json } => clip_cmd::incidents(&companion, json).await,
+        Command::Cloud { action } => cloud_cmd::cloud_cmd(&companion, action).await,
+        Command::Upload { clip, json } => cloud_cmd::upload(&companion, clip, json).await,
+        Command::Share { clip, expires_hours } => {
+            cloud_cmd::share(&companion, clip, expires_hours).await
+        }
+        Command::Delete { clip } => cloud_cmd::delete(&companion, clip).await,
+        Command::Sync { json } => cloud_cmd::sync(&companion, json).await,
+        Command::Download { clip } => cloud_cmd::download(&companion, clip).await,
         Command::Stream { camera, follow, json } => stream(&companion, &camera, follow, json).await,
         Command::Drives { json } => output::drives(&companion.drives().await?, json),
         Command::Status { json } => {
@@ -198,10 +258,14 @@ fn parse_quota(value: &str) -> anyhow::Result<f64> {
     fraction.map_err(|_| anyhow::anyhow!("not a quota: {value:?} (try 30% or 0.3)"))
 }
 
-/// Opens the companion on the chosen data directory.
-pub(crate) async fn open(data_dir: Option<PathBuf>) -> anyhow::Result<std::sync::Arc<Companion>> {
+/// Opens the companion on the chosen data directory, with its cloud.
+pub(crate) async fn open(
+    data_dir: Option<PathBuf>,
+    cloud: &cloud_cmd::CloudArgs,
+) -> anyhow::Result<std::sync::Arc<Companion>> {
     let dir = data_dir.unwrap_or_else(default_data_dir);
-    Companion::open(CompanionConfig::new(&dir))
+    let config = CompanionConfig { cloud: Some(cloud.config(&dir)?), ..CompanionConfig::new(&dir) };
+    Companion::open(config)
         .await
         .with_context(|| format!("opening data directory {}", dir.display()))
 }

@@ -540,6 +540,17 @@ impl CloudService {
         *worker = Some((cancel, handle));
     }
 
+    /// Asks the background worker and any transfer in flight to stop, without waiting (for
+    /// `Drop`); parts recorded are kept.
+    pub fn cancel(&self) {
+        for token in self.inner.in_flight.lock().unwrap_or_else(|p| p.into_inner()).values() {
+            token.cancel();
+        }
+        if let Some((cancel, _)) = &*self.inner.worker.lock().unwrap_or_else(|p| p.into_inner()) {
+            cancel.cancel();
+        }
+    }
+
     /// Stops the background worker and any transfer in flight (parts recorded are kept).
     pub async fn stop(&self) {
         let taken = self.inner.worker.lock().unwrap_or_else(|p| p.into_inner()).take();

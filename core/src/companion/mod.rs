@@ -22,6 +22,7 @@ use crate::catalog::{
     EventRecord, PhoneUsage, SegmentRecord,
 };
 use crate::clips::{ClipMaker, ClipWindow, ClipsError};
+use crate::cloud::{CloudConfig, CloudError, CloudEvent, CloudService};
 use crate::events::{MotionPipeline, MotionSample, Sensitivity};
 use crate::ingest::{
     IngestError, IngestEvent, IngestReport, Ingestor, ReconcileReport, RetryPolicy, reconcile,
@@ -56,6 +57,9 @@ pub enum CompanionError {
     /// The camera is not recording a drive, so there is nothing to clip now.
     #[error("the camera is not recording a drive")]
     NotRecording,
+    /// The cloud failed (or is not configured).
+    #[error(transparent)]
+    Cloud(#[from] CloudError),
 }
 
 impl From<PipelineError> for CompanionError {
@@ -64,6 +68,7 @@ impl From<PipelineError> for CompanionError {
             PipelineError::Clips(e) => Self::Clips(e),
             PipelineError::Catalog(e) => Self::Catalog(e),
             PipelineError::Ingest(e) => Self::Ingest(e),
+            PipelineError::Cloud(e) => Self::Cloud(e),
         }
     }
 }
@@ -86,6 +91,8 @@ pub struct CompanionConfig {
     /// Whether clips begin exactly at the window's start (an edit list) rather than at the
     /// keyframe before it, which plays everywhere.
     pub exact_clips: bool,
+    /// Where clips are uploaded; `None` keeps them on the phone only.
+    pub cloud: Option<CloudConfig>,
 }
 
 impl CompanionConfig {
@@ -99,6 +106,7 @@ impl CompanionConfig {
             sensitivity: Sensitivity::default(),
             clip_window: ClipWindow::default(),
             exact_clips: false,
+            cloud: None,
         }
     }
 }
@@ -117,8 +125,10 @@ pub enum CompanionEvent {
     Storage(StorageEvent),
     /// A hard brake or collision was detected (by the camera's sensor, the phone's, or both).
     IncidentDetected(EventRecord),
-    /// A clip was cut and is on the phone.
+    /// A clip was cut and is on the phone (and queued for the cloud).
     ClipCreated(ClipRecord),
+    /// Upload progress and state, deletions and downloads in the cloud.
+    Cloud(CloudEvent),
     /// The phone's copy of segments of a drive was removed.
     PhoneCopyRemoved {
         /// The drive.
@@ -176,6 +186,7 @@ pub struct Companion {
     streaming: Mutex<Option<StreamingTask>>,
     reconciled: ReconcileReport,
     pipeline: Pipeline,
+    cloud: Option<CloudService>,
     stop: CancellationToken,
     _lock: File,
 }
@@ -183,6 +194,9 @@ pub struct Companion {
 impl Drop for Companion {
     fn drop(&mut self) {
         self.stop.cancel();
+        if let Some(cloud) = &self.cloud {
+            cloud.cancel();
+        }
     }
 }
 
@@ -218,6 +232,20 @@ impl Companion {
         });
         let ingestor = Ingestor::new(catalog.clone(), layout.clone(), recorder.clone(), observer)
             .with_retry(config.retry);
+        let cloud = match config.cloud {
+            Some(cloud_config) => {
+                let tx = events.clone();
+                let observer = Arc::new(move |e: CloudEvent| {
+                    let _ = tx.send(CompanionEvent::Cloud(e));
+                });
+                let service =
+                    CloudService::open(catalog.clone(), layout.clone(), cloud_config, observer)
+                        .await?;
+                service.start();
+                Some(service)
+            }
+            None => None,
+        };
         let pipeline = Pipeline {
             catalog: catalog.clone(),
             layout: layout.clone(),
@@ -232,6 +260,7 @@ impl Companion {
             motion: Arc::new(std::sync::Mutex::new(MotionPipeline::new(config.sensitivity))),
             events: events.clone(),
             cutting: Arc::default(),
+            cloud: cloud.clone(),
         };
         let stop = CancellationToken::new();
         tokio::spawn(pipeline.clone().run(segments_rx, stop.clone()));
@@ -245,6 +274,7 @@ impl Companion {
             streaming: Mutex::new(None),
             reconciled,
             pipeline,
+            cloud,
             stop,
             _lock: lock,
         }))
@@ -434,6 +464,21 @@ impl Companion {
         let id = self.pipeline.clips.plan(drive, None, ClipReason::Manual, window).await?;
         self.pipeline.cut_pending().await?;
         Ok(self.catalog.clip(id).await?)
+    }
+
+    /// The cloud: network state, upload policy and queue, share links, permanent delete, restore.
+    /// `None` when no cloud is configured.
+    pub fn cloud(&self) -> Option<&CloudService> {
+        self.cloud.as_ref()
+    }
+
+    /// Stops streaming and uploads and waits for them (partial work is kept for resuming).
+    pub async fn close(&self) {
+        self.stop_streaming().await;
+        if let Some(cloud) = &self.cloud {
+            cloud.stop().await;
+        }
+        self.stop.cancel();
     }
 
     /// Cuts pending clips whose segments are on the phone now.

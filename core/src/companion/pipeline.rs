@@ -34,6 +34,8 @@ pub(super) struct Pipeline {
     pub events: broadcast::Sender<CompanionEvent>,
     /// Cutting is one at a time: two passes never cut the same clip.
     pub cutting: Arc<tokio::sync::Mutex<()>>,
+    /// Where cut clips are queued for upload.
+    pub cloud: Option<crate::cloud::CloudService>,
 }
 
 /// Why the pipeline could not finish a step.
@@ -45,6 +47,8 @@ pub(super) enum PipelineError {
     Catalog(#[from] crate::catalog::CatalogError),
     #[error(transparent)]
     Ingest(#[from] IngestError),
+    #[error(transparent)]
+    Cloud(#[from] crate::cloud::CloudError),
 }
 
 impl Pipeline {
@@ -153,6 +157,9 @@ impl Pipeline {
             if let Readiness::Ready(segments) = readiness {
                 match self.clips.cut(&clip, &segments).await {
                     Ok(ready) => {
+                        if let Some(cloud) = &self.cloud {
+                            cloud.enqueue(ready.id.0).await?;
+                        }
                         let _ = self.events.send(CompanionEvent::ClipCreated(ready));
                     }
                     Err(e) => tracing::warn!(clip = clip.id.0, error = %e, "could not cut clip"),
