@@ -247,7 +247,6 @@ fn key_stem(key: &str, suffix: &str) -> Option<String> {
 /// Hashes what a partial download holds (truncating it if longer than `size`).
 async fn hash_prefix(path: PathBuf, size: u64) -> Result<(Sha256, u64), CloudError> {
     blocking(move || {
-        use std::io::Read;
         let io = |e| CloudError::Io { path: path.clone(), source: e };
         let mut hasher = Sha256::new();
         let f = match std::fs::OpenOptions::new().read(true).write(true).open(&path) {
@@ -259,17 +258,7 @@ async fn hash_prefix(path: PathBuf, size: u64) -> Result<(Sha256, u64), CloudErr
             f.set_len(0).map_err(io)?;
             return Ok((hasher, 0));
         }
-        let mut reader = std::io::BufReader::with_capacity(256 * 1024, f);
-        let mut buf = vec![0u8; 256 * 1024];
-        let mut total = 0u64;
-        loop {
-            let n = reader.read(&mut buf).map_err(io)?;
-            if n == 0 {
-                break;
-            }
-            hasher.update(&buf[..n]);
-            total += n as u64;
-        }
+        let total = super::hash_into(f, &mut hasher).map_err(io)?;
         Ok((hasher, total))
     })
     .await

@@ -113,10 +113,13 @@ class StreamingTest {
         val after = companion.drives(0u, 10u).drives.first { it.id == drive.id }
         assertEquals(listOf(Residency.CAMERA), after.residencies)
         session.listener.awaitUntil { e -> e.any { it is CompanionEvent.PhoneCopyRemoved && it.driveId == drive.id } }
-        // Only on the camera now: the forecast may flag it, and a new pass brings it back.
+        // Only on the camera now: the forecast may flag it, and streaming does not download
+        // again what the user removed.
         companion.atRisk(1_000_000.0)
         val report = companion.streamNow(cam.url)
-        assertEquals(drive.segments.toULong(), report.stored)
+        assertEquals(0uL, report.stored)
+        val again = companion.drives(0u, 10u).drives.first { it.id == drive.id }
+        assertEquals(0u, again.segmentsOnPhone)
     }
 
     @Test
