@@ -170,7 +170,10 @@ impl Catalog {
     ) -> Result<(), CatalogError> {
         self.call(move |c| {
             let tx = c.transaction()?;
-            tx.execute("UPDATE clips SET phone_file = NULL WHERE id = ?1", [clip_id])?;
+            tx.execute(
+                "UPDATE clips SET phone_file = NULL, telemetry_file = NULL WHERE id = ?1",
+                [clip_id],
+            )?;
             tx.execute(
                 "UPDATE residencies SET left_at_ms = ?2, left_reason = ?3
                  WHERE clip_id = ?1 AND place = 'phone' AND left_at_ms IS NULL",

@@ -12,7 +12,7 @@ use tracing::Instrument;
 
 use super::sidecar::{MAX_SIDECAR_BYTES, Sidecar};
 use super::{CloudError, CloudEvent, CloudService, blocking};
-use crate::storage::{commit_rename, remove_durably};
+use crate::storage::{DataLayout, commit_rename, remove_durably};
 
 /// What a sync from the cloud found.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
@@ -176,8 +176,11 @@ impl CloudService {
         let (phone_file, tomb) = self.inner.catalog.delete_clip_by_user(clip_id).await?;
         let removed_from_phone = phone_file.is_some();
         if let Some(name) = phone_file {
-            let path = self.inner.layout.video_path(&name);
-            blocking(move || Ok(remove_durably(&path)?)).await?;
+            let paths = [
+                self.inner.layout.video_path(&name),
+                self.inner.layout.video_path(&DataLayout::clip_telemetry_file_name(clip_id)),
+            ];
+            blocking(move || Ok(paths.iter().try_for_each(|p| remove_durably(p))?)).await?;
             self.inner.catalog.forget_clip_phone_copy(clip_id, "deleted_by_user").await?;
         }
         let mut removed_from_cloud = tomb.is_none();

@@ -86,6 +86,27 @@ async fn every_scripted_incident_is_found_once_and_clipped() {
         let d = probe_duration(&path);
         assert!((39.0..=42.5).contains(&d), "a 40 s clip, starting at the keyframe before: {d}");
         assert_decodes(&path);
+        // The clip carries its window's GPS and G-sensor data, timed from its first frame.
+        let sidecar = path.with_file_name(clip.telemetry_file.as_deref().expect("telemetry"));
+        let t: dashkeep_core::clips::ClipTelemetry =
+            serde_json::from_slice(&std::fs::read(sidecar).expect("sidecar")).expect("json");
+        assert!(
+            t.accel.len() >= 3900 && t.gps.len() >= 39,
+            "{} samples, {} fixes",
+            t.accel.len(),
+            t.gps.len()
+        );
+        let onset = (event.at_ms - t.start_ms) as u32;
+        let peak = t
+            .accel
+            .iter()
+            .filter(|a| a.t_ms.abs_diff(onset) < 3000)
+            .map(|a| {
+                let (x, y, z) = (f64::from(a.ax), f64::from(a.ay), f64::from(a.az) - 9.81);
+                (x * x + y * y + z * z).sqrt()
+            })
+            .fold(0.0, f64::max);
+        assert!(peak > 3.0, "the incident shows in the clip's G-sensor data ({peak:.1} m/s²)");
     }
     assert_eq!(
         clips.iter().find(|c| c.reason == ClipReason::Collision).map(|c| c.id),
