@@ -62,6 +62,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations/0002_storage.sql")),
         M::up(include_str!("migrations/0003_cloud.sql")),
         M::up(include_str!("migrations/0004_clip_telemetry.sql")),
+        M::up(include_str!("migrations/0005_forecast_indexes.sql")),
     ])
 }
 

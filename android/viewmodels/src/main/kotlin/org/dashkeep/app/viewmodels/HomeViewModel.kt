@@ -134,6 +134,9 @@ class HomeViewModel(
             is CompanionEvent.StorageFull, is CompanionEvent.RoomAvailable, is CompanionEvent.Evicted,
             is CompanionEvent.PhoneCopyRemoved, is CompanionEvent.EventsMissed -> refreshStorage()
             is CompanionEvent.SegmentFailed -> _state.update { it.copy(error = "${event.cameraSegmentId}: ${event.reason}") }
+            // Clips and uploads change what the phone holds: the storage bar follows.
+            is CompanionEvent.ClipCreated, is CompanionEvent.Cloud -> refreshStorage()
+            is CompanionEvent.IncidentDetected -> Unit
         }
     }
 }
