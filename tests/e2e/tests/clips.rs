@@ -244,3 +244,37 @@ fn assert_decodes(path: &Path) {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clip_now_during_a_drive_waits_for_the_next_seconds() {
+    // A live camera (a 10 s segment every half second) and a phone following it.
+    let world =
+        common::camera_at_speed(Scenario::calm(3).with_segment_secs(10), 20.0, 1 << 30).await;
+    world.camera.wait_for_seq(6).await;
+    let phone = world.phone().await;
+    let mut events = phone.subscribe();
+    let clip = phone.clip_now(&world.camera.base_url()).await.expect("clip now");
+    let asked_at = world.camera.status().clock_ms;
+    assert_eq!(clip.reason, ClipReason::Manual);
+    assert_eq!(clip.state, ClipState::Pending, "the next 10 s are not recorded yet");
+    assert!(
+        clip.end_ms - clip.start_ms == 40_000 && (clip.end_ms - asked_at).abs() < 11_000,
+        "{clip:?}"
+    );
+
+    phone.start_streaming(&world.camera.base_url()).await.expect("stream");
+    let created = tokio::time::timeout(Duration::from_secs(60), async {
+        loop {
+            if let Ok(dashkeep_core::CompanionEvent::ClipCreated(c)) = events.recv().await {
+                return c;
+            }
+        }
+    })
+    .await
+    .expect("the clip is cut once its segments arrive");
+    phone.stop_streaming().await;
+    assert_eq!(created.id, clip.id);
+    let d = probe_duration(&phone.clip_path(&created).expect("file"));
+    assert!((40.0..=41.5).contains(&d), "{d}");
+    assert_decodes(&phone.clip_path(&created).expect("file"));
+}
