@@ -61,6 +61,14 @@ async fn settle(phone: &Companion) {
 async fn every_scripted_incident_is_found_once_and_clipped() {
     let world = camera_with(incidents(), true, 1 << 30).await;
     let phone = stream_and_settle(&world).await;
+    // Clips are cut while streaming goes on: still, every segment crossed the link once.
+    let card = world.camera.card();
+    let served: u64 = card.iter().map(|(i, _, _)| world.camera.served_video_bytes(&i.id)).sum();
+    assert_eq!(
+        served,
+        card.iter().map(|(i, _, _)| i.size).sum::<u64>(),
+        "no segment fetched twice"
+    );
     let start = incidents().start_ms;
     let mut found = phone.incidents(100).await.expect("incidents");
     found.sort_by_key(|e| e.at_ms);
