@@ -362,7 +362,7 @@ pub mod loopback {
         ) -> Result<Vec<BleDevice>, BleError> {
             let mut found = Vec::new();
             for addr in &self.candidates {
-                let Ok(mut conn) = self.connect(addr, timeout).await else { continue };
+                let Ok(mut conn) = self.dial(addr, timeout).await else { continue };
                 let adv = conn.request(OP_ADVERTISEMENT, GattUuid(0), Vec::new()).await;
                 let _ = conn.disconnect().await;
                 if let Ok(v) = adv
@@ -381,12 +381,12 @@ pub mod loopback {
             address: &str,
             timeout: Duration,
         ) -> Result<Box<dyn BleConnection>, BleError> {
-            Ok(Box::new(self.connect(address, timeout).await?))
+            Ok(Box::new(self.dial(address, timeout).await?))
         }
     }
 
     impl LoopbackLink {
-        async fn connect(
+        async fn dial(
             &self,
             address: &str,
             timeout: Duration,
