@@ -204,7 +204,7 @@ mod tests {
         let now = 1_800_000_000_000;
         let h = authorization(&creds(), &PARTS, now);
         let mut v = RequestVerifier::default();
-        let lookup = |id: &str| (id == "p1").then(|| ApiSecret([7; 32]));
+        let lookup = |id: &str| (id == "p1").then_some(ApiSecret([7; 32]));
         assert_eq!(v.verify(Some(&h), &PARTS, now + 5, lookup), Ok("p1".into()));
         assert_eq!(v.verify(Some(&h), &PARTS, now + 5, lookup), Err(AuthRejection::Replay));
         let h2 = authorization(&creds(), &PARTS, now);
