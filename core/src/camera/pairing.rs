@@ -612,6 +612,85 @@ impl CameraPairing {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use async_trait::async_trait;
+
+    /// The camera in process: each message sent is answered at once.
+    struct Direct<'a> {
+        camera: &'a mut CameraPairing,
+        session: PairingSession,
+        answer: Option<Vec<u8>>,
+        now: Instant,
+    }
+
+    #[async_trait]
+    impl MessageChannel for Direct<'_> {
+        async fn send(&mut self, m: &[u8]) -> Result<(), BleError> {
+            self.answer = Some(self.camera.handle(&mut self.session, m, self.now));
+            Ok(())
+        }
+        async fn recv(&mut self, _: Duration) -> Result<Vec<u8>, BleError> {
+            self.answer.take().ok_or(BleError::Timeout("test"))
+        }
+    }
+
+    fn camera(code: &str) -> CameraPairing {
+        CameraPairing::new(
+            "CAM1",
+            Some(PairingCode::parse(code).unwrap()),
+            ("ssid".into(), "passphrase-123".into()),
+            "http://127.0.0.1:1".into(),
+            [5; 32],
+            Duration::from_secs(1),
+        )
+    }
+
+    async fn attempt(
+        cam: &mut CameraPairing,
+        code: &str,
+        now: Instant,
+    ) -> Result<PairingPayload, PairingError> {
+        let mut chan =
+            Direct { camera: cam, session: PairingSession::default(), answer: None, now };
+        pair_over(&mut chan, "CAM1", &PairingCode::parse(code).unwrap(), "phone1").await
+    }
+
+    #[tokio::test]
+    async fn pairs_and_backs_off_exponentially() {
+        let mut cam = camera("12345678");
+        let t0 = Instant::now();
+        let err = attempt(&mut cam, "87654321", t0).await.unwrap_err();
+        assert!(matches!(err, PairingError::ConfirmationFailed));
+        let err = attempt(&mut cam, "12345678", t0).await.unwrap_err();
+        assert!(matches!(err, PairingError::BackingOff { .. }));
+        let t1 = t0 + Duration::from_secs(1);
+        assert!(attempt(&mut cam, "87654321", t1).await.is_err());
+        let Err(PairingError::BackingOff { retry_after }) =
+            attempt(&mut cam, "12345678", t1 + Duration::from_millis(1500)).await
+        else {
+            panic!("expected back-off")
+        };
+        assert_eq!(retry_after, Duration::from_millis(500));
+        let ok = attempt(&mut cam, "12345678", t1 + Duration::from_secs(2)).await.unwrap();
+        assert_eq!(ok.serial, "CAM1");
+        assert_eq!(ok.wifi_passphrase, "passphrase-123");
+        assert_eq!(cam.phones(), vec!["phone1".to_string()]);
+        // A success resets the count.
+        assert!(attempt(&mut cam, "12345678", t1 + Duration::from_secs(2)).await.is_ok());
+    }
+
+    #[test]
+    fn refuses_malformed_messages_and_unknown_versions() {
+        let mut cam = camera("12345678");
+        let mut s = PairingSession::default();
+        let now = Instant::now();
+        for m in [&[][..], &[2, 1, 0], &[1, 1, 200], &[1, 3, 0], &[1, 9]] {
+            let answer = cam.handle(&mut s, m, now);
+            assert_eq!(&answer[..3], &[1, T_ERROR, E_BAD_MESSAGE], "{m:?}");
+        }
+        let mut off = camera("12345678");
+        off.code = None;
+        assert_eq!(off.handle(&mut s, &[1, T_START, 0], now)[2], E_NOT_PAIRING);
+    }
 
     #[test]
     fn codes() {
