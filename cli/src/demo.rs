@@ -32,6 +32,7 @@ pub async fn run(
     args: DemoArgs,
     data_dir: Option<PathBuf>,
     cloud: &crate::cloud_cmd::CloudArgs,
+    keep_free: Option<u64>,
 ) -> anyhow::Result<()> {
     let scenario = match &args.scenario {
         Some(path) => Scenario::from_file(path)
@@ -49,7 +50,7 @@ pub async fn run(
     .context("starting the simulated camera")?;
     eprintln!("Simulated dash cam recording at {} ({}x real time)", camera.base_url(), args.speed);
 
-    let companion = crate::open(Some(data_dir.clone()), cloud).await?;
+    let companion = crate::open(Some(data_dir.clone()), cloud, keep_free).await?;
     if let Some(cloud) = companion.cloud() {
         cloud.set_network(dashkeep_core::cloud::NetworkState::WIFI);
     }

@@ -23,6 +23,9 @@ struct Cli {
     /// `./dashkeep-data` when run from the Dashkeep repository.
     #[arg(long, global = true, env = "DASHKEEP_DATA_DIR")]
     data_dir: Option<PathBuf>,
+    /// Free space (bytes) the phone must keep whatever the quota says; default max(1 GiB, 5%).
+    #[arg(long, global = true, env = "DASHKEEP_KEEP_FREE")]
+    keep_free: Option<u64>,
     #[command(flatten)]
     cloud: cloud_cmd::CloudArgs,
     #[command(subcommand)]
@@ -204,7 +207,9 @@ fn init_logging() {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Demo(args) => return demo::run(args, cli.data_dir, &cli.cloud).await,
+        Command::Demo(args) => {
+            return demo::run(args, cli.data_dir, &cli.cloud, cli.keep_free).await;
+        }
         Command::Clip { action: clip_cmd::ClipAction::Cut { from, to, out, exact, segments } } => {
             return clip_cmd::cut(from, to, out, exact, segments);
         }
@@ -236,7 +241,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             | Command::Sync { .. }
             | Command::Download { .. }
     );
-    let companion = open(cli.data_dir, &cli.cloud).await?;
+    let companion = open(cli.data_dir, &cli.cloud, cli.keep_free).await?;
     if let (true, Some(cloud)) = (needs_network, companion.cloud()) {
         cloud.set_network(cli.cloud.network.into());
     }
@@ -302,9 +307,15 @@ fn parse_quota(value: &str) -> anyhow::Result<f64> {
 pub(crate) async fn open(
     data_dir: Option<PathBuf>,
     cloud: &cloud_cmd::CloudArgs,
+    keep_free: Option<u64>,
 ) -> anyhow::Result<std::sync::Arc<Companion>> {
     let dir = data_dir.unwrap_or_else(default_data_dir);
-    let config = CompanionConfig { cloud: Some(cloud.config(&dir)?), ..CompanionConfig::new(&dir) };
+    let mut config =
+        CompanionConfig { cloud: Some(cloud.config(&dir)?), ..CompanionConfig::new(&dir) };
+    if let Some(bytes) = keep_free {
+        config.safety_floor =
+            dashkeep_core::storage::SafetyFloor { min_bytes: bytes, fraction: 0.0 };
+    }
     Companion::open(config)
         .await
         .with_context(|| format!("opening data directory {}", dir.display()))

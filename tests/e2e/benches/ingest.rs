@@ -111,7 +111,11 @@ async fn run(segments: u64, segment_secs: u32) {
 fn phone_child(url: &str, dir: &Path) {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let report = rt.block_on(async {
-        let phone = Companion::open(CompanionConfig::new(dir)).await.expect("open");
+        let config = CompanionConfig {
+            safety_floor: dashkeep_core::storage::SafetyFloor { min_bytes: 0, fraction: 0.0 },
+            ..CompanionConfig::new(dir)
+        };
+        let phone = Companion::open(config).await.expect("open");
         phone.stream_now(url).await.expect("stream now")
     });
     drop(rt);
