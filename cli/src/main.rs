@@ -7,6 +7,7 @@ mod clip_cmd;
 mod cloud_cmd;
 mod demo;
 mod output;
+mod pair_cmd;
 
 use std::path::PathBuf;
 
@@ -42,6 +43,30 @@ enum Command {
         #[arg(long)]
         follow: bool,
         /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Pair with a camera over BLE using the code on its screen (once per camera).
+    Pair {
+        /// The camera's BLE address (`host:port` of a simulated camera's loopback GATT service).
+        #[arg(long = "camera-ble")]
+        camera_ble: String,
+        /// The code the camera shows (asked for when missing; better than in shell history).
+        #[arg(long)]
+        code: Option<String>,
+    },
+    /// Make the camera revoke this phone, and forget the pairing.
+    Unpair {
+        /// The camera's serial (needed when several are paired).
+        #[arg(long)]
+        camera: Option<String>,
+        /// Forget the pairing here even if the camera cannot be reached.
+        #[arg(long)]
+        local_only: bool,
+    },
+    /// List the paired cameras (no secret is shown).
+    Cameras {
+        /// Print as JSON.
         #[arg(long)]
         json: bool,
     },
@@ -189,6 +214,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         } => {
             return clip_cmd::detect(csv, sensitivity);
         }
+        Command::Pair { camera_ble, code } => {
+            let dir = cli.data_dir.unwrap_or_else(default_data_dir);
+            return pair_cmd::pair(&dir, &camera_ble, code).await;
+        }
+        Command::Unpair { camera, local_only } => {
+            let dir = cli.data_dir.unwrap_or_else(default_data_dir);
+            return pair_cmd::unpair(&dir, camera, local_only).await;
+        }
+        Command::Cameras { json } => {
+            let dir = cli.data_dir.unwrap_or_else(default_data_dir);
+            return pair_cmd::cameras(&dir, json);
+        }
         _ => {}
     }
     let needs_network = matches!(
@@ -206,7 +243,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Demo(_)
         | Command::Clip { action: clip_cmd::ClipAction::Cut { .. } }
-        | Command::Events { action: Some(_), .. } => unreachable!("handled above"),
+        | Command::Events { action: Some(_), .. }
+        | Command::Pair { .. }
+        | Command::Unpair { .. }
+        | Command::Cameras { .. } => unreachable!("handled above"),
         Command::Clip { action } => clip_cmd::create(&companion, action).await,
         Command::Clips { json } => clip_cmd::list(&companion, json).await,
         Command::Events { action: None, json } => clip_cmd::incidents(&companion, json).await,
@@ -276,6 +316,8 @@ async fn stream(
     follow: bool,
     json: bool,
 ) -> anyhow::Result<()> {
+    // A paired camera's requests are signed with the credentials from the secret store.
+    companion.set_camera_credentials(pair_cmd::credentials_for(companion.data_dir(), camera)?);
     let bars = output::ProgressView::start(companion.subscribe());
     if follow {
         companion.start_streaming(camera).await?;

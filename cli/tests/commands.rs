@@ -140,3 +140,51 @@ fn events_detect_reads_a_motion_csv() {
     assert!(!run.status.success());
     assert!(String::from_utf8_lossy(&run.stderr).contains("column"), "names the missing column");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clips_reach_the_cloud_and_come_back_after_a_reinstall() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cam = camera(dir.path(), 2).await;
+    let cloud = dir.path().join("cloud");
+    let cloud_s = cloud.to_string_lossy().into_owned();
+    let with_cloud = |args: &[&str], data: &Path| {
+        let mut all = vec!["--cloud-dir", &cloud_s];
+        all.extend_from_slice(args);
+        dashkeep(&all, data)
+    };
+    let phone = dir.path().join("phone");
+    ok(&with_cloud(&["stream", "--camera", &cam.base_url()], &phone));
+    ok(&with_cloud(&["clip", "create", "--drive", "1", "--from", "10", "--to", "40"], &phone));
+    ok(&with_cloud(&["upload"], &phone));
+    let clips: serde_json::Value =
+        serde_json::from_str(&ok(&with_cloud(&["clips", "--json"], &phone))).expect("json");
+    assert_eq!(clips[0]["residencies"], serde_json::json!(["phone", "cloud"]), "{clips}");
+    assert_eq!(clips[0]["upload_state"], "uploaded");
+    let clip_file = PathBuf::from(clips[0]["phone_file"].as_str().expect("file"));
+    let clip_bytes = std::fs::read(phone.join("videos").join(&clip_file)).expect("clip");
+
+    // The share link is a file URL on the local backend; it serves the same bytes.
+    let url = ok(&with_cloud(&["share", "1"], &phone)).trim().to_string();
+    let shared = url.strip_prefix("file://").expect("a file URL");
+    assert_eq!(std::fs::read(shared).expect("shared file"), clip_bytes);
+
+    // A reinstall: an empty data directory, the same cloud and account.
+    let reinstalled = dir.path().join("reinstalled");
+    ok(&with_cloud(&["sync"], &reinstalled));
+    let clips: serde_json::Value =
+        serde_json::from_str(&ok(&with_cloud(&["clips", "--json"], &reinstalled))).expect("json");
+    assert_eq!(clips.as_array().map(Vec::len), Some(1), "{clips}");
+    assert_eq!(clips[0]["residencies"], serde_json::json!(["cloud"]));
+    let id = clips[0]["id"].to_string();
+    let path = ok(&with_cloud(&["download", &id], &reinstalled)).trim().to_string();
+    assert_eq!(std::fs::read(path).expect("downloaded"), clip_bytes);
+
+    // Deleting by hand removes it from the phone and the cloud for good.
+    ok(&with_cloud(&["delete", &id], &reinstalled));
+    let third = dir.path().join("third");
+    ok(&with_cloud(&["sync"], &third));
+    let clips: serde_json::Value =
+        serde_json::from_str(&ok(&with_cloud(&["clips", "--json"], &third))).expect("json");
+    assert_eq!(clips.as_array().map(Vec::len), Some(0), "a deleted clip never comes back: {clips}");
+    assert!(!Path::new(shared).exists(), "the cloud copy is gone");
+}

@@ -392,3 +392,51 @@ fn mutated_segments_never_panic() {
         }
     }
 }
+
+/// A camera that writes GPS as a timed text track: the clip keeps the track, with the cues of
+/// its window, never dropping it.
+#[test]
+fn a_gps_text_track_is_carried_into_the_clip() {
+    if !have_ffmpeg() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let srt: String = (0..8)
+        .map(|i| {
+            format!(
+                "{}\n00:00:0{i},000 --> 00:00:0{i},900\nGPS 48.85{i},2.35{i} 13.9 m/s\n\n",
+                i + 1
+            )
+        })
+        .collect();
+    std::fs::write(dir.path().join("gps.srt"), srt).unwrap();
+    let whole = dir.path().join("whole.mp4");
+    let mut c = Command::new("ffmpeg");
+    c.args(["-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=160x120:rate=30", "-i"]);
+    c.arg(dir.path().join("gps.srt")).args(["-t", "8"]).args(H264);
+    c.args(["-c:s", "mov_text", "-map", "0:v", "-map", "1:s"]).arg(&whole);
+    run(&mut c);
+    let mut split = Command::new("ffmpeg");
+    split.args(["-v", "error", "-y", "-i"]).arg(&whole).args(["-map", "0", "-c", "copy"]);
+    split.args(["-f", "segment", "-segment_time", "4", "-reset_timestamps", "1"]);
+    split.arg(dir.path().join("seg%03d.mp4"));
+    run(&mut split);
+    let segs = vec![dir.path().join("seg000.mp4"), dir.path().join("seg001.mp4")];
+    assert!(streams(&segs[0]).iter().any(|s| s.contains("subtitle")), "{:?}", streams(&segs[0]));
+
+    let out = dir.path().join("clip.mp4");
+    let req = CutRequest { segments: segs.clone(), from_s: 3.0, to_s: 6.0, exact: false };
+    let rep = cut_clip(&req, &out).expect("cut");
+    assert!(rep.gaps.is_empty(), "{:?}", rep.gaps);
+    assert_eq!(streams(&out), streams(&segs[0]), "the text track is kept");
+    assert_eq!(decode_errors(&out), "");
+    let cues = run(Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(&out)
+        .args(["-map", "0:s", "-f", "srt", "-"]));
+    assert!(
+        cues.contains("GPS 48.853") && cues.contains("GPS 48.855"),
+        "cues of the window: {cues}"
+    );
+    assert!(!cues.contains("GPS 48.850"), "nothing from before the window's keyframe: {cues}");
+}

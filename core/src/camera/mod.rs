@@ -2,8 +2,17 @@
 //!
 //! Everything a camera says is untrusted: listings are validated before use, bodies are read with
 //! size limits, and ids are only used as file names after [`crate::protocol::is_safe_id`].
-//! Pairing over BLE and request signing come in a later protocol version; the seam for them is
-//! [`CameraClient`]'s single request builder.
+//! Pairing over BLE ([`pairing`], over the [`ble::BleLink`] transport) gives the phone
+//! [`PhoneCredentials`]; with them, [`CameraClient`] signs every request ([`auth`]) at its one
+//! sending seam. The phone keeps pairings in a [`secrets::SecretStore`].
+
+pub mod auth;
+pub mod ble;
+pub mod pairing;
+pub mod secrets;
+
+pub use auth::{ApiSecret, PhoneCredentials};
+pub use pairing::{PairedCamera, PairingError};
 
 use std::time::Duration;
 
@@ -66,6 +75,7 @@ pub struct VideoDownload {
 pub struct CameraClient {
     base: String,
     http: reqwest::Client,
+    credentials: Option<PhoneCredentials>,
 }
 
 /// How long to wait for a camera to accept a connection: cameras are on the same WiFi.
@@ -87,7 +97,7 @@ impl CameraClient {
             .pool_idle_timeout(Duration::from_secs(30))
             .build()
             .map_err(CameraError::Link)?;
-        Ok(Self { base, http })
+        Ok(Self { base, http, credentials: None })
     }
 
     /// The camera's base URL.
@@ -95,13 +105,40 @@ impl CameraClient {
         &self.base
     }
 
-    /// Builds a request to an API path. Request signing (a later protocol version) goes here.
+    /// The same client, signing every request with a paired phone's credentials.
+    pub fn with_credentials(mut self, credentials: Option<PhoneCredentials>) -> Self {
+        self.credentials = credentials;
+        self
+    }
+
+    /// Builds a request to an API path; [`Self::send`] signs it once it is complete.
     fn get(&self, path: &str) -> reqwest::RequestBuilder {
         self.http.get(format!("{}{API_PREFIX}{path}", self.base))
     }
 
+    /// Sends a request, signed when the client has credentials: the signature covers the final
+    /// method, path, query and Range header, so it is computed on the built request.
     async fn send(&self, req: reqwest::RequestBuilder) -> Result<reqwest::Response, CameraError> {
-        let resp = req.send().await.map_err(CameraError::Link)?;
+        let mut req = req.build().map_err(CameraError::Link)?;
+        if let Some(creds) = &self.credentials {
+            let range = req
+                .headers()
+                .get(header::RANGE)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_string();
+            let parts = auth::SignedParts {
+                method: req.method().as_str(),
+                path: req.url().path(),
+                query: req.url().query().unwrap_or(""),
+                range: &range,
+            };
+            let value = auth::authorization(creds, &parts, auth::now_ms());
+            let value = header::HeaderValue::from_str(&value)
+                .map_err(|_| CameraError::Protocol("unsignable request".into()))?;
+            req.headers_mut().insert(header::AUTHORIZATION, value);
+        }
+        let resp = self.http.execute(req).await.map_err(CameraError::Link)?;
         if resp.status().is_success() || resp.status() == StatusCode::RANGE_NOT_SATISFIABLE {
             return Ok(resp);
         }

@@ -81,6 +81,8 @@ pub struct ClipRecord {
     pub created_at_ms: i64,
     /// Where it lives now.
     pub residencies: Vec<Residency>,
+    /// Its GPS and G-sensor data (clip-relative), under the videos directory.
+    pub telemetry_file: Option<String>,
 }
 
 /// An incident to record.
@@ -128,7 +130,8 @@ pub struct EventRecord {
 const CLIP_SELECT: &str = "SELECT c.id, c.drive_id, c.event_id, c.reason, c.start_ms, c.end_ms,
         c.state, c.phone_file, c.size_bytes, c.sha256, c.created_at_ms,
         (SELECT GROUP_CONCAT(r.place) FROM residencies r
-          WHERE r.clip_id = c.id AND r.left_at_ms IS NULL)
+          WHERE r.clip_id = c.id AND r.left_at_ms IS NULL),
+        c.telemetry_file
     FROM clips c";
 
 fn clip_from_row(r: &Row<'_>) -> rusqlite::Result<ClipRecord> {
@@ -162,6 +165,7 @@ fn clip_from_row(r: &Row<'_>) -> rusqlite::Result<ClipRecord> {
         sha256: r.get(9)?,
         created_at_ms: r.get(10)?,
         residencies,
+        telemetry_file: r.get(12)?,
     })
 }
 
@@ -368,6 +372,24 @@ impl Catalog {
                 params![id.0, now_ms()],
             )?;
             tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Names a clip's telemetry sidecar (complete and fsynced).
+    pub async fn set_clip_telemetry(
+        &self,
+        id: ClipId,
+        file: String,
+        bytes: u64,
+    ) -> Result<(), CatalogError> {
+        self.call(move |c| {
+            c.execute(
+                "UPDATE clips SET telemetry_file = ?2, telemetry_bytes = ?3
+                 WHERE id = ?1 AND phone_file IS NOT NULL",
+                params![id.0, file, i64::try_from(bytes).unwrap_or(i64::MAX)],
+            )?;
             Ok(())
         })
         .await

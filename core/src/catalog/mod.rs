@@ -61,6 +61,8 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations/0001_foundation.sql")),
         M::up(include_str!("migrations/0002_storage.sql")),
         M::up(include_str!("migrations/0003_cloud.sql")),
+        M::up(include_str!("migrations/0004_clip_telemetry.sql")),
+        M::up(include_str!("migrations/0005_forecast_indexes.sql")),
     ])
 }
 
@@ -355,7 +357,8 @@ impl Catalog {
             let mut st = c.prepare(
                 "SELECT phone_file FROM segments WHERE phone_file IS NOT NULL
                  UNION ALL SELECT phone_file FROM telemetry
-                 UNION ALL SELECT phone_file FROM clips WHERE phone_file IS NOT NULL",
+                 UNION ALL SELECT phone_file FROM clips WHERE phone_file IS NOT NULL
+                 UNION ALL SELECT telemetry_file FROM clips WHERE telemetry_file IS NOT NULL",
             )?;
             let rows = st.query_map([], |r| r.get(0))?;
             Ok(rows.collect::<Result<_, _>>()?)

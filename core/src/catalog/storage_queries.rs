@@ -170,7 +170,10 @@ impl Catalog {
     ) -> Result<(), CatalogError> {
         self.call(move |c| {
             let tx = c.transaction()?;
-            tx.execute("UPDATE clips SET phone_file = NULL WHERE id = ?1", [clip_id])?;
+            tx.execute(
+                "UPDATE clips SET phone_file = NULL, telemetry_file = NULL WHERE id = ?1",
+                [clip_id],
+            )?;
             tx.execute(
                 "UPDATE residencies SET left_at_ms = ?2, left_reason = ?3
                  WHERE clip_id = ?1 AND place = 'phone' AND left_at_ms IS NULL",
@@ -239,9 +242,9 @@ impl Catalog {
                        SUM(s.size_bytes + s.telemetry_size) OVER (
                            ORDER BY s.camera_seq ROWS UNBOUNDED PRECEDING) AS upto,
                        s.phone_state
-                FROM segments s JOIN residencies r ON r.segment_id = s.id
-                WHERE s.camera_id = ?3 AND s.camera_locked = 0 AND r.place = 'camera'
-                  AND r.left_at_ms IS NULL)
+                FROM residencies r JOIN segments s ON s.id = r.segment_id
+                WHERE r.place = 'camera' AND r.left_at_ms IS NULL AND r.segment_id IS NOT NULL
+                  AND s.camera_id = ?3 AND s.camera_locked = 0)
              SELECT id, drive_id, bytes, upto - bytes, started_at_ms FROM ordered
              WHERE upto - bytes <= ?1 AND (?2 = 0 OR phone_state IS NULL)"
             .to_string();

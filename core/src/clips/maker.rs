@@ -13,7 +13,7 @@ use super::{ClipError, CutRequest, cut_clip};
 use crate::catalog::{
     Catalog, CatalogError, ClipId, ClipReason, ClipRecord, DriveId, SegmentRecord,
 };
-use crate::storage::{DataLayout, LoopRecorder, StorageError, commit_rename};
+use crate::storage::{DataLayout, LoopRecorder, StorageError, commit_rename, write_atomic};
 
 /// How long a clip around a moment lasts: Nexar's clips are 30 s before and 10 s after.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -160,7 +160,7 @@ impl ClipMaker {
             to_s: (clip.end_ms - origin) as f64 / 1000.0,
             exact: self.exact,
         };
-        let name = format!("clip_{}.mp4", clip.id.0);
+        let name = DataLayout::clip_file_name(clip.id.0);
         let (tmp, path) = (self.layout.partial_path(&name), self.layout.video_path(&name));
         let (report, size, sha256) =
             tokio::task::spawn_blocking(move || cut_to(&request, &tmp, &path))
@@ -169,8 +169,39 @@ impl ClipMaker {
         let covered =
             (origin + (report.start_s * 1000.0) as i64, origin + (report.end_s * 1000.0) as i64);
         self.catalog.finish_clip(clip.id, name, size, sha256, covered).await?;
+        self.write_telemetry(clip.id, covered, segments).await;
         tracing::info!(clip = clip.id.0, size, gaps = report.gaps.len(), "clip cut");
         Ok(self.catalog.clip(clip.id).await?)
+    }
+
+    /// Writes the clip's GPS and G-sensor sidecar and names it in the catalog. A failure is
+    /// logged; the clip itself stands.
+    async fn write_telemetry(&self, clip: ClipId, covered: (i64, i64), segments: &[SegmentRecord]) {
+        let sources: Vec<(i64, PathBuf)> = segments
+            .iter()
+            .map(|s| {
+                let name = DataLayout::telemetry_file_name(s.camera_id, &s.camera_segment_id);
+                (s.started_at_ms, self.layout.video_path(&name))
+            })
+            .collect();
+        let name = DataLayout::clip_telemetry_file_name(clip.0);
+        let (tmp, path) = (self.layout.tmp_dir(), self.layout.video_path(&name));
+        let written = tokio::task::spawn_blocking(move || -> Result<u64, StorageError> {
+            let sidecar = super::telemetry::gather(clip.0, covered, &sources);
+            let bytes = serde_json::to_vec(&sidecar).unwrap_or_default();
+            write_atomic(&tmp, &path, &bytes)?;
+            Ok(bytes.len() as u64)
+        })
+        .await;
+        match written {
+            Ok(Ok(bytes)) => {
+                if let Err(e) = self.catalog.set_clip_telemetry(clip, name, bytes).await {
+                    tracing::warn!(clip = clip.0, error = %e, "clip telemetry not catalogued");
+                }
+            }
+            Ok(Err(e)) => tracing::warn!(clip = clip.0, error = %e, "clip telemetry not written"),
+            Err(e) => tracing::warn!(clip = clip.0, error = %e, "clip telemetry task failed"),
+        }
     }
 
     fn segment_path(&self, s: &SegmentRecord) -> Option<PathBuf> {

@@ -9,6 +9,7 @@ mod error;
 mod maker;
 mod plan;
 mod read;
+mod telemetry;
 mod write;
 
 use std::path::{Path, PathBuf};
@@ -16,6 +17,7 @@ use std::path::{Path, PathBuf};
 pub use error::ClipError;
 pub use maker::{ClipMaker, ClipWindow, ClipsError, Readiness};
 pub use read::{SegmentSummary, TrackSummary, probe_segment, probe_segment_bytes};
+pub use telemetry::ClipTelemetry;
 
 /// What to cut: a window over consecutive segments.
 #[derive(Debug, Clone, PartialEq)]

@@ -208,7 +208,8 @@ impl Line {
     }
 
     fn entry_index(&mut self, e: SampleEntry) -> u32 {
-        let i = self.entries.iter().position(|x| *x == e).unwrap_or_else(|| {
+        let key = without_bitrate(&e);
+        let i = self.entries.iter().position(|x| without_bitrate(x) == key).unwrap_or_else(|| {
             self.entries.push(e);
             self.entries.len() - 1
         });
@@ -381,4 +382,23 @@ fn out_track(
         u64::try_from(rescale(media_end.saturating_sub(media_time), ts, ts_v)).unwrap_or(0);
     let edit_duration = clip.saturating_sub(empty).min(available);
     OutTrack { line, empty, media_time, edit_duration }
+}
+
+/// The entry without its `btrt` box: muxers write each file's own average bitrate there, so two
+/// segments of one recording differ only by it; it is informational and must not split a track
+/// into several sample descriptions (text tracks then stop being recognised).
+fn without_bitrate(e: &SampleEntry) -> SampleEntry {
+    let mut e = e.clone();
+    let unknown = match &mut e {
+        SampleEntry::Avc1(b) => Some(&mut b.unknown_boxes),
+        SampleEntry::Hev1(b) => Some(&mut b.unknown_boxes),
+        SampleEntry::Hvc1(b) => Some(&mut b.unknown_boxes),
+        SampleEntry::Mp4a(b) => Some(&mut b.unknown_boxes),
+        SampleEntry::Tx3g(b) => Some(&mut b.unknown_boxes),
+        _ => None,
+    };
+    if let Some(boxes) = unknown {
+        boxes.retain(|b| b.box_type != shiguredo_mp4::BoxType::Normal(*b"btrt"));
+    }
+    e
 }

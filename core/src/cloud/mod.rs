@@ -650,6 +650,24 @@ impl CloudService {
     }
 }
 
+/// Hashes everything `reader` yields into `hasher` in 256 KiB reads; returns the byte count.
+pub(crate) fn hash_into(
+    mut reader: impl std::io::Read,
+    hasher: &mut sha2::Sha256,
+) -> std::io::Result<u64> {
+    use sha2::Digest;
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut total = 0u64;
+    loop {
+        let n = reader.read(&mut buf)?;
+        if n == 0 {
+            return Ok(total);
+        }
+        hasher.update(&buf[..n]);
+        total += n as u64;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

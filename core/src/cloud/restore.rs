@@ -12,7 +12,7 @@ use tracing::Instrument;
 
 use super::sidecar::{MAX_SIDECAR_BYTES, Sidecar};
 use super::{CloudError, CloudEvent, CloudService, blocking};
-use crate::storage::{commit_rename, remove_durably};
+use crate::storage::{DataLayout, commit_rename, remove_durably};
 
 /// What a sync from the cloud found.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
@@ -176,8 +176,11 @@ impl CloudService {
         let (phone_file, tomb) = self.inner.catalog.delete_clip_by_user(clip_id).await?;
         let removed_from_phone = phone_file.is_some();
         if let Some(name) = phone_file {
-            let path = self.inner.layout.video_path(&name);
-            blocking(move || Ok(remove_durably(&path)?)).await?;
+            let paths = [
+                self.inner.layout.video_path(&name),
+                self.inner.layout.video_path(&DataLayout::clip_telemetry_file_name(clip_id)),
+            ];
+            blocking(move || Ok(paths.iter().try_for_each(|p| remove_durably(p))?)).await?;
             self.inner.catalog.forget_clip_phone_copy(clip_id, "deleted_by_user").await?;
         }
         let mut removed_from_cloud = tomb.is_none();
@@ -247,7 +250,6 @@ fn key_stem(key: &str, suffix: &str) -> Option<String> {
 /// Hashes what a partial download holds (truncating it if longer than `size`).
 async fn hash_prefix(path: PathBuf, size: u64) -> Result<(Sha256, u64), CloudError> {
     blocking(move || {
-        use std::io::Read;
         let io = |e| CloudError::Io { path: path.clone(), source: e };
         let mut hasher = Sha256::new();
         let f = match std::fs::OpenOptions::new().read(true).write(true).open(&path) {
@@ -259,17 +261,7 @@ async fn hash_prefix(path: PathBuf, size: u64) -> Result<(Sha256, u64), CloudErr
             f.set_len(0).map_err(io)?;
             return Ok((hasher, 0));
         }
-        let mut reader = std::io::BufReader::with_capacity(256 * 1024, f);
-        let mut buf = vec![0u8; 256 * 1024];
-        let mut total = 0u64;
-        loop {
-            let n = reader.read(&mut buf).map_err(io)?;
-            if n == 0 {
-                break;
-            }
-            hasher.update(&buf[..n]);
-            total += n as u64;
-        }
+        let total = super::hash_into(f, &mut hasher).map_err(io)?;
         Ok((hasher, total))
     })
     .await

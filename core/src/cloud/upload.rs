@@ -158,18 +158,23 @@ impl CloudService {
         self.stop_on_credentials(self.upload_clip(clip_id, allow_cellular).await)
     }
 
-    /// Uploads one queued clip under the network guard, recording the outcome.
-    async fn upload_clip(&self, clip_id: i64, send_now: bool) -> Result<UploadOutcome, CloudError> {
-        let _one = self.inner.upload_lock.lock().await;
+    /// The clip's upload job, or `None` when it is in the cloud already.
+    async fn pending_job(&self, clip_id: i64) -> Result<Option<UploadJob>, CloudError> {
         let job = self
             .inner
             .catalog
             .upload_job(clip_id)
             .await?
             .ok_or(CloudError::UnknownClip(clip_id))?;
-        if job.state == UploadState::Uploaded {
+        Ok((job.state != UploadState::Uploaded).then_some(job))
+    }
+
+    /// Uploads one queued clip under the network guard, recording the outcome.
+    async fn upload_clip(&self, clip_id: i64, send_now: bool) -> Result<UploadOutcome, CloudError> {
+        let _one = self.inner.upload_lock.lock().await;
+        let Some(job) = self.pending_job(clip_id).await? else {
             return Ok(UploadOutcome::AlreadyInCloud);
-        }
+        };
         let cancel = CancellationToken::new();
         self.in_flight(clip_id, Some(cancel.clone()));
         let send_now = send_now || job.allow_cellular;
@@ -532,15 +537,9 @@ impl CloudService {
         &self,
         clip_id: i64,
     ) -> Result<UploadOutcome, CloudError> {
-        let job = self
-            .inner
-            .catalog
-            .upload_job(clip_id)
-            .await?
-            .ok_or(CloudError::UnknownClip(clip_id))?;
-        if job.state == UploadState::Uploaded {
+        let Some(job) = self.pending_job(clip_id).await? else {
             return Ok(UploadOutcome::AlreadyInCloud);
-        }
+        };
         let (Some(upload_id), Some(part_size)) = (job.upload_id.clone(), job.part_size) else {
             return Err(CloudError::UploadGone(format!("clip {clip_id} has no open upload")));
         };
@@ -564,17 +563,7 @@ async fn part_sha256(path: PathBuf, offset: u64, len: u64) -> Result<String, Clo
         let mut f = std::fs::File::open(&path).map_err(io)?;
         f.seek(SeekFrom::Start(offset)).map_err(io)?;
         let mut hasher = Sha256::new();
-        let mut reader = f.take(len);
-        let mut buf = vec![0u8; 256 * 1024];
-        let mut total = 0u64;
-        loop {
-            let n = reader.read(&mut buf).map_err(io)?;
-            if n == 0 {
-                break;
-            }
-            hasher.update(&buf[..n]);
-            total += n as u64;
-        }
+        let total = super::hash_into(f.take(len), &mut hasher).map_err(io)?;
         if total != len {
             return Err(CloudError::Integrity("clip file shorter than planned".into()));
         }

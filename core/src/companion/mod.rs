@@ -16,7 +16,7 @@ use tokio::sync::{Mutex, broadcast};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::camera::{CameraClient, CameraError};
+use crate::camera::{CameraClient, CameraError, PhoneCredentials};
 use crate::catalog::{
     CameraRecord, Catalog, CatalogError, ClipId, ClipReason, ClipRecord, DriveId, DriveSummary,
     EventRecord, PhoneUsage, SegmentRecord,
@@ -188,6 +188,8 @@ pub struct Companion {
     pipeline: Pipeline,
     cloud: Option<CloudService>,
     stop: CancellationToken,
+    /// Signs every camera request once the phone is paired (set by the app from its store).
+    credentials: std::sync::Mutex<Option<PhoneCredentials>>,
     _lock: File,
 }
 
@@ -272,6 +274,7 @@ impl Companion {
             full,
             events,
             streaming: Mutex::new(None),
+            credentials: std::sync::Mutex::new(None),
             reconciled,
             pipeline,
             cloud,
@@ -295,10 +298,21 @@ impl Companion {
         &self.reconciled
     }
 
+    /// Sets the paired phone's credentials every later camera request is signed with (`None`:
+    /// unsigned, for an unpaired camera). Streaming already running keeps the ones it started with.
+    pub fn set_camera_credentials(&self, credentials: Option<PhoneCredentials>) {
+        *self.credentials.lock().unwrap_or_else(|e| e.into_inner()) = credentials;
+    }
+
+    fn camera(&self, camera_url: &str) -> Result<CameraClient, CameraError> {
+        let creds = self.credentials.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        Ok(CameraClient::new(camera_url)?.with_credentials(creds))
+    }
+
     /// "Stream now": pulls everything the camera at `camera_url` has that the phone lacks,
     /// newest drive first, and returns what it did.
     pub async fn stream_now(&self, camera_url: &str) -> Result<IngestReport, CompanionError> {
-        let camera = CameraClient::new(camera_url)?;
+        let camera = self.camera(camera_url)?;
         let cancel = CancellationToken::new();
         Ok(self.ingestor.stream_now(&camera, &cancel).await?)
     }
@@ -306,14 +320,14 @@ impl Companion {
     /// Reads what the camera at `camera_url` holds (and how full its SD card is) into the catalog
     /// without downloading videos.
     pub async fn refresh_camera(&self, camera_url: &str) -> Result<IngestReport, CompanionError> {
-        let camera = CameraClient::new(camera_url)?;
+        let camera = self.camera(camera_url)?;
         Ok(self.ingestor.refresh(&camera).await?)
     }
 
     /// Starts automatic streaming from the camera at `camera_url`: catch up, then follow its
     /// live feed until [`Companion::stop_streaming`]. Replaces streaming already running.
     pub async fn start_streaming(&self, camera_url: &str) -> Result<(), CompanionError> {
-        let camera = CameraClient::new(camera_url)?;
+        let camera = self.camera(camera_url)?;
         self.stop_streaming().await;
         let cancel = CancellationToken::new();
         let (ingestor, token, events) =
@@ -434,7 +448,7 @@ impl Companion {
     /// "Clip now" during a drive: a manual clip of the camera's last 30 s and next 10 s (the clip
     /// window), cut once the segments reach the phone.
     pub async fn clip_now(&self, camera_url: &str) -> Result<ClipRecord, CompanionError> {
-        let camera = CameraClient::new(camera_url)?;
+        let camera = self.camera(camera_url)?;
         let status = camera.status().await?;
         let drive = status.current_drive.clone().ok_or(CompanionError::NotRecording)?;
         let camera_id = self.catalog.upsert_camera(status.clone(), camera_url.to_string()).await?;

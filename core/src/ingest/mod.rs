@@ -331,6 +331,9 @@ impl Ingestor {
         let mut committing: Option<Committing> = None;
         for segment in self.catalog.segments_missing_on_phone(camera_id).await? {
             let Some(claim) = InFlight::claim(&self.in_flight, &segment) else { continue };
+            if self.already_on_phone(&segment).await? {
+                continue;
+            }
             let span = tracing::info_span!("fetch_segment", segment = %segment.camera_segment_id);
             let downloaded = self.download_segment(camera, &segment, cancel).instrument(span).await;
             if let Some(previous) = committing.take() {
@@ -391,6 +394,9 @@ impl Ingestor {
             // Another task (automatic streaming, or "stream now") is fetching it already.
             return Ok(0);
         };
+        if self.already_on_phone(segment).await? {
+            return Ok(0);
+        }
         let span = tracing::info_span!("fetch_segment", segment = %segment.camera_segment_id);
         async {
             let fetched = self.download_segment(camera, segment, cancel).await?;
@@ -399,6 +405,16 @@ impl Ingestor {
         }
         .instrument(span)
         .await
+    }
+
+    /// Whether another task stored the segment since `segment` was read (checked under the claim,
+    /// so a segment is never downloaded twice).
+    async fn already_on_phone(&self, segment: &SegmentRecord) -> Result<bool, IngestError> {
+        let now = self
+            .catalog
+            .segment_by_camera_id(segment.camera_id, segment.camera_segment_id.clone())
+            .await?;
+        Ok(now.is_some_and(|s| s.phone_file.is_some()))
     }
 
     /// Makes room, then downloads the video into its partial file until it matches the listing.

@@ -134,6 +134,16 @@ impl DataLayout {
         format!("c{}_{camera_segment_id}.telemetry.json", camera.0)
     }
 
+    /// The file name of a clip's video on the phone.
+    pub fn clip_file_name(clip_id: i64) -> String {
+        format!("clip_{clip_id}.mp4")
+    }
+
+    /// The file name of a clip's GPS and G-sensor sidecar on the phone.
+    pub fn clip_telemetry_file_name(clip_id: i64) -> String {
+        format!("clip_{clip_id}.telemetry.json")
+    }
+
     /// Where a complete file of that name lives.
     pub fn video_path(&self, name: &str) -> PathBuf {
         self.videos_dir().join(name)

@@ -252,8 +252,11 @@ impl LoopRecorder {
         }
         let clips = self.catalog.evictable_clips(1).await?;
         let Some(clip) = clips.into_iter().next() else { return Ok(Victim::None) };
-        let path = self.layout.video_path(&clip.phone_file);
-        tokio::task::spawn_blocking(move || remove_durably(&path))
+        let paths = [
+            self.layout.video_path(&clip.phone_file),
+            self.layout.video_path(&DataLayout::clip_telemetry_file_name(clip.clip_id)),
+        ];
+        tokio::task::spawn_blocking(move || paths.iter().try_for_each(|p| remove_durably(p)))
             .await
             .map_err(|e| StorageError::Task(e.to_string()))??;
         self.catalog.forget_clip_phone_copy(clip.clip_id, "evicted").await?;

@@ -61,6 +61,14 @@ async fn settle(phone: &Companion) {
 async fn every_scripted_incident_is_found_once_and_clipped() {
     let world = camera_with(incidents(), true, 1 << 30).await;
     let phone = stream_and_settle(&world).await;
+    // Clips are cut while streaming goes on: still, every segment crossed the link once.
+    let card = world.camera.card();
+    let served: u64 = card.iter().map(|(i, _, _)| world.camera.served_video_bytes(&i.id)).sum();
+    assert_eq!(
+        served,
+        card.iter().map(|(i, _, _)| i.size).sum::<u64>(),
+        "no segment fetched twice"
+    );
     let start = incidents().start_ms;
     let mut found = phone.incidents(100).await.expect("incidents");
     found.sort_by_key(|e| e.at_ms);
@@ -86,6 +94,27 @@ async fn every_scripted_incident_is_found_once_and_clipped() {
         let d = probe_duration(&path);
         assert!((39.0..=42.5).contains(&d), "a 40 s clip, starting at the keyframe before: {d}");
         assert_decodes(&path);
+        // The clip carries its window's GPS and G-sensor data, timed from its first frame.
+        let sidecar = path.with_file_name(clip.telemetry_file.as_deref().expect("telemetry"));
+        let t: dashkeep_core::clips::ClipTelemetry =
+            serde_json::from_slice(&std::fs::read(sidecar).expect("sidecar")).expect("json");
+        assert!(
+            t.accel.len() >= 3900 && t.gps.len() >= 39,
+            "{} samples, {} fixes",
+            t.accel.len(),
+            t.gps.len()
+        );
+        let onset = (event.at_ms - t.start_ms) as u32;
+        let peak = t
+            .accel
+            .iter()
+            .filter(|a| a.t_ms.abs_diff(onset) < 3000)
+            .map(|a| {
+                let (x, y, z) = (f64::from(a.ax), f64::from(a.ay), f64::from(a.az) - 9.81);
+                (x * x + y * y + z * z).sqrt()
+            })
+            .fold(0.0, f64::max);
+        assert!(peak > 3.0, "the incident shows in the clip's G-sensor data ({peak:.1} m/s²)");
     }
     assert_eq!(
         clips.iter().find(|c| c.reason == ClipReason::Collision).map(|c| c.id),
@@ -222,4 +251,38 @@ fn assert_decodes(path: &Path) {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clip_now_during_a_drive_waits_for_the_next_seconds() {
+    // A live camera (a 10 s segment every half second) and a phone following it.
+    let world =
+        common::camera_at_speed(Scenario::calm(3).with_segment_secs(10), 20.0, 1 << 30).await;
+    world.camera.wait_for_seq(6).await;
+    let phone = world.phone().await;
+    let mut events = phone.subscribe();
+    let clip = phone.clip_now(&world.camera.base_url()).await.expect("clip now");
+    let asked_at = world.camera.status().clock_ms;
+    assert_eq!(clip.reason, ClipReason::Manual);
+    assert_eq!(clip.state, ClipState::Pending, "the next 10 s are not recorded yet");
+    assert!(
+        clip.end_ms - clip.start_ms == 40_000 && (clip.end_ms - asked_at).abs() < 11_000,
+        "{clip:?}"
+    );
+
+    phone.start_streaming(&world.camera.base_url()).await.expect("stream");
+    let created = tokio::time::timeout(Duration::from_secs(60), async {
+        loop {
+            if let Ok(dashkeep_core::CompanionEvent::ClipCreated(c)) = events.recv().await {
+                return c;
+            }
+        }
+    })
+    .await
+    .expect("the clip is cut once its segments arrive");
+    phone.stop_streaming().await;
+    assert_eq!(created.id, clip.id);
+    let d = probe_duration(&phone.clip_path(&created).expect("file"));
+    assert!((40.0..=41.5).contains(&d), "{d}");
+    assert_decodes(&phone.clip_path(&created).expect("file"));
 }

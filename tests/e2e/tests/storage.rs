@@ -177,8 +177,10 @@ async fn lowering_the_quota_mid_stream_evicts_at_once() {
     let world = camera_with(Scenario::multi_drive(3, 120, 10), false, 1 << 30).await;
     let phone = phone_with(&world, 200 * MB, None).await;
     phone.start_streaming(&world.camera.base_url()).await.expect("start");
-    wait_until(|| async { phone.storage_status().await.expect("status").usage.total() > 20 * MB })
-        .await;
+    common::wait_until(|| async {
+        phone.storage_status().await.expect("status").usage.total() > 20 * MB
+    })
+    .await;
 
     // 10% of 200 MB: 20 MB at most, now.
     let evicted = phone.set_quota(0.1).await.expect("set quota");
@@ -357,18 +359,6 @@ impl Tmpfs {
 impl Drop for Tmpfs {
     fn drop(&mut self) {
         let _ = std::process::Command::new("umount").arg("-l").arg(&self.0).status();
-    }
-}
-
-async fn wait_until<F, Fut>(mut condition: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    while !condition().await {
-        assert!(tokio::time::Instant::now() < deadline, "condition not met within 60 s");
-        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 

@@ -127,7 +127,7 @@ async fn automatic_streaming_follows_the_live_feed_and_survives_a_power_cycle() 
     let world = camera_with(Scenario::calm(3).with_segment_secs(10), false, 1 << 30).await;
     let phone = world.phone().await;
     phone.start_streaming(&world.camera.base_url()).await.expect("start");
-    wait_for(|| async { phone_segments(&phone).await >= 3 }).await;
+    common::wait_until(|| async { phone_segments(&phone).await >= 3 }).await;
 
     world.camera.power_off().await;
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -135,7 +135,7 @@ async fn automatic_streaming_follows_the_live_feed_and_survives_a_power_cycle() 
 
     world.camera.wait_for_scenario_end().await;
     let expected = world.camera.card().len();
-    wait_for(|| async { phone_segments(&phone).await >= expected }).await;
+    common::wait_until(|| async { phone_segments(&phone).await >= expected }).await;
     phone.stop_streaming().await;
     assert!(!phone.is_streaming().await);
     assert_phone_mirrors_card(&phone, &world.camera).await;
@@ -154,16 +154,4 @@ async fn server_errors_are_retried() {
 
 async fn phone_segments(phone: &dashkeep_core::Companion) -> usize {
     phone.drives().await.expect("drives").iter().map(|d| d.segments_on_phone as usize).sum()
-}
-
-async fn wait_for<F, Fut>(mut condition: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    while !condition().await {
-        assert!(tokio::time::Instant::now() < deadline, "condition not met within 60 s");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }

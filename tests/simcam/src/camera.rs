@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use dashkeep_core::camera::pairing::{CameraPairing, PairingCode};
 use dashkeep_core::protocol::{
     CameraStatus, DriveInfo, DriveList, PROTOCOL_VERSION, SegmentInfo, SegmentList, is_safe_id,
 };
@@ -45,6 +46,16 @@ pub struct SimConfig {
     pub firmware: String,
     /// Serial number reported in the status.
     pub serial: String,
+    /// Paired mode (default off, so unpaired tests keep working): every `/api/v1` request must
+    /// carry a valid `DK1-HMAC-SHA256` signature of a paired phone, or it is answered 401.
+    pub paired_mode: bool,
+    /// The pairing code the camera "shows on its screen" (8 to 12 digits); `None` (default):
+    /// a random 8-digit code, read with [`SimCamera::pairing_code`].
+    pub pairing_code: Option<String>,
+    /// Wait after the first pairing attempt; doubles with each failed one (default 1 s).
+    pub pairing_backoff: Duration,
+    /// Where the BLE loopback GATT server listens (default `127.0.0.1:0`).
+    pub ble_listen: SocketAddr,
 }
 
 impl SimConfig {
@@ -61,6 +72,10 @@ impl SimConfig {
             model: "Dashkeep SimCam".into(),
             firmware: format!("simcam-{}", env!("CARGO_PKG_VERSION")),
             serial: "SIM0000001".into(),
+            paired_mode: false,
+            pairing_code: None,
+            pairing_backoff: Duration::from_secs(1),
+            ble_listen: SocketAddr::from(([127, 0, 0, 1], 0)),
         }
     }
 }
@@ -84,6 +99,8 @@ pub struct RequestCounts {
     pub telemetry: u64,
     /// Requests answered 500 by [`Fault::Http500`].
     pub injected_500: u64,
+    /// Requests answered 401 in paired mode (no data served).
+    pub unauthorized: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -159,6 +176,10 @@ pub(crate) struct Inner {
     server: tokio::sync::Mutex<Option<Server>>,
     recorder: Mutex<Option<JoinHandle<()>>>,
     drive_starts: HashMap<String, i64>,
+    pub pairing: Mutex<CameraPairing>,
+    code: PairingCode,
+    ble_addr: SocketAddr,
+    ble: Mutex<Option<JoinHandle<()>>>,
 }
 
 /// Locks a std mutex, ignoring poisoning (a panicked holder cannot leave these states torn).
@@ -443,6 +464,28 @@ async fn run_recorder(inner: Arc<Inner>, clip: Arc<Clip>, plan: Vec<PlannedSegme
     inner.done_tx.send_replace(true);
 }
 
+/// A WiFi passphrase unique to this camera: 20 random characters from a 32-letter alphabet.
+fn random_passphrase() -> String {
+    use ring::rand::SecureRandom;
+    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789Z";
+    let mut bytes = [0u8; 20];
+    let _ = ring::rand::SystemRandom::new().fill(&mut bytes);
+    bytes.iter().map(|b| ALPHABET[usize::from(b & 31)] as char).collect()
+}
+
+/// A fresh long-term Ed25519 identity key; returns its public half (the phone pins it).
+fn identity_key() -> Result<[u8; 32], SimError> {
+    use ring::signature::KeyPair;
+    let rng = ring::rand::SystemRandom::new();
+    let bad = |_| SimError::Io(std::io::Error::other("Ed25519 key generation failed"));
+    let pkcs8 = ring::signature::Ed25519KeyPair::generate_pkcs8(&rng).map_err(bad)?;
+    let pair = ring::signature::Ed25519KeyPair::from_pkcs8(pkcs8.as_ref())
+        .map_err(|_| SimError::Io(std::io::Error::other("Ed25519 key generation failed")))?;
+    let mut out = [0u8; 32];
+    out.copy_from_slice(pair.public_key().as_ref());
+    Ok(out)
+}
+
 fn new_sim(sc: &Scenario, drive_index: usize) -> DriveSim {
     DriveSim::new(&sc.drives[drive_index], &sc.mount, telemetry::seed(&sc.name, drive_index))
 }
@@ -481,6 +524,20 @@ impl SimCamera {
         tokio::task::spawn_blocking(move || format_card(&dir)).await.map_err(join_err)??;
         let listener = TcpListener::bind(cfg.listen).await?;
         let addr = listener.local_addr()?;
+        let ble_listener = TcpListener::bind(cfg.ble_listen).await?;
+        let ble_addr = ble_listener.local_addr()?;
+        let code = match &cfg.pairing_code {
+            Some(c) => PairingCode::parse(c).map_err(|e| SimError::Scenario(e.to_string()))?,
+            None => PairingCode::generate(),
+        };
+        let pairing = CameraPairing::new(
+            &cfg.serial,
+            Some(code.clone()),
+            (format!("Dashkeep-{}", cfg.serial), random_passphrase()),
+            format!("http://{addr}"),
+            identity_key()?,
+            cfg.pairing_backoff,
+        );
         let sc = &cfg.scenario;
         let drive_starts = (0..sc.drives.len())
             .map(|i| (sc.drive_id(i), sc.start_ms + sc.drives[i].at_s as i64 * 1000))
@@ -501,7 +558,12 @@ impl SimCamera {
             server: tokio::sync::Mutex::new(None),
             recorder: Mutex::new(None),
             drive_starts,
+            pairing: Mutex::new(pairing),
+            code,
+            ble_addr,
+            ble: Mutex::new(None),
         });
+        *lock(&inner.ble) = Some(tokio::spawn(crate::ble::serve(inner.clone(), ble_listener)));
         tracing::info!(%addr, segments = plan.len(), "simcam starting");
         if inner.cfg.instant {
             let (i2, c2, plan) = (inner.clone(), clip.clone(), plan.clone());
@@ -659,9 +721,32 @@ impl SimCamera {
         *lock(&self.inner.counts)
     }
 
-    /// Stops the recorder and the server (open connections are dropped).
+    /// The address of the BLE GATT service (loopback transport), for `LoopbackLink`.
+    pub fn ble_addr(&self) -> SocketAddr {
+        self.inner.ble_addr
+    }
+
+    /// The pairing code the camera shows on its screen.
+    pub fn pairing_code(&self) -> String {
+        self.inner.code.reveal().to_string()
+    }
+
+    /// The ids of the paired phones.
+    pub fn paired_phones(&self) -> Vec<String> {
+        lock(&self.inner.pairing).phones()
+    }
+
+    /// Forgets a phone from the camera's menu (its secret stops working at once).
+    pub fn revoke_phone(&self, phone_id: &str) -> bool {
+        lock(&self.inner.pairing).revoke(phone_id)
+    }
+
+    /// Stops the recorder, the BLE service and the server (open connections are dropped).
     pub async fn shutdown(self) {
         if let Some(h) = lock(&self.inner.recorder).take() {
+            h.abort();
+        }
+        if let Some(h) = lock(&self.inner.ble).take() {
             h.abort();
         }
         self.power_off().await;

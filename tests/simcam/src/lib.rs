@@ -19,6 +19,7 @@
 //! # Ok(()) }
 //! ```
 
+mod ble;
 mod camera;
 mod mp4;
 mod scenario;

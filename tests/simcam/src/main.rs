@@ -35,6 +35,15 @@ struct Args {
     /// Record the whole scenario before serving.
     #[arg(long)]
     instant: bool,
+    /// Paired mode: answer 401 to every API request not signed by a paired phone.
+    #[arg(long)]
+    paired_mode: bool,
+    /// The pairing code to show (8 to 12 digits; default: a random 8-digit code).
+    #[arg(long)]
+    pairing_code: Option<String>,
+    /// Where the BLE GATT service (loopback transport) listens.
+    #[arg(long, default_value = "127.0.0.1:8081")]
+    ble_listen: SocketAddr,
 }
 
 fn parse_size(s: &str) -> Result<u64, String> {
@@ -98,8 +107,13 @@ async fn main() -> anyhow::Result<()> {
     cfg.speed = args.speed;
     cfg.instant = args.instant;
     cfg.fixture = args.fixture;
+    cfg.paired_mode = args.paired_mode;
+    cfg.pairing_code = args.pairing_code;
+    cfg.ble_listen = args.ble_listen;
     let cam = SimCamera::start(cfg).await?;
-    tracing::info!(url = %cam.base_url(), sd_dir = %sd_dir.display(), "simcam ready");
+    tracing::info!(url = %cam.base_url(), ble = %cam.ble_addr(), sd_dir = %sd_dir.display(), "simcam ready");
+    // The camera's screen (stdout, never the logs).
+    println!("Pairing code on the camera's screen: {}", cam.pairing_code());
     let done = cam.clone();
     tokio::spawn(async move {
         done.wait_for_scenario_end().await;

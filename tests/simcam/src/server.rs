@@ -25,8 +25,9 @@ use tokio::task::JoinHandle;
 use tokio_util::io::ReaderStream;
 use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
-use crate::camera::{Inner, VideoFaults};
+use crate::camera::{Inner, VideoFaults, lock};
 use crate::{Fault, Lie, SimCamera};
+use dashkeep_core::camera::auth::{SignedParts, now_ms};
 
 const CHUNK: usize = 64 * 1024;
 const DEFAULT_LIMIT: u64 = 100;
@@ -159,7 +160,38 @@ fn router(inner: Shared) -> Router {
         .method_not_allowed_fallback(|| async {
             error(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "method not allowed")
         })
-        .with_state(inner)
+        .with_state(inner.clone())
+        .layer(middleware::from_fn_with_state(inner, api_auth))
+}
+
+/// Paired mode: every `/api/v1` request must be signed by a paired phone, else 401 and no data.
+async fn api_auth(State(inner): State<Shared>, req: Request, next: Next) -> Response {
+    let verdict = {
+        let path = req.uri().path();
+        let is_api = path == API_PREFIX || path.starts_with(&format!("{API_PREFIX}/"));
+        if !inner.cfg.paired_mode || !is_api {
+            None
+        } else {
+            let text = |name| req.headers().get(name).and_then(|v: &HeaderValue| v.to_str().ok());
+            let parts = SignedParts {
+                method: req.method().as_str(),
+                path,
+                query: req.uri().query().unwrap_or(""),
+                range: text(header::RANGE).unwrap_or(""),
+            };
+            let v =
+                lock(&inner.pairing).verify_request(text(header::AUTHORIZATION), &parts, now_ms());
+            Some(v.map_err(|reason| (reason, path.to_string())))
+        }
+    };
+    match verdict {
+        None | Some(Ok(_)) => next.run(req).await,
+        Some(Err((reason, path))) => {
+            inner.count(|c| c.unauthorized += 1);
+            tracing::info!(%reason, path, "unauthorized request");
+            error(StatusCode::UNAUTHORIZED, "unauthorized", "request not signed by a paired phone")
+        }
+    }
 }
 
 fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Response {

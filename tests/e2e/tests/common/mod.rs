@@ -130,3 +130,16 @@ pub fn files_below(dir: &Path) -> Vec<PathBuf> {
     out.sort();
     out
 }
+
+/// Polls `condition` every 50 ms until it holds; fails the test after 60 s.
+pub async fn wait_until<F, Fut>(mut condition: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while !condition().await {
+        assert!(tokio::time::Instant::now() < deadline, "condition not met within 60 s");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

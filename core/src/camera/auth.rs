@@ -1,0 +1,224 @@
+//! Signed camera requests: `Authorization: DK1-HMAC-SHA256 phone=<id>, ts=<unix ms>,
+//! nonce=<hex>, sig=<hex>` with `sig = HMAC-SHA256(api_secret, method \n path \n query \n range
+//! \n ts \n nonce)`. The phone signs ([`authorization`]); a camera checks with
+//! [`RequestVerifier`] (the simulated camera uses it, and so would real firmware).
+
+use std::collections::HashMap;
+use std::fmt;
+
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+/// The scheme name in the `Authorization` header.
+pub const AUTH_SCHEME: &str = "DK1-HMAC-SHA256";
+/// How far a request's timestamp may be from the camera's clock.
+pub const MAX_SKEW_MS: i64 = 30_000;
+
+/// A phone's 32-byte API secret, agreed at pairing. Never printed: `Debug` shows nothing of it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ApiSecret(pub [u8; 32]);
+
+impl fmt::Debug for ApiSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ApiSecret(<redacted>)")
+    }
+}
+
+impl ApiSecret {
+    /// 32 fresh random bytes.
+    pub fn generate() -> Self {
+        use rand::RngExt;
+        Self(rand::rng().random())
+    }
+}
+
+/// What a paired phone signs camera requests with.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PhoneCredentials {
+    /// The phone's id, chosen at pairing (a safe id, not secret).
+    pub phone_id: String,
+    /// The per-phone secret the camera gave this phone.
+    pub api_secret: ApiSecret,
+}
+
+/// The request parts a signature covers.
+#[derive(Debug, Clone, Copy)]
+pub struct SignedParts<'a> {
+    /// HTTP method (`GET`).
+    pub method: &'a str,
+    /// The URL path as sent (percent-encoded), e.g. `/api/v1/segments`.
+    pub path: &'a str,
+    /// The raw query string without `?`, or empty.
+    pub query: &'a str,
+    /// The `Range` header value, or empty.
+    pub range: &'a str,
+}
+
+fn mac(secret: &ApiSecret, parts: &SignedParts<'_>, ts: i64, nonce: &str) -> Hmac<Sha256> {
+    let mut m = <Hmac<Sha256> as Mac>::new_from_slice(&secret.0).expect("HMAC takes any key");
+    let text = format!(
+        "{}\n{}\n{}\n{}\n{ts}\n{nonce}",
+        parts.method, parts.path, parts.query, parts.range
+    );
+    m.update(text.as_bytes());
+    m
+}
+
+/// The `Authorization` header value for a request, with a fresh nonce.
+pub fn authorization(creds: &PhoneCredentials, parts: &SignedParts<'_>, ts_ms: i64) -> String {
+    use rand::RngExt;
+    let nonce = format!("{:032x}", rand::rng().random::<u128>());
+    authorization_with_nonce(creds, parts, ts_ms, &nonce)
+}
+
+/// The `Authorization` header value for a request with a given nonce (tests replay with this).
+pub fn authorization_with_nonce(
+    creds: &PhoneCredentials,
+    parts: &SignedParts<'_>,
+    ts_ms: i64,
+    nonce: &str,
+) -> String {
+    let sig = hex::encode(mac(&creds.api_secret, parts, ts_ms, nonce).finalize().into_bytes());
+    format!("{AUTH_SCHEME} phone={}, ts={ts_ms}, nonce={nonce}, sig={sig}", creds.phone_id)
+}
+
+/// The current Unix time in ms.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// Why a camera refused a request (it answers 401 to each, without saying which).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum AuthRejection {
+    /// No `Authorization` header.
+    #[error("no signature")]
+    Missing,
+    /// Not a `DK1-HMAC-SHA256` header with phone, ts, nonce and sig.
+    #[error("malformed signature")]
+    Malformed,
+    /// The phone is not paired (or was unpaired).
+    #[error("unknown or revoked phone")]
+    UnknownPhone,
+    /// The timestamp is more than [`MAX_SKEW_MS`] from the camera's clock.
+    #[error("timestamp outside the window")]
+    Stale,
+    /// The signature does not match.
+    #[error("bad signature")]
+    BadSignature,
+    /// The nonce was seen before within the window.
+    #[error("replayed nonce")]
+    Replay,
+}
+
+struct Parsed<'a> {
+    phone: &'a str,
+    ts: i64,
+    nonce: &'a str,
+    sig: Vec<u8>,
+}
+
+fn parse(header: &str) -> Option<Parsed<'_>> {
+    let rest = header.strip_prefix(AUTH_SCHEME)?.strip_prefix(' ')?;
+    let (mut phone, mut ts, mut nonce, mut sig) = (None, None, None, None);
+    for part in rest.split(',') {
+        let (k, v) = part.trim().split_once('=')?;
+        let slot = match k {
+            "phone" => &mut phone,
+            "ts" => &mut ts,
+            "nonce" => &mut nonce,
+            "sig" => &mut sig,
+            _ => return None,
+        };
+        if slot.replace(v).is_some() {
+            return None;
+        }
+    }
+    let nonce = nonce?;
+    if !(16..=64).contains(&nonce.len()) || !nonce.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    let sig = hex::decode(sig?).ok().filter(|s| s.len() == 32)?;
+    Some(Parsed { phone: phone?, ts: ts?.parse().ok()?, nonce, sig })
+}
+
+/// The camera's side: checks signatures and remembers nonces within the window.
+#[derive(Default)]
+pub struct RequestVerifier {
+    /// (phone, nonce) → timestamp, for every accepted request within the window.
+    seen: HashMap<(String, String), i64>,
+}
+
+impl fmt::Debug for RequestVerifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RequestVerifier").field("nonces", &self.seen.len()).finish()
+    }
+}
+
+impl RequestVerifier {
+    /// Checks a request; `secret_of` looks up a paired phone's secret. Returns the phone id.
+    pub fn verify(
+        &mut self,
+        header: Option<&str>,
+        parts: &SignedParts<'_>,
+        now_ms: i64,
+        secret_of: impl FnOnce(&str) -> Option<ApiSecret>,
+    ) -> Result<String, AuthRejection> {
+        let header = header.ok_or(AuthRejection::Missing)?;
+        let p = parse(header).ok_or(AuthRejection::Malformed)?;
+        let secret = secret_of(p.phone).ok_or(AuthRejection::UnknownPhone)?;
+        if (p.ts - now_ms).abs() > MAX_SKEW_MS {
+            return Err(AuthRejection::Stale);
+        }
+        mac(&secret, parts, p.ts, p.nonce)
+            .verify_slice(&p.sig)
+            .map_err(|_| AuthRejection::BadSignature)?;
+        // Forget nonces that can no longer pass the timestamp check.
+        if self.seen.len() > 1024 {
+            self.seen.retain(|_, ts| (*ts - now_ms).abs() <= MAX_SKEW_MS);
+        }
+        let key = (p.phone.to_string(), p.nonce.to_ascii_lowercase());
+        if self.seen.contains_key(&key) {
+            return Err(AuthRejection::Replay);
+        }
+        self.seen.insert(key, p.ts);
+        Ok(p.phone.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn creds() -> PhoneCredentials {
+        PhoneCredentials { phone_id: "p1".into(), api_secret: ApiSecret([7; 32]) }
+    }
+
+    const PARTS: SignedParts<'static> =
+        SignedParts { method: "GET", path: "/api/v1/status", query: "", range: "" };
+
+    #[test]
+    fn signs_and_verifies_once() {
+        let now = 1_800_000_000_000;
+        let h = authorization(&creds(), &PARTS, now);
+        let mut v = RequestVerifier::default();
+        let lookup = |id: &str| (id == "p1").then_some(ApiSecret([7; 32]));
+        assert_eq!(v.verify(Some(&h), &PARTS, now + 5, lookup), Ok("p1".into()));
+        assert_eq!(v.verify(Some(&h), &PARTS, now + 5, lookup), Err(AuthRejection::Replay));
+        let h2 = authorization(&creds(), &PARTS, now);
+        let other = SignedParts { path: "/api/v1/drives", ..PARTS };
+        assert_eq!(v.verify(Some(&h2), &other, now, lookup), Err(AuthRejection::BadSignature));
+        let h3 = authorization(&creds(), &PARTS, now - 31_000);
+        assert_eq!(v.verify(Some(&h3), &PARTS, now, lookup), Err(AuthRejection::Stale));
+        assert_eq!(v.verify(None, &PARTS, now, lookup), Err(AuthRejection::Missing));
+        assert_eq!(v.verify(Some("Basic x"), &PARTS, now, lookup), Err(AuthRejection::Malformed));
+        assert_eq!(v.verify(Some(&h2), &PARTS, now, |_| None), Err(AuthRejection::UnknownPhone));
+    }
+
+    #[test]
+    fn debug_hides_the_secret() {
+        assert!(!format!("{:?}", creds()).contains("7, 7"));
+    }
+}
