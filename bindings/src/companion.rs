@@ -2,17 +2,19 @@
 //! Each method converts its arguments, runs the core call on the bindings' runtime and converts
 //! the result; nothing is decided here.
 //!
-//! Cloud uploads and clips are added here as the core gains them (clips, upload, share, delete,
-//! restore): one method per core method, records in `types.rs`, events in `events.rs`.
+//! Clips and incidents are here (records in `clips.rs`); the cloud's methods are in `cloud.rs`.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use dashkeep_core::catalog::DriveId;
+use dashkeep_core::catalog::{ClipId, ClipRecord, DriveId};
+use dashkeep_core::clips::ClipWindow;
 use dashkeep_core::ingest::RetryPolicy;
 use dashkeep_core::storage::SafetyFloor;
 use dashkeep_core::{Companion as CoreCompanion, CompanionConfig};
 
+use crate::clips::{Clip, Incident, MotionSample, Sensitivity, cloud_rows};
+use crate::cloud::CloudSettings;
 use crate::errors::CompanionError;
 use crate::events::{CompanionListener, TaskHandle, forward};
 use crate::probe::{ForeignProbe, StorageProbe};
@@ -43,6 +45,18 @@ pub struct CompanionSettings {
     /// Longest wait between retries, ms (default 5000).
     #[uniffi(default)]
     pub max_backoff_ms: Option<u64>,
+    /// How readily the hard-brake and collision detector fires (default normal).
+    #[uniffi(default)]
+    pub sensitivity: Option<Sensitivity>,
+    /// Seconds an incident's clip (and "clip now") keeps before the moment (default 30).
+    #[uniffi(default)]
+    pub clip_before_secs: Option<u32>,
+    /// Seconds kept after the moment (default 10).
+    #[uniffi(default)]
+    pub clip_after_secs: Option<u32>,
+    /// Where clips are uploaded; `null` keeps them on the phone only.
+    #[uniffi(default)]
+    pub cloud: Option<CloudSettings>,
 }
 
 impl CompanionSettings {
@@ -62,6 +76,15 @@ impl CompanionSettings {
             first_backoff: self.first_backoff_ms.map_or(retry.first_backoff, Duration::from_millis),
             max_backoff: self.max_backoff_ms.map_or(retry.max_backoff, Duration::from_millis),
         };
+        if let Some(s) = self.sensitivity {
+            config.sensitivity = s.into();
+        }
+        let window = ClipWindow::default();
+        config.clip_window = ClipWindow {
+            before: self.clip_before_secs.map_or(window.before, |s| Duration::from_secs(s.into())),
+            after: self.clip_after_secs.map_or(window.after, |s| Duration::from_secs(s.into())),
+        };
+        config.cloud = self.cloud.map(Into::into);
         config
     }
 }
@@ -70,7 +93,7 @@ impl CompanionSettings {
 /// `close()`, Swift deinit) releases the data directory once its running calls have finished.
 #[derive(uniffi::Object)]
 pub struct Companion {
-    inner: Arc<CoreCompanion>,
+    pub(crate) inner: Arc<CoreCompanion>,
 }
 
 /// Converts a core result.
@@ -107,7 +130,8 @@ impl Companion {
     /// Registers `listener` for every event from now on, until the handle is cancelled.
     pub fn subscribe(&self, listener: Arc<dyn CompanionListener>) -> Arc<TaskHandle> {
         let rx = self.inner.subscribe();
-        Arc::new(TaskHandle::new(runtime().spawn(forward(rx, listener))))
+        let data_dir = self.inner.data_dir().to_path_buf();
+        Arc::new(TaskHandle::new(runtime().spawn(forward(rx, listener, data_dir))))
     }
 
     /// "Stream now": pulls everything the camera at `camera_url` has that the phone lacks,
@@ -208,6 +232,78 @@ impl Companion {
         map(run(async move { inner.at_risk(horizon_hours).await }).await)
     }
 
+    /// Feeds a batch of the phone's IMU samples to the incident detector. Returns the incidents
+    /// it recorded; each one in a known drive gets a clip, cut once its segments are on the phone.
+    pub async fn push_motion_samples(
+        &self,
+        samples: Vec<MotionSample>,
+    ) -> Result<Vec<Incident>, CompanionError> {
+        let inner = Arc::clone(&self.inner);
+        let samples = samples.into_iter().map(Into::into).collect();
+        let found = run(async move { inner.push_motion_samples(samples).await }).await?;
+        Ok(found.into_iter().map(Incident::from).collect())
+    }
+
+    /// Detected incidents, newest first, at most `limit`.
+    pub async fn incidents(&self, limit: u32) -> Result<Vec<Incident>, CompanionError> {
+        let inner = Arc::clone(&self.inner);
+        let found = run(async move { inner.incidents(limit as usize).await }).await?;
+        Ok(found.into_iter().map(Incident::from).collect())
+    }
+
+    /// "Clip now" during a drive: a manual clip around the camera's current moment (the clip
+    /// window), cut once its segments reach the phone. `NotRecording` when no drive records.
+    pub async fn clip_now(&self, camera_url: String) -> Result<Clip, CompanionError> {
+        let inner = Arc::clone(&self.inner);
+        let clip = run(async move { inner.clip_now(&camera_url).await }).await?;
+        self.with_upload(clip).await
+    }
+
+    /// A manual clip of any range of a drive, in seconds from the drive's start.
+    pub async fn create_clip(
+        &self,
+        drive_id: i64,
+        from_s: f64,
+        to_s: f64,
+    ) -> Result<Clip, CompanionError> {
+        let inner = Arc::clone(&self.inner);
+        let clip =
+            run(async move { inner.create_clip(DriveId(drive_id), from_s, to_s).await }).await?;
+        self.with_upload(clip).await
+    }
+
+    /// Cuts pending clips whose segments are on the phone now.
+    pub async fn cut_pending_clips(&self) -> Result<(), CompanionError> {
+        let inner = Arc::clone(&self.inner);
+        Ok(run(async move { inner.cut_pending_clips().await }).await?)
+    }
+
+    /// Clips, newest first, with where each lives, its phone file and its upload.
+    pub async fn clips(&self) -> Result<Vec<Clip>, CompanionError> {
+        let inner = Arc::clone(&self.inner);
+        run(async move {
+            let clips = inner.clips().await?;
+            let rows = cloud_rows(inner.cloud()).await?;
+            let dir = inner.data_dir();
+            Ok(clips
+                .into_iter()
+                .map(|c| {
+                    let row = rows.iter().find(|r| r.clip_id == c.id.0);
+                    Clip::new(c, dir, row)
+                })
+                .collect())
+        })
+        .await
+        .map_err(|e: dashkeep_core::CompanionError| e.into())
+    }
+
+    /// One clip (a `Catalog` `NotFound` error when there is none).
+    pub async fn clip(&self, clip_id: i64) -> Result<Clip, CompanionError> {
+        let inner = Arc::clone(&self.inner);
+        let clip = run(async move { inner.clip(ClipId(clip_id)).await }).await?;
+        self.with_upload(clip).await
+    }
+
     /// What the phone holds now.
     pub async fn status(&self) -> Result<PhoneStatus, CompanionError> {
         let inner = Arc::clone(&self.inner);
@@ -216,6 +312,18 @@ impl Companion {
 }
 
 impl Companion {
+    /// Converts a clip, with its upload when a cloud is configured.
+    async fn with_upload(&self, clip: ClipRecord) -> Result<Clip, CompanionError> {
+        let inner = Arc::clone(&self.inner);
+        run(async move {
+            let rows = cloud_rows(inner.cloud()).await?;
+            let row = rows.iter().find(|r| r.clip_id == clip.id.0);
+            Ok(Clip::new(clip, inner.data_dir(), row))
+        })
+        .await
+        .map_err(|e: dashkeep_core::cloud::CloudError| e.into())
+    }
+
     async fn set_drive_locked(&self, drive_id: i64, locked: bool) -> Result<(), CompanionError> {
         let inner = Arc::clone(&self.inner);
         Ok(run(async move { inner.set_drive_locked(DriveId(drive_id), locked).await }).await?)

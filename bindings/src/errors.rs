@@ -5,6 +5,8 @@
 
 use dashkeep_core::camera::CameraError as CoreCameraError;
 use dashkeep_core::catalog::CatalogError as CoreCatalogError;
+use dashkeep_core::clips::ClipsError as CoreClipsError;
+use dashkeep_core::cloud::CloudError as CoreCloudError;
 use dashkeep_core::ingest::IngestError as CoreIngestError;
 use dashkeep_core::storage::StorageError as CoreStorageError;
 
@@ -48,12 +50,16 @@ pub enum CompanionError {
     Clip {
         /// What happened, in words.
         detail: String,
+        /// What went wrong.
+        reason: ClipErrorKind,
     },
     /// The cloud failed, refused (credentials), or is not configured.
     #[error("{detail}")]
     Cloud {
         /// What happened, in words.
         detail: String,
+        /// What went wrong.
+        reason: CloudErrorKind,
     },
     /// "Clip now" was asked while the camera records no drive.
     #[error("{detail}")]
@@ -69,6 +75,43 @@ pub enum CompanionError {
         /// What went wrong.
         reason: CatalogErrorKind,
     },
+}
+
+/// The clips family (`dashkeep_core::clips::ClipsError`), less the catalog and storage failures it
+/// wraps (those map to their own family).
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
+pub enum ClipErrorKind {
+    /// The window is empty or outside the drive.
+    BadWindow,
+    /// Cutting the MP4 failed.
+    Cut,
+    /// A background task was lost.
+    Task,
+}
+
+/// The cloud family (`dashkeep_core::cloud::CloudError`), less the catalog and storage failures
+/// it wraps (those map to their own family).
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
+pub enum CloudErrorKind {
+    /// The companion was opened without a cloud.
+    NotConfigured,
+    /// The store refused the credentials or the permission: ask the user to sign in again.
+    CredentialsRefused,
+    /// The network the phone is on is forbidden by the upload policy, or has no internet.
+    NetworkForbidden,
+    /// The network or the store failed and retries ran out; the job stays queued.
+    Transient,
+    /// The clip is unknown to the cloud (never uploaded, or no such clip).
+    UnknownClip {
+        /// The clip id given.
+        clip_id: i64,
+    },
+    /// The multipart upload no longer exists in the store: plan the platform upload again.
+    UploadGone,
+    /// The cloud settings are unusable (bad account, part size, concurrency).
+    InvalidConfig,
+    /// Anything else (object missing, integrity check, unsupported, cancelled, I/O).
+    Other,
 }
 
 /// The camera family (`dashkeep_core::camera::CameraError`).
@@ -191,10 +234,60 @@ impl From<dashkeep_core::CompanionError> for CompanionError {
             C::Ingest(e) => e.into(),
             C::Camera(e) => e.into(),
             C::Storage(e) => e.into(),
-            C::Clips(e) => Self::Clip { detail: e.to_string() },
+            C::Clips(e) => e.into(),
             C::NotRecording => Self::NotRecording { detail: C::NotRecording.to_string() },
-            C::Cloud(e) => Self::Cloud { detail: e.to_string() },
+            C::Cloud(e) => e.into(),
         }
+    }
+}
+
+impl CompanionError {
+    /// A cloud call on a companion opened without a cloud.
+    pub(crate) fn cloud_not_configured() -> Self {
+        Self::Cloud {
+            detail: "no cloud is configured".to_string(),
+            reason: CloudErrorKind::NotConfigured,
+        }
+    }
+}
+
+impl From<CoreClipsError> for CompanionError {
+    fn from(e: CoreClipsError) -> Self {
+        let reason = match e {
+            CoreClipsError::Catalog(e) => return e.into(),
+            CoreClipsError::Storage(e) => return e.into(),
+            CoreClipsError::BadWindow(_) => ClipErrorKind::BadWindow,
+            CoreClipsError::Cut(_) => ClipErrorKind::Cut,
+            CoreClipsError::Task(_) => ClipErrorKind::Task,
+        };
+        Self::Clip { detail: e.to_string(), reason }
+    }
+}
+
+impl From<CoreCloudError> for CompanionError {
+    fn from(e: CoreCloudError) -> Self {
+        let reason = match &e {
+            CoreCloudError::Catalog(_) | CoreCloudError::Storage(_) => {
+                return match e {
+                    CoreCloudError::Catalog(e) => e.into(),
+                    CoreCloudError::Storage(e) => e.into(),
+                    _ => unreachable!("matched above"),
+                };
+            }
+            CoreCloudError::Credentials(_) => CloudErrorKind::CredentialsRefused,
+            CoreCloudError::NetworkForbidden => CloudErrorKind::NetworkForbidden,
+            CoreCloudError::Transient(_) => CloudErrorKind::Transient,
+            CoreCloudError::UnknownClip(id) => CloudErrorKind::UnknownClip { clip_id: *id },
+            CoreCloudError::UploadGone(_) => CloudErrorKind::UploadGone,
+            CoreCloudError::InvalidConfig(_) => CloudErrorKind::InvalidConfig,
+            CoreCloudError::NotFound(_)
+            | CoreCloudError::Integrity(_)
+            | CoreCloudError::Unsupported(_)
+            | CoreCloudError::Cancelled
+            | CoreCloudError::Io { .. }
+            | CoreCloudError::Task(_) => CloudErrorKind::Other,
+        };
+        Self::Cloud { detail: e.to_string(), reason }
     }
 }
 

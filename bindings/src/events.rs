@@ -3,6 +3,7 @@
 //! Kotlin wraps it in a `callbackFlow`, Swift in an `AsyncStream` (docs/mobile.md).
 
 use std::panic::AssertUnwindSafe;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use dashkeep_core::CompanionEvent as CoreEvent;
@@ -11,6 +12,8 @@ use dashkeep_core::storage::StorageEvent;
 use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
 
+use crate::clips::{Clip, Incident};
+use crate::cloud::CloudEvent;
 use crate::types::Eviction;
 
 /// One event for the UI.
@@ -96,34 +99,19 @@ pub enum CompanionEvent {
     },
     /// A hard brake or collision was detected.
     IncidentDetected {
-        /// The incident's id.
-        incident_id: i64,
-        /// `hard_brake` or `collision`.
-        kind: String,
-        /// Its onset, ms since the Unix epoch.
-        at_ms: i64,
-        /// Its peak acceleration in g.
-        peak_g: f64,
-        /// Which sensors saw it: `camera`, `phone` or `both`.
-        source: String,
+        /// The incident.
+        incident: Incident,
     },
-    /// A clip was cut and is on the phone.
+    /// A clip was cut and is on the phone (and, with a cloud, queued for upload: its upload
+    /// state arrives as `Cloud` events).
     ClipCreated {
-        /// The clip's id.
-        clip_id: i64,
-        /// The drive it was cut from.
-        drive_id: Option<i64>,
-        /// `manual`, `hard_brake` or `collision`.
-        reason: String,
-        /// Start of what it covers, ms since the Unix epoch.
-        start_ms: i64,
-        /// End of what it covers.
-        end_ms: i64,
+        /// The clip.
+        clip: Clip,
     },
-    /// Upload progress and state, deletions and downloads in the cloud.
+    /// Upload state and progress, deletions and downloads in the cloud.
     Cloud {
         /// What happened.
-        description: String,
+        event: CloudEvent,
     },
     /// The listener was too slow and `count` events were dropped: re-read the state.
     EventsMissed {
@@ -132,8 +120,9 @@ pub enum CompanionEvent {
     },
 }
 
-impl From<CoreEvent> for CompanionEvent {
-    fn from(e: CoreEvent) -> Self {
+impl CompanionEvent {
+    /// Converts a core event; clip files are resolved under `data_dir`.
+    pub(crate) fn new(e: CoreEvent, data_dir: &Path) -> Self {
         match e {
             CoreEvent::Ingest(e) => e.into(),
             CoreEvent::Storage(e) => e.into(),
@@ -141,21 +130,9 @@ impl From<CoreEvent> for CompanionEvent {
             CoreEvent::PhoneCopyRemoved { drive, segments } => {
                 Self::PhoneCopyRemoved { drive_id: drive.0, segments: segments as u64 }
             }
-            CoreEvent::IncidentDetected(e) => Self::IncidentDetected {
-                incident_id: e.id,
-                kind: e.kind,
-                at_ms: e.at_ms,
-                peak_g: e.peak_g,
-                source: e.source,
-            },
-            CoreEvent::Cloud(e) => Self::Cloud { description: format!("{e:?}") },
-            CoreEvent::ClipCreated(c) => Self::ClipCreated {
-                clip_id: c.id.0,
-                drive_id: c.drive_id.map(|d| d.0),
-                reason: c.reason.as_str().to_string(),
-                start_ms: c.start_ms,
-                end_ms: c.end_ms,
-            },
+            CoreEvent::IncidentDetected(e) => Self::IncidentDetected { incident: e.into() },
+            CoreEvent::Cloud(e) => Self::Cloud { event: e.into() },
+            CoreEvent::ClipCreated(c) => Self::ClipCreated { clip: Clip::new(c, data_dir, None) },
         }
     }
 }
@@ -249,10 +226,11 @@ impl Drop for TaskHandle {
 pub(crate) async fn forward(
     mut rx: broadcast::Receiver<CoreEvent>,
     listener: Arc<dyn CompanionListener>,
+    data_dir: PathBuf,
 ) {
     loop {
         let event = match rx.recv().await {
-            Ok(e) => CompanionEvent::from(e),
+            Ok(e) => CompanionEvent::new(e, &data_dir),
             Err(broadcast::error::RecvError::Lagged(count)) => {
                 CompanionEvent::EventsMissed { count }
             }

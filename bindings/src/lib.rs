@@ -1,6 +1,7 @@
 //! Dashkeep's UniFFI bindings: the Kotlin and Swift API of `dashkeep-core`.
 //!
-//! This crate adapts, it decides nothing: records and enums shaped for a UI (`types`), one error
+//! This crate adapts, it decides nothing: records and enums shaped for a UI (`types`, `clips`,
+//! `cloud`, whose `Companion` methods live there too), one error
 //! enum per core error family (`errors`), the `Companion` object (`companion`), live events to a
 //! listener the app registers (`events`), platform services the app may implement (`probe`), and
 //! start-up (`platform`: logging and the panic hook). Async exports run on the bindings' own tokio
@@ -15,6 +16,8 @@ compile_error!(
     "dashkeep-ffi must be built with panic = \"unwind\" (see [profile.*] in Cargo.toml)"
 );
 
+pub mod clips;
+pub mod cloud;
 pub mod companion;
 pub mod errors;
 pub mod events;

@@ -49,6 +49,30 @@ class ErrorsTest {
     }
 
     @Test
+    fun `cloud calls without a cloud are a typed cloud error`() = Session().use { s ->
+        assertTrue(!s.companion.hasCloud())
+        val e = assertThrows<CompanionException.Cloud> { s.companion.setNetwork(NetworkKind.WIFI, false) }
+        assertEquals(CloudErrorKind.NotConfigured, e.reason)
+        val share = assertThrows<CompanionException.Cloud> { runBlocking { s.companion.shareClip(1, null) } }
+        assertEquals(CloudErrorKind.NotConfigured, share.reason)
+        runBlocking { assertTrue(s.companion.clips().isEmpty()) }
+    }
+
+    @Test
+    fun `an invalid cloud account is a typed cloud error`() {
+        val dir = java.nio.file.Files.createTempDirectory("dashkeep-bad-cloud")
+        try {
+            val cloud = CloudSettings(backend = CloudBackendSettings.Local(dir.toString()), account = "../escape")
+            val e = assertThrows<CompanionException.Cloud> {
+                runBlocking { openCompanion(dir.resolve("data").toString(), testSettings(cloud)) }
+            }
+            assertEquals(CloudErrorKind.InvalidConfig, e.reason)
+        } finally {
+            dir.toFile().deleteRecursively()
+        }
+    }
+
+    @Test
     fun `a data directory opened twice is busy`() = Session().use { s ->
         val e = assertThrows<CompanionException.DataDirBusy> {
             runBlocking { openCompanion(s.dir.toString(), CompanionSettings()) }

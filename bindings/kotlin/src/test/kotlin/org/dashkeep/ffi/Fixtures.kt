@@ -41,15 +41,23 @@ class FixedProbe(private val total: ULong, private val available: ULong) : Stora
 
 val GIB: ULong = 1uL shl 30
 
+/** The tests' settings: a fixed 64 GiB volume, quick retries, and optionally a cloud. */
+fun testSettings(cloud: CloudSettings? = null) = CompanionSettings(
+    storageProbe = FixedProbe(total = 64uL * GIB, available = 48uL * GIB),
+    maxRetries = 1u, firstBackoffMs = 10uL, maxBackoffMs = 50uL,
+    cloud = cloud,
+)
+
+/** A cloud in a local directory, for `account`. */
+fun localCloud(dir: Path, account: String = "kotlin-test") =
+    CloudSettings(backend = CloudBackendSettings.Local(dir.toString()), account = account)
+
 /**
  * One companion on a fresh data directory with a recording listener; closes everything.
  * Tests of later features (hard brake, clips, upload, share, delete, restore) open one the same way.
  */
 class Session(
-    settings: CompanionSettings = CompanionSettings(
-        storageProbe = FixedProbe(total = 64uL * GIB, available = 48uL * GIB),
-        maxRetries = 1u, firstBackoffMs = 10uL, maxBackoffMs = 50uL,
-    ),
+    settings: CompanionSettings = testSettings(),
 ) : AutoCloseable {
     val dir: Path = Files.createTempDirectory("dashkeep-kotlin").also { LibraryUse.used = true }
     val companion: Companion = runBlocking { withTimeout(30_000) { openCompanion(dir.toString(), settings) } }

@@ -7,12 +7,12 @@ import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.flow.asStateFlow
 import kotlinx.coroutines.flow.update
 import kotlinx.coroutines.launch
+import org.dashkeep.ffi.ClipReason
+import org.dashkeep.ffi.CompanionInterface
 import org.dashkeep.ffi.Residency
 
 /**
- * What the Clip screen needs from the core. The core has no clips yet: the clips and cloud issues
- * add `Companion.clip(id)`, `share_link`, `delete_clip`, and the bindings then implement this
- * interface in one adapter. Until then the app shows no clips (nothing pretends to work).
+ * What the Clip screen needs from the core: [CompanionClipSource] in the app, a fake in tests.
  */
 interface ClipSource {
     /** The clip's player file and where it lives. */
@@ -23,6 +23,35 @@ interface ClipSource {
 
     /** Deletes the clip everywhere: phone and cloud. */
     suspend fun delete(id: Long)
+}
+
+/**
+ * The bindings' clips API: `clip`, `shareClip` (a cloud link once the clip is in the cloud, else
+ * the phone's file for the share sheet) and `deleteClip` (phone and cloud).
+ */
+class CompanionClipSource(private val companion: CompanionInterface) : ClipSource {
+    override suspend fun clip(id: Long): ClipInfo {
+        val clip = companion.clip(id)
+        val title = when (clip.reason) {
+            ClipReason.HARD_BRAKE -> "Hard brake"
+            ClipReason.COLLISION -> "Collision"
+            ClipReason.MANUAL -> "Clip"
+        }
+        return ClipInfo(clip.id, title, clip.phonePath, clip.residencies)
+    }
+
+    override suspend fun shareTarget(id: Long): String {
+        val clip = companion.clip(id)
+        return if (Residency.CLOUD in clip.residencies) {
+            companion.shareClip(id, null)
+        } else {
+            clip.phonePath ?: error("clip $id is neither on the phone nor in the cloud")
+        }
+    }
+
+    override suspend fun delete(id: Long) {
+        companion.deleteClip(id)
+    }
 }
 
 /** A clip as the Clip screen shows it. */

@@ -132,11 +132,11 @@ class HomeViewModel(
             }
             is CompanionEvent.StreamingStopped -> _state.update { it.copy(streaming = false, error = event.error) }
             is CompanionEvent.StorageFull, is CompanionEvent.RoomAvailable, is CompanionEvent.Evicted,
-            is CompanionEvent.PhoneCopyRemoved, is CompanionEvent.EventsMissed -> refreshStorage()
+            is CompanionEvent.PhoneCopyRemoved, is CompanionEvent.EventsMissed,
+            is CompanionEvent.ClipCreated -> refreshStorage()
+            // The Home screen shows neither incidents nor uploads (the Videos and Clip screens do).
+            is CompanionEvent.IncidentDetected, is CompanionEvent.Cloud -> Unit
             is CompanionEvent.SegmentFailed -> _state.update { it.copy(error = "${event.cameraSegmentId}: ${event.reason}") }
-            // Clips and uploads change what the phone holds: the storage bar follows.
-            is CompanionEvent.ClipCreated, is CompanionEvent.Cloud -> refreshStorage()
-            is CompanionEvent.IncidentDetected -> Unit
         }
     }
 }
