@@ -242,8 +242,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             | Command::Download { .. }
     );
     let companion = open(cli.data_dir, &cli.cloud, cli.keep_free).await?;
-    if let (true, Some(cloud)) = (needs_network, companion.cloud()) {
-        cloud.set_network(cli.cloud.network.into());
+    let follows = matches!(cli.command, Command::Stream { follow: true, .. });
+    if let Some(cloud) = companion.cloud() {
+        if !follows {
+            // One-shot commands do their cloud work in the foreground: no background worker
+            // races them, nor is cut short when the process exits.
+            cloud.stop().await;
+        }
+        if needs_network {
+            cloud.set_network(cli.cloud.network.into());
+        }
     }
     match cli.command {
         Command::Demo(_)

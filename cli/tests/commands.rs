@@ -157,10 +157,14 @@ async fn clips_reach_the_cloud_and_come_back_after_a_reinstall() {
     let phone = dir.path().join("phone");
     ok(&with_cloud(&["stream", "--camera", &cam.base_url()], &phone));
     ok(&with_cloud(&["clip", "create", "--drive", "1", "--from", "10", "--to", "40"], &phone));
-    ok(&with_cloud(&["upload"], &phone));
+    let uploaded = ok(&with_cloud(&["upload"], &phone));
     let clips: serde_json::Value =
         serde_json::from_str(&ok(&with_cloud(&["clips", "--json"], &phone))).expect("json");
-    assert_eq!(clips[0]["residencies"], serde_json::json!(["phone", "cloud"]), "{clips}");
+    assert_eq!(
+        clips[0]["residencies"],
+        serde_json::json!(["phone", "cloud"]),
+        "{uploaded} {clips}"
+    );
     assert_eq!(clips[0]["upload_state"], "uploaded");
     let clip_file = PathBuf::from(clips[0]["phone_file"].as_str().expect("file"));
     let clip_bytes = std::fs::read(phone.join("videos").join(&clip_file)).expect("clip");
