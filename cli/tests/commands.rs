@@ -9,6 +9,11 @@ fn dashkeep(args: &[&str], data_dir: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_dashkeep"))
         // The phone here is the test machine's disk: its free space must not decide the test.
         .env("DASHKEEP_KEEP_FREE", "0")
+        // The test command exports S3 settings for the cloud tests; these tests use a local cloud.
+        .env_remove("DASHKEEP_S3_BUCKET")
+        .env_remove("DASHKEEP_S3_ENDPOINT")
+        .env_remove("DASHKEEP_S3_ACCESS_KEY")
+        .env_remove("DASHKEEP_S3_SECRET_KEY")
         .arg("--data-dir")
         .arg(data_dir)
         .args(args)

@@ -10,7 +10,12 @@ use dashkeep_simcam::{Fault, Fixture, Scenario, SimCamera, SimConfig};
 fn dashkeep(data_dir: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_dashkeep"));
     // The phone here is the test machine's disk: its free space must not decide the test.
-    cmd.env("DASHKEEP_KEEP_FREE", "0");
+    cmd.env("DASHKEEP_KEEP_FREE", "0")
+        // The test command exports S3 settings for the cloud tests; these tests use a local cloud.
+        .env_remove("DASHKEEP_S3_BUCKET")
+        .env_remove("DASHKEEP_S3_ENDPOINT")
+        .env_remove("DASHKEEP_S3_ACCESS_KEY")
+        .env_remove("DASHKEEP_S3_SECRET_KEY");
     cmd.arg("--data-dir").arg(data_dir).stdin(Stdio::null());
     cmd
 }
