@@ -136,18 +136,7 @@ const CLIP_SELECT: &str = "SELECT c.id, c.drive_id, c.event_id, c.reason, c.star
 
 fn clip_from_row(r: &Row<'_>) -> rusqlite::Result<ClipRecord> {
     let state: String = r.get(6)?;
-    let places: Option<String> = r.get(11)?;
-    let mut residencies: Vec<Residency> = places
-        .unwrap_or_default()
-        .split(',')
-        .filter_map(|p| match p {
-            "camera" => Some(Residency::Camera),
-            "phone" => Some(Residency::Phone),
-            "cloud" => Some(Residency::Cloud),
-            _ => None,
-        })
-        .collect();
-    residencies.sort();
+    let residencies = super::model::residencies_from_places(r.get(11)?);
     Ok(ClipRecord {
         id: ClipId(r.get(0)?),
         drive_id: r.get::<_, Option<i64>>(1)?.map(DriveId),

@@ -660,10 +660,7 @@ impl Catalog {
                  WHERE c.state = 'ready' ORDER BY c.start_ms DESC, c.id DESC",
             )?;
             let rows = st.query_map([], |r| {
-                let places: Option<String> = r.get(9)?;
-                let mut residencies: Vec<Residency> =
-                    places.unwrap_or_default().split(',').filter_map(parse_place).collect();
-                residencies.sort();
+                let residencies = super::model::residencies_from_places(r.get(9)?);
                 Ok(CloudClipRow {
                     clip_id: r.get(0)?,
                     cloud_key: r.get(1)?,
@@ -697,14 +694,5 @@ impl Catalog {
             .optional()?)
         })
         .await
-    }
-}
-
-fn parse_place(s: &str) -> Option<Residency> {
-    match s {
-        "camera" => Some(Residency::Camera),
-        "phone" => Some(Residency::Phone),
-        "cloud" => Some(Residency::Cloud),
-        _ => None,
     }
 }

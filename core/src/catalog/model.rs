@@ -153,6 +153,15 @@ pub struct DriveSummary {
     pub residencies: Vec<Residency>,
 }
 
+/// The residencies named by a `GROUP_CONCAT` of places, in the order camera, phone, cloud.
+pub(super) fn residencies_from_places(places: Option<String>) -> Vec<Residency> {
+    let mut residencies: Vec<Residency> =
+        places.unwrap_or_default().split(',').filter_map(Residency::parse).collect();
+    residencies.sort();
+    residencies.dedup();
+    residencies
+}
+
 pub(super) const SEGMENT_SELECT: &str = "SELECT s.id, s.camera_id, s.drive_id, s.camera_segment_id,
         s.camera_seq, s.index_in_drive, s.started_at_ms, s.duration_ms, s.size_bytes, s.sha256,
         s.telemetry_size, s.telemetry_sha256, s.phone_file, s.phone_state
@@ -270,11 +279,7 @@ pub(super) fn drive_summaries(
          GROUP BY d.id ORDER BY d.started_at_ms DESC",
     )?;
     let rows = st.query_map([only.map(|d| d.0)], |r| {
-        let places: Option<String> = r.get(10)?;
-        let mut residencies: Vec<Residency> =
-            places.unwrap_or_default().split(',').filter_map(Residency::parse).collect();
-        residencies.sort();
-        residencies.dedup();
+        let residencies = residencies_from_places(r.get(10)?);
         Ok(DriveSummary {
             id: DriveId(r.get(0)?),
             camera_drive_id: r.get(1)?,
