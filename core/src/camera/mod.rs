@@ -9,10 +9,14 @@
 pub mod auth;
 pub mod ble;
 pub mod pairing;
+pub mod pinned;
 pub mod secrets;
+pub mod wifi;
 
 pub use auth::{ApiSecret, PhoneCredentials};
 pub use pairing::{PairedCamera, PairingError};
+pub use pinned::CameraKey;
+pub use wifi::{AlreadyJoined, WifiError, WifiJoiner};
 
 use std::time::Duration;
 
@@ -42,6 +46,15 @@ pub enum CameraError {
         /// The camera's message, if it sent one.
         message: String,
     },
+    /// The camera presented a TLS key other than the one pinned at pairing: not our camera.
+    #[error("the camera's key is not the one pinned at pairing")]
+    WrongKey,
+    /// A paired camera must be reached over `https://` with its pinned key.
+    #[error("a paired camera is reached over https, not {0:?}")]
+    NotHttps(String),
+    /// The TLS configuration for the pinned key could not be built.
+    #[error(transparent)]
+    Tls(#[from] pinned::PinnedTlsError),
     /// The camera's answer does not follow the protocol.
     #[error("camera broke the protocol: {0}")]
     Protocol(String),
@@ -57,7 +70,12 @@ impl CameraError {
         match self {
             Self::Link(_) => true,
             Self::Status { status, .. } => *status >= 500 || *status == 429 || *status == 408,
-            Self::BadUrl(_) | Self::Protocol(_) | Self::Version(_) => false,
+            Self::BadUrl(_)
+            | Self::WrongKey
+            | Self::NotHttps(_)
+            | Self::Tls(_)
+            | Self::Protocol(_)
+            | Self::Version(_) => false,
         }
     }
 }
@@ -83,6 +101,35 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a body may go silent before the link is considered dropped.
 const READ_TIMEOUT: Duration = Duration::from_secs(15);
 
+/// A failed request, told apart: a pinned-key mismatch is not a dropped link.
+fn link_error(e: reqwest::Error) -> CameraError {
+    // The rustls error hides inside io::Errors (nested), which `source()` skips over.
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+    while let Some(err) = source {
+        if let Some(rustls::Error::InvalidCertificate(_)) = err.downcast_ref::<rustls::Error>() {
+            return CameraError::WrongKey;
+        }
+        source = match err.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref()) {
+            Some(inner) => Some(inner as &(dyn std::error::Error + 'static)),
+            None => err.source(),
+        };
+    }
+    CameraError::Link(e)
+}
+
+/// The HTTP client: rustls on ring, with `tls` (a pinned camera key) when given.
+fn http_client(tls: Option<rustls::ClientConfig>) -> Result<reqwest::Client, CameraError> {
+    crate::tls::ensure_crypto_provider();
+    let mut builder = reqwest::Client::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .read_timeout(READ_TIMEOUT)
+        .pool_idle_timeout(Duration::from_secs(30));
+    if let Some(tls) = tls {
+        builder = builder.tls_backend_preconfigured(tls);
+    }
+    builder.build().map_err(CameraError::Link)
+}
+
 impl CameraClient {
     /// A client for the camera at `base_url` (e.g. `http://192.168.42.1:80`).
     pub fn new(base_url: &str) -> Result<Self, CameraError> {
@@ -90,14 +137,26 @@ impl CameraClient {
         if !(base.starts_with("http://") || base.starts_with("https://")) {
             return Err(CameraError::BadUrl(base_url.to_string()));
         }
-        crate::tls::ensure_crypto_provider();
-        let http = reqwest::Client::builder()
-            .connect_timeout(CONNECT_TIMEOUT)
-            .read_timeout(READ_TIMEOUT)
-            .pool_idle_timeout(Duration::from_secs(30))
-            .build()
-            .map_err(CameraError::Link)?;
-        Ok(Self { base, http, credentials: None })
+        Ok(Self { http: http_client(None)?, base, credentials: None })
+    }
+
+    /// A client for a paired camera: HTTPS that accepts only the camera's pinned key, and every
+    /// request signed with the phone's credentials.
+    pub fn paired(camera: &PairedCamera) -> Result<Self, CameraError> {
+        let key = CameraKey::from_hex(&camera.payload.identity_key)
+            .ok_or(CameraError::Protocol("the pinned camera key is not 32 bytes of hex".into()))?;
+        let creds = camera.credentials().map_err(|e| CameraError::Protocol(e.to_string()))?;
+        Ok(Self::new(&camera.payload.api_url)?.pinned(key)?.with_credentials(Some(creds)))
+    }
+
+    /// The same client, speaking HTTPS that accepts only `key` (the camera's identity key pinned
+    /// at pairing). Fails for an `http://` camera URL.
+    pub fn pinned(mut self, key: CameraKey) -> Result<Self, CameraError> {
+        if !self.base.starts_with("https://") {
+            return Err(CameraError::NotHttps(self.base));
+        }
+        self.http = http_client(Some(pinned::phone_client_config(key)?))?;
+        Ok(self)
     }
 
     /// The camera's base URL.
@@ -138,7 +197,7 @@ impl CameraClient {
                 .map_err(|_| CameraError::Protocol("unsignable request".into()))?;
             req.headers_mut().insert(header::AUTHORIZATION, value);
         }
-        let resp = self.http.execute(req).await.map_err(CameraError::Link)?;
+        let resp = self.http.execute(req).await.map_err(link_error)?;
         if resp.status().is_success() || resp.status() == StatusCode::RANGE_NOT_SATISFIABLE {
             return Ok(resp);
         }

@@ -19,6 +19,9 @@ pub enum SecretStoreError {
         #[source]
         source: std::io::Error,
     },
+    /// The platform's store (Android Keystore, iOS Keychain) refused or failed.
+    #[error("the platform's secret store failed: {0}")]
+    Platform(String),
     /// The store's file is not a store.
     #[error("secret store {0} is corrupt")]
     Corrupt(PathBuf),

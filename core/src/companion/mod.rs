@@ -5,18 +5,24 @@
 //! Its shape is meant to map onto UniFFI as it is: owned arguments and results, an `Arc`-shared
 //! `Send + Sync` object, async methods, and one error enum.
 
+mod connection;
 mod pipeline;
+
+pub use connection::{ConnectionState, DisconnectReason};
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use tokio::sync::{Mutex, broadcast};
+use tokio::sync::{Mutex, broadcast, watch};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::camera::{CameraClient, CameraError, PhoneCredentials};
+use crate::camera::ble::{BleDevice, BleLink, SERVICE_UUID};
+use crate::camera::pairing::{self, PairingCode};
+use crate::camera::secrets::{FileSecretStore, SecretStore, SecretStoreError};
+use crate::camera::{CameraClient, CameraError, CameraKey, PairedCamera, PairingError, WifiJoiner};
 use crate::catalog::{
     CameraRecord, Catalog, CatalogError, ClipId, ClipReason, ClipRecord, DriveId, DriveSummary,
     EventRecord, PhoneUsage, SegmentRecord,
@@ -31,6 +37,7 @@ use crate::storage::{
     Budget, DataLayout, Eviction, Forecast, LoopRecorder, QuotaFraction, SafetyFloor, StatvfsProbe,
     StorageError, StorageEvent, StorageProbe, forecast, remove_phone_copy,
 };
+use connection::{StatePublisher, Supervisor};
 use pipeline::{Pipeline, PipelineError};
 
 /// Why a companion call failed.
@@ -60,6 +67,15 @@ pub enum CompanionError {
     /// The cloud failed (or is not configured).
     #[error(transparent)]
     Cloud(#[from] CloudError),
+    /// Pairing (or unpairing) with a camera failed.
+    #[error(transparent)]
+    Pairing(#[from] PairingError),
+    /// The platform's secret store failed.
+    #[error(transparent)]
+    Secrets(#[from] SecretStoreError),
+    /// No camera with this serial is paired with this phone.
+    #[error("no camera {0} is paired with this phone")]
+    NotPaired(String),
 }
 
 impl From<PipelineError> for CompanionError {
@@ -93,13 +109,16 @@ pub struct CompanionConfig {
     pub exact_clips: bool,
     /// Where clips are uploaded; `None` keeps them on the phone only.
     pub cloud: Option<CloudConfig>,
+    /// Where pairings (and their secrets) are kept: the platform's keystore in an app; by
+    /// default a 0600 file in the data directory.
+    pub secrets: Arc<dyn SecretStore>,
 }
 
 impl CompanionConfig {
     /// The defaults for a data directory.
     pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        let data_dir = data_dir.into();
         Self {
-            data_dir: data_dir.into(),
             retry: RetryPolicy::default(),
             probe: Arc::new(StatvfsProbe),
             safety_floor: SafetyFloor::default(),
@@ -107,6 +126,8 @@ impl CompanionConfig {
             clip_window: ClipWindow::default(),
             exact_clips: false,
             cloud: None,
+            secrets: Arc::new(FileSecretStore::in_dir(&data_dir)),
+            data_dir,
         }
     }
 }
@@ -116,6 +137,8 @@ impl CompanionConfig {
 pub enum CompanionEvent {
     /// Progress and state of streaming from the camera.
     Ingest(IngestEvent),
+    /// The camera connection changed state.
+    Connection(ConnectionState),
     /// Automatic streaming ended: stopped by the user, or failed with `error`.
     StreamingStopped {
         /// Why it ended, when it was not asked to.
@@ -188,8 +211,12 @@ pub struct Companion {
     pipeline: Pipeline,
     cloud: Option<CloudService>,
     stop: CancellationToken,
-    /// Signs every camera request once the phone is paired (set by the app from its store).
-    credentials: std::sync::Mutex<Option<PhoneCredentials>>,
+    /// The paired camera whose API URL gets pinned HTTPS and signed requests.
+    paired: PairedAccess,
+    secrets: Arc<dyn SecretStore>,
+    retry: RetryPolicy,
+    connection: Mutex<Option<StreamingTask>>,
+    states: StatePublisher,
     _lock: File,
 }
 
@@ -234,6 +261,7 @@ impl Companion {
         });
         let ingestor = Ingestor::new(catalog.clone(), layout.clone(), recorder.clone(), observer)
             .with_retry(config.retry);
+        let paired = PairedAccess::default();
         let cloud = match config.cloud {
             Some(cloud_config) => {
                 let tx = events.clone();
@@ -263,6 +291,7 @@ impl Companion {
             events: events.clone(),
             cutting: Arc::default(),
             cloud: cloud.clone(),
+            paired: paired.clone(),
         };
         let stop = CancellationToken::new();
         tokio::spawn(pipeline.clone().run(segments_rx, stop.clone()));
@@ -272,9 +301,16 @@ impl Companion {
             ingestor,
             recorder,
             full,
-            events,
             streaming: Mutex::new(None),
-            credentials: std::sync::Mutex::new(None),
+            paired,
+            secrets: config.secrets,
+            retry: config.retry,
+            connection: Mutex::new(None),
+            states: StatePublisher {
+                latest: watch::Sender::new(ConnectionState::Idle),
+                events: events.clone(),
+            },
+            events,
             reconciled,
             pipeline,
             cloud,
@@ -298,15 +334,139 @@ impl Companion {
         &self.reconciled
     }
 
-    /// Sets the paired phone's credentials every later camera request is signed with (`None`:
-    /// unsigned, for an unpaired camera). Streaming already running keeps the ones it started with.
-    pub fn set_camera_credentials(&self, credentials: Option<PhoneCredentials>) {
-        *self.credentials.lock().unwrap_or_else(|e| e.into_inner()) = credentials;
+    /// Talks to `camera` (a pairing from the store) over pinned HTTPS with signed requests from
+    /// now on, whenever a call names its API URL (`None`: no camera is treated as paired).
+    /// Streaming already running keeps the client it started with.
+    pub fn use_paired_camera(&self, camera: Option<PairedCamera>) {
+        self.paired.set(camera);
     }
 
     fn camera(&self, camera_url: &str) -> Result<CameraClient, CameraError> {
-        let creds = self.credentials.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        Ok(CameraClient::new(camera_url)?.with_credentials(creds))
+        self.paired.client_for(camera_url)
+    }
+
+    /// The cameras paired with this phone (from the secret store).
+    pub async fn paired_cameras(&self) -> Result<Vec<PairedCamera>, CompanionError> {
+        let secrets = Arc::clone(&self.secrets);
+        Ok(blocking(move || secrets.list()).await?)
+    }
+
+    /// The current camera connection state (each change is also sent as an event).
+    pub fn connection_state(&self) -> ConnectionState {
+        self.states.latest.borrow().clone()
+    }
+
+    /// Dashkeep cameras advertising over `ble` within `timeout` (for "add a camera").
+    pub async fn scan(
+        &self,
+        ble: &dyn BleLink,
+        timeout: std::time::Duration,
+    ) -> Result<Vec<BleDevice>, CompanionError> {
+        let idle = self.connection.lock().await.is_none();
+        if idle {
+            self.states.set(ConnectionState::Scanning);
+        }
+        let found = ble.scan(SERVICE_UUID, timeout).await.map_err(PairingError::from);
+        if idle {
+            self.states.set(ConnectionState::Idle);
+        }
+        Ok(found?)
+    }
+
+    /// Pairs with the camera at BLE `address` using the code on its screen, and keeps the
+    /// pairing in the secret store. Re-pairing a camera keeps this phone's id at the camera, so
+    /// the camera replaces its old secret.
+    pub async fn pair(
+        &self,
+        ble: &dyn BleLink,
+        address: &str,
+        code: &str,
+    ) -> Result<PairedCamera, CompanionError> {
+        let code = PairingCode::parse(code)?;
+        let known = self.paired_cameras().await?;
+        let phone_id = known
+            .into_iter()
+            .find(|c| c.ble_address == address)
+            .map_or_else(pairing::new_phone_id, |c| c.phone_id);
+        self.states.set(ConnectionState::Pairing);
+        let paired = match pairing::pair(ble, address, &code, &phone_id).await {
+            Ok(paired) => paired,
+            Err(e) => {
+                self.states.set(ConnectionState::Idle);
+                return Err(e.into());
+            }
+        };
+        let (secrets, stored) = (Arc::clone(&self.secrets), paired.clone());
+        blocking(move || secrets.put(&stored)).await?;
+        self.states.set(ConnectionState::Paired { serial: paired.serial.clone() });
+        Ok(paired)
+    }
+
+    /// Unpairs the camera `serial`: asks it over `ble` to revoke this phone's secret (skipped
+    /// with `local_only`, for a camera that is gone), then forgets the pairing here.
+    pub async fn unpair(
+        &self,
+        ble: &dyn BleLink,
+        serial: &str,
+        local_only: bool,
+    ) -> Result<(), CompanionError> {
+        let camera = self.paired_camera(serial).await?;
+        if self.paired.serial().as_deref() == Some(serial) {
+            self.disconnect().await;
+            self.paired.set(None);
+        }
+        if !local_only {
+            pairing::unpair(ble, &camera).await?;
+        }
+        let (secrets, serial) = (Arc::clone(&self.secrets), serial.to_string());
+        blocking(move || secrets.remove(&serial)).await?;
+        Ok(())
+    }
+
+    async fn paired_camera(&self, serial: &str) -> Result<PairedCamera, CompanionError> {
+        let known = self.paired_cameras().await?;
+        known
+            .into_iter()
+            .find(|c| c.serial == serial)
+            .ok_or_else(|| CompanionError::NotPaired(serial.to_string()))
+    }
+
+    /// Connects to the paired camera `serial` and keeps it connected: finds it over `ble`, joins
+    /// its WiFi through `wifi`, streams its drives when `auto_stream`, and reconnects with
+    /// backoff whenever it comes back in range. States arrive as [`CompanionEvent::Connection`].
+    pub async fn connect(
+        &self,
+        serial: &str,
+        ble: Arc<dyn BleLink>,
+        wifi: Arc<dyn WifiJoiner>,
+        auto_stream: bool,
+    ) -> Result<(), CompanionError> {
+        let camera = self.paired_camera(serial).await?;
+        CameraKey::from_hex(&camera.payload.identity_key)
+            .ok_or(PairingError::Protocol("the pinned camera key is not 32 bytes of hex"))?;
+        self.disconnect().await;
+        self.paired.set(Some(camera.clone()));
+        let supervisor = Supervisor {
+            camera,
+            ble,
+            wifi,
+            auto_stream,
+            retry: self.retry,
+            ingestor: self.ingestor.clone(),
+            states: self.states.clone(),
+        };
+        let cancel = self.stop.child_token();
+        let handle = tokio::spawn(supervisor.run(cancel.clone()));
+        *self.connection.lock().await = Some(StreamingTask { cancel, handle });
+        Ok(())
+    }
+
+    /// Stops the camera connection (and the streaming it runs); partial downloads are kept.
+    pub async fn disconnect(&self) {
+        if let Some(task) = self.connection.lock().await.take() {
+            task.cancel.cancel();
+            let _ = task.handle.await;
+        }
     }
 
     /// "Stream now": pulls everything the camera at `camera_url` has that the phone lacks,
@@ -351,9 +511,10 @@ impl Companion {
         }
     }
 
-    /// Whether automatic streaming is running.
+    /// Whether automatic streaming is running (started here, or by a camera connection).
     pub async fn is_streaming(&self) -> bool {
-        self.streaming.lock().await.as_ref().is_some_and(|t| !t.handle.is_finished())
+        let started = self.streaming.lock().await.as_ref().is_some_and(|t| !t.handle.is_finished());
+        started || matches!(self.connection_state(), ConnectionState::Streaming { .. })
     }
 
     /// Drives, newest first, with where each one lives.
@@ -488,6 +649,7 @@ impl Companion {
 
     /// Stops streaming and uploads and waits for them (partial work is kept for resuming).
     pub async fn close(&self) {
+        self.disconnect().await;
         self.stop_streaming().await;
         if let Some(cloud) = &self.cloud {
             cloud.stop().await;
@@ -566,4 +728,42 @@ async fn lock_data_dir(layout: DataLayout) -> Result<File, CompanionError> {
     })
     .await
     .map_err(|e| CompanionError::Ingest(IngestError::Task(e.to_string())))?
+}
+
+/// The paired camera the companion talks to, shared with the clip pipeline (which fetches
+/// segments a clip needs from the camera too).
+#[derive(Clone, Default)]
+pub(crate) struct PairedAccess(Arc<std::sync::Mutex<Option<PairedCamera>>>);
+
+impl PairedAccess {
+    fn set(&self, camera: Option<PairedCamera>) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = camera;
+    }
+
+    fn serial(&self) -> Option<String> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).as_ref().map(|c| c.serial.clone())
+    }
+
+    /// A client for the camera at `url`: the paired camera's pinned, signed client when `url` is
+    /// its API URL; a plain one otherwise.
+    pub(crate) fn client_for(&self, url: &str) -> Result<CameraClient, CameraError> {
+        let paired = self.0.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        match paired {
+            Some(camera)
+                if camera.payload.api_url.trim_end_matches('/') == url.trim_end_matches('/') =>
+            {
+                CameraClient::paired(&camera)
+            }
+            _ => CameraClient::new(url),
+        }
+    }
+}
+
+/// Runs a secret store call on the blocking pool (platform keystores may block).
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, SecretStoreError> + Send + 'static,
+) -> Result<T, SecretStoreError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .unwrap_or_else(|e| Err(SecretStoreError::Platform(e.to_string())))
 }

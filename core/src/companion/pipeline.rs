@@ -10,7 +10,6 @@ use tokio::sync::mpsc::UnboundedReceiver;
 use tokio_util::sync::CancellationToken;
 
 use super::CompanionEvent;
-use crate::camera::CameraClient;
 use crate::catalog::{Catalog, ClipReason, DriveId, EventRecord, NewEvent, SegmentId};
 use crate::clips::{ClipMaker, ClipWindow, ClipsError, Readiness};
 use crate::events::{DetectedEvent, EventKind, MotionPipeline, MotionSample, MotionSource};
@@ -36,6 +35,8 @@ pub(super) struct Pipeline {
     pub cutting: Arc<tokio::sync::Mutex<()>>,
     /// Where cut clips are queued for upload.
     pub cloud: Option<crate::cloud::CloudService>,
+    /// The paired camera, whose segments are fetched over pinned, signed HTTPS.
+    pub paired: super::PairedAccess,
 }
 
 /// Why the pipeline could not finish a step.
@@ -178,7 +179,7 @@ impl Pipeline {
         let cancel = CancellationToken::new();
         for segment in missing {
             let Some(camera) = cameras.iter().find(|c| c.id == segment.camera_id) else { continue };
-            let Ok(client) = CameraClient::new(&camera.base_url) else { continue };
+            let Ok(client) = self.paired.client_for(&camera.base_url) else { continue };
             if let Err(e) = self.ingestor.fetch_segment(&client, segment, &cancel).await {
                 tracing::info!(segment = %segment.camera_segment_id, error = %e,
                     "segment for a clip not fetched; will try again");

@@ -16,7 +16,7 @@ use dashkeep_core::camera::ble::{
 use dashkeep_core::camera::pairing::{
     self, PairedCamera, PairingCode, PairingError, new_phone_id, pair_over,
 };
-use dashkeep_core::camera::{CameraClient, CameraError};
+use dashkeep_core::camera::{CameraClient, CameraError, CameraKey};
 use dashkeep_simcam::{Fixture, Scenario, SimCamera, SimConfig};
 
 /// A camera in paired mode with a short back-off, its drive recorded before it serves.
@@ -46,8 +46,20 @@ async fn pair_phone(camera: &SimCamera, phone_id: &str) -> PairedCamera {
         .expect("pairing succeeds")
 }
 
+fn key(camera: &SimCamera) -> CameraKey {
+    CameraKey::from_bytes(camera.identity_key())
+}
+
+/// A client over HTTPS pinned to the camera's key (public, so an intruder can pin it too).
 fn client(camera: &SimCamera, creds: Option<PhoneCredentials>) -> CameraClient {
-    CameraClient::new(&camera.base_url()).unwrap().with_credentials(creds)
+    let c = CameraClient::new(&camera.api_url()).unwrap().pinned(key(camera)).unwrap();
+    c.with_credentials(creds)
+}
+
+/// A raw HTTPS client pinned to the camera's key, for hand-made requests.
+fn raw_https(camera: &SimCamera) -> reqwest::Client {
+    let tls = dashkeep_core::camera::pinned::phone_client_config(key(camera)).unwrap();
+    reqwest::Client::builder().tls_backend_preconfigured(tls).build().unwrap()
 }
 
 fn is_401(r: Result<impl std::fmt::Debug, CameraError>) -> bool {
@@ -70,16 +82,18 @@ async fn pairing_over_ble_then_streaming_with_signed_requests() {
     let world = paired_mode_camera(Duration::from_millis(50)).await;
     let paired = pair_phone(&world.camera, &new_phone_id()).await;
     assert_eq!(paired.serial, world.camera.status().serial);
-    assert_eq!(paired.payload.api_url, world.camera.base_url());
-    assert_eq!(hex::decode(&paired.payload.identity_key).unwrap().len(), 32);
+    assert_eq!(paired.payload.api_url, world.camera.api_url());
+    assert_eq!(CameraKey::from_hex(&paired.payload.identity_key), Some(key(&world.camera)));
     assert!(paired.payload.wifi_passphrase.len() >= 16);
     assert_eq!(world.camera.paired_phones(), vec![paired.phone_id.clone()]);
 
     let phone = world.phone().await;
-    // Without credentials the same companion is refused.
-    let refused = phone.stream_now(&paired.payload.api_url).await;
+    // Without the pairing the same companion is refused: over plain HTTP (403), and over HTTPS
+    // it has no pinned key to trust.
+    let refused = phone.stream_now(&world.camera.base_url()).await;
     assert!(refused.is_err(), "unsigned streaming must fail: {refused:?}");
-    phone.set_camera_credentials(Some(paired.credentials().unwrap()));
+    assert!(phone.stream_now(&paired.payload.api_url).await.is_err());
+    phone.use_paired_camera(Some(paired.clone()));
     let report = phone.stream_now(&paired.payload.api_url).await.expect("stream now");
     assert_eq!(report.stored, world.camera.card().len());
     assert!(report.refused.is_empty(), "{:?}", report.refused);
@@ -211,7 +225,7 @@ async fn an_unpaired_or_wrongly_signed_client_gets_401_on_every_endpoint() {
     let cam = &world.camera;
     let seg = cam.card()[0].0.clone();
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let http = reqwest::Client::new();
+    let http = raw_https(cam);
     let forged = PhoneCredentials {
         phone_id: "intruder".into(),
         api_secret: dashkeep_core::camera::ApiSecret([9; 32]),
@@ -232,7 +246,7 @@ async fn an_unpaired_or_wrongly_signed_client_gets_401_on_every_endpoint() {
     ] {
         let (p, q) = path.split_once('?').unwrap_or((&path, ""));
         let parts = SignedParts { method: "GET", path: p, query: q, range: "" };
-        let url = format!("{}{path}", cam.base_url());
+        let url = format!("{}{path}", cam.api_url());
         for auth in [
             None,
             Some("DK1-HMAC-SHA256 garbage".to_string()),
@@ -267,8 +281,8 @@ async fn replayed_and_stale_requests_get_401() {
     let cam = &world.camera;
     let creds = pair_phone(cam, "phone-r").await.credentials().unwrap();
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let http = reqwest::Client::new();
-    let url = format!("{}/api/v1/status", cam.base_url());
+    let http = raw_https(cam);
+    let url = format!("{}/api/v1/status", cam.api_url());
     let parts = SignedParts { method: "GET", path: "/api/v1/status", query: "", range: "" };
     let send = |auth: String| {
         let req = http.get(&url).header("authorization", auth);
@@ -351,5 +365,32 @@ async fn two_phones_have_separate_secrets_and_re_pairing_replaces_one() {
 async fn paired_mode_off_keeps_the_v1_behaviour() {
     let world = common::recorded_camera(1).await;
     assert!(client(&world.camera, None).status().await.is_ok());
+    world.camera.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_api_needs_https_with_the_pinned_key() {
+    let world = paired_mode_camera(Duration::from_millis(10)).await;
+    let cam = &world.camera;
+    let paired = pair_phone(cam, "phone-tls").await;
+    let creds = paired.credentials().unwrap();
+    // Signed but in plain HTTP: refused before anything is read or served.
+    let plain = CameraClient::new(&cam.base_url()).unwrap().with_credentials(Some(creds.clone()));
+    let err = plain.status().await.unwrap_err();
+    assert!(matches!(err, CameraError::Status { status: 403, .. }), "{err:?}");
+    // A paired client refuses to speak plain HTTP at all.
+    let err = CameraClient::new(&cam.base_url()).unwrap().pinned(key(cam)).unwrap_err();
+    assert!(matches!(err, CameraError::NotHttps(_)), "{err:?}");
+    // Something answering with another key (an impostor on the camera's WiFi) is refused before
+    // a signed request leaves the phone.
+    let impostor = CameraKey::from_bytes([7; 32]);
+    let c = CameraClient::new(&cam.api_url()).unwrap().pinned(impostor).unwrap();
+    let err = c.with_credentials(Some(creds.clone())).status().await.unwrap_err();
+    assert!(matches!(err, CameraError::WrongKey), "{err:?}");
+    assert!(!err.is_transient());
+    assert_eq!(cam.request_counts().status, 0, "no request reached the API");
+    // The paired phone's client, built from the pairing alone, gets through.
+    let status = CameraClient::paired(&paired).unwrap().status().await.unwrap();
+    assert_eq!(status.serial, paired.serial);
     world.camera.shutdown().await;
 }

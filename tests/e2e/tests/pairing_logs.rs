@@ -59,11 +59,11 @@ async fn a_pairing_and_streaming_session_logs_no_secret() {
     tracing::debug!(?paired, ?code, "the phone's view (Debug must redact)");
 
     let phone = world.phone().await;
-    phone.set_camera_credentials(Some(paired.credentials().unwrap()));
+    phone.use_paired_camera(Some(paired.clone()));
     let report = phone.stream_now(&paired.payload.api_url).await.unwrap();
     assert!(report.stored > 0);
     // An unsigned request too, so the camera logs a refusal.
-    let anon = dashkeep_core::camera::CameraClient::new(&paired.payload.api_url).unwrap();
+    let anon = dashkeep_core::camera::CameraClient::new(&world.camera.base_url()).unwrap();
     assert!(anon.status().await.is_err());
     pairing::unpair(&link, &paired).await.unwrap();
     phone.close().await;

@@ -4,6 +4,7 @@
 
 use std::collections::HashSet;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use dashkeep_core::camera::auth::now_ms;
@@ -28,6 +29,8 @@ const IDLE: Duration = Duration::from_secs(120);
 pub(crate) async fn serve(inner: Arc<Inner>, listener: TcpListener) {
     loop {
         match listener.accept().await {
+            // A camera that is switched off neither advertises nor accepts connections.
+            Ok(_) if !inner.powered.load(Ordering::SeqCst) => {}
             Ok((stream, _)) => {
                 let _ = stream.set_nodelay(true);
                 let inner = inner.clone();
@@ -66,6 +69,9 @@ async fn connection(inner: Arc<Inner>, stream: TcpStream) -> std::io::Result<()>
         let f = tokio::time::timeout(IDLE, read_frame(&mut r))
             .await
             .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "idle"))??;
+        if !inner.powered.load(Ordering::SeqCst) {
+            return Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "power off"));
+        }
         let answer =
             |status: u8, value: Vec<u8>| Frame { op: f.op | RESPONSE, uuid: f.uuid, status, value };
         let mut notify: Option<(GattUuid, Vec<u8>)> = None;

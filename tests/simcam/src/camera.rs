@@ -1,11 +1,13 @@
 //! The camera: configuration, virtual clock, recorder with loop recording, power, faults, stats.
 
+use dashkeep_core::camera::pinned::camera_server_config;
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
+use tokio_rustls::TlsAcceptor;
 
 use dashkeep_core::camera::pairing::{CameraPairing, PairingCode};
 use dashkeep_core::protocol::{
@@ -172,11 +174,14 @@ pub(crate) struct Inner {
     pub seq_tx: watch::Sender<u64>,
     done_tx: watch::Sender<bool>,
     clock: Mutex<Clock>,
-    powered: AtomicBool,
+    pub powered: AtomicBool,
     server: tokio::sync::Mutex<Option<Server>>,
     recorder: Mutex<Option<JoinHandle<()>>>,
     drive_starts: HashMap<String, i64>,
     pub pairing: Mutex<CameraPairing>,
+    /// Serves the API over HTTPS with the identity key (raw public key, pinned by phones).
+    pub tls: TlsAcceptor,
+    identity_key: [u8; 32],
     code: PairingCode,
     ble_addr: SocketAddr,
     ble: Mutex<Option<JoinHandle<()>>>,
@@ -473,17 +478,19 @@ fn random_passphrase() -> String {
     bytes.iter().map(|b| ALPHABET[usize::from(b & 31)] as char).collect()
 }
 
-/// A fresh long-term Ed25519 identity key; returns its public half (the phone pins it).
-fn identity_key() -> Result<[u8; 32], SimError> {
+/// A fresh long-term Ed25519 identity key: the TLS acceptor that presents it and its public half
+/// (the phone pins it at pairing).
+fn identity() -> Result<(TlsAcceptor, [u8; 32]), SimError> {
     use ring::signature::KeyPair;
     let rng = ring::rand::SystemRandom::new();
-    let bad = |_| SimError::Io(std::io::Error::other("Ed25519 key generation failed"));
-    let pkcs8 = ring::signature::Ed25519KeyPair::generate_pkcs8(&rng).map_err(bad)?;
-    let pair = ring::signature::Ed25519KeyPair::from_pkcs8(pkcs8.as_ref())
-        .map_err(|_| SimError::Io(std::io::Error::other("Ed25519 key generation failed")))?;
-    let mut out = [0u8; 32];
-    out.copy_from_slice(pair.public_key().as_ref());
-    Ok(out)
+    let bad = || SimError::Io(std::io::Error::other("Ed25519 key generation failed"));
+    let pkcs8 = ring::signature::Ed25519KeyPair::generate_pkcs8(&rng).map_err(|_| bad())?;
+    let pair = ring::signature::Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).map_err(|_| bad())?;
+    let mut public = [0u8; 32];
+    public.copy_from_slice(pair.public_key().as_ref());
+    let config = camera_server_config(pkcs8.as_ref())
+        .map_err(|e| SimError::Io(std::io::Error::other(e.to_string())))?;
+    Ok((TlsAcceptor::from(Arc::new(config)), public))
 }
 
 fn new_sim(sc: &Scenario, drive_index: usize) -> DriveSim {
@@ -530,12 +537,13 @@ impl SimCamera {
             Some(c) => PairingCode::parse(c).map_err(|e| SimError::Scenario(e.to_string()))?,
             None => PairingCode::generate(),
         };
+        let (tls, identity_key) = identity()?;
         let pairing = CameraPairing::new(
             &cfg.serial,
             Some(code.clone()),
             (format!("Dashkeep-{}", cfg.serial), random_passphrase()),
-            format!("http://{addr}"),
-            identity_key()?,
+            format!("https://{addr}"),
+            identity_key,
             cfg.pairing_backoff,
         );
         let sc = &cfg.scenario;
@@ -559,6 +567,8 @@ impl SimCamera {
             recorder: Mutex::new(None),
             drive_starts,
             pairing: Mutex::new(pairing),
+            tls,
+            identity_key,
             code,
             ble_addr,
             ble: Mutex::new(None),
@@ -593,7 +603,19 @@ impl SimCamera {
         Ok(SimCamera { inner })
     }
 
-    /// The base URL of the API, e.g. `http://127.0.0.1:41234`.
+    /// The public half of the camera's identity key (public: any client sees it in the TLS
+    /// handshake; a paired phone pins it).
+    pub fn identity_key(&self) -> [u8; 32] {
+        self.inner.identity_key
+    }
+
+    /// The API's HTTPS URL a paired phone uses (pinned key), e.g. `https://127.0.0.1:41234`.
+    pub fn api_url(&self) -> String {
+        format!("https://{}", self.inner.addr)
+    }
+
+    /// The base URL of the API in plain HTTP, e.g. `http://127.0.0.1:41234`: the `/sim` control
+    /// endpoints, and the API itself unless the camera is in paired mode.
     pub fn base_url(&self) -> String {
         format!("http://{}", self.inner.addr)
     }

@@ -1,19 +1,20 @@
 //! The HTTP server: the camera API (protocol v1) and the `/sim` control endpoints.
 
 use std::io;
-use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::body::Body;
+use axum::extract::connect_info::{ConnectInfo, Connected};
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, RawQuery, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use axum::serve::IncomingStream;
 use axum::{Json, Router};
 use bytes::{Bytes, BytesMut};
 use dashkeep_core::protocol::{API_PREFIX, ApiError, is_safe_id};
@@ -21,7 +22,9 @@ use futures_util::StreamExt;
 use serde::Deserialize;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncSeekExt, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
+use tokio_rustls::TlsAcceptor;
 use tokio_util::io::ReaderStream;
 use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
@@ -54,8 +57,10 @@ impl Server {
 
 pub(crate) fn spawn(inner: Shared, listener: TcpListener) -> Server {
     let token = CancellationToken::new();
-    let listener = PoweredListener { inner: listener, token: token.clone() };
-    let app = router(inner);
+    let (tx, rx) = mpsc::channel(64);
+    tokio::spawn(accept_loop(listener, inner.tls.clone(), token.clone(), tx));
+    let listener = CameraListener { rx };
+    let app = router(inner).into_make_service_with_connect_info::<Peer>();
     let shutdown = token.clone().cancelled_owned();
     let join = tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(shutdown).await {
@@ -65,34 +70,147 @@ pub(crate) fn spawn(inner: Shared, listener: TcpListener) -> Server {
     Server { token, join }
 }
 
-/// A listener whose connections die when the camera powers off.
-struct PoweredListener {
-    inner: TcpListener,
-    token: CancellationToken,
+/// Who is on the other end of a connection, and whether it speaks TLS.
+#[derive(Clone, Copy, Debug)]
+struct Peer {
+    secure: bool,
 }
 
-impl axum::serve::Listener for PoweredListener {
-    type Io = PoweredStream;
-    type Addr = SocketAddr;
+impl Connected<IncomingStream<'_, CameraListener>> for Peer {
+    fn connect_info(stream: IncomingStream<'_, CameraListener>) -> Self {
+        *stream.remote_addr()
+    }
+}
+
+/// The camera's port: HTTPS with its identity key, and plain HTTP on the same port (the `/sim`
+/// controls; the API too, unless in paired mode). A connection's first byte tells them apart
+/// (0x16 starts a TLS handshake). Handshakes run in their own tasks, so a slow client never
+/// holds up the others.
+struct CameraListener {
+    rx: mpsc::Receiver<(CameraStream, Peer)>,
+}
+
+impl axum::serve::Listener for CameraListener {
+    type Io = CameraStream;
+    type Addr = Peer;
 
     async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        loop {
-            match self.inner.accept().await {
-                Ok((stream, addr)) => {
-                    let _ = stream.set_nodelay(true);
-                    let off = Box::pin(self.token.clone().cancelled_owned());
-                    return (PoweredStream { stream, off }, addr);
-                }
-                Err(e) => {
-                    tracing::debug!(error = %e, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(10)).await;
-                }
-            }
+        match self.rx.recv().await {
+            Some(accepted) => accepted,
+            // The accept loop ended with the power: shutdown is under way.
+            None => std::future::pending().await,
         }
     }
 
     fn local_addr(&self) -> io::Result<Self::Addr> {
-        self.inner.local_addr()
+        // axum only logs it; the port serves both kinds of peer.
+        Ok(Peer { secure: false })
+    }
+}
+
+/// How long a new connection may take to send its first byte and finish a TLS handshake.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// The first byte of a TLS record carrying a handshake (RFC 8446 §5.1).
+const TLS_HANDSHAKE: u8 = 0x16;
+
+async fn accept_loop(
+    listener: TcpListener,
+    tls: TlsAcceptor,
+    token: CancellationToken,
+    tx: mpsc::Sender<(CameraStream, Peer)>,
+) {
+    loop {
+        let accepted = tokio::select! {
+            () = token.cancelled() => return,
+            accepted = listener.accept() => accepted,
+        };
+        match accepted {
+            Ok((stream, _)) => {
+                let _ = stream.set_nodelay(true);
+                let off = Box::pin(token.clone().cancelled_owned());
+                let (tls, tx) = (tls.clone(), tx.clone());
+                tokio::spawn(async move {
+                    if let Some(accepted) = classify(stream, off, tls).await {
+                        let _ = tx.send(accepted).await;
+                    }
+                });
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, "accept failed");
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+    }
+}
+
+/// Peeks at the first byte and completes a TLS handshake when the client starts one.
+async fn classify(
+    stream: TcpStream,
+    off: Pin<Box<WaitForCancellationFutureOwned>>,
+    tls: TlsAcceptor,
+) -> Option<(CameraStream, Peer)> {
+    let mut first = [0u8; 1];
+    let peeked = tokio::time::timeout(HANDSHAKE_TIMEOUT, stream.peek(&mut first)).await;
+    let stream = PoweredStream { stream, off };
+    match peeked {
+        Ok(Ok(1)) if first[0] == TLS_HANDSHAKE => {
+            match tokio::time::timeout(HANDSHAKE_TIMEOUT, tls.accept(stream)).await {
+                Ok(Ok(tls)) => Some((CameraStream::Tls(Box::new(tls)), Peer { secure: true })),
+                Ok(Err(e)) => {
+                    tracing::debug!(error = %e, "TLS handshake failed");
+                    None
+                }
+                Err(_) => None,
+            }
+        }
+        Ok(Ok(1)) => Some((CameraStream::Plain(stream), Peer { secure: false })),
+        _ => None,
+    }
+}
+
+/// One connection to the camera's port, in plain HTTP or TLS.
+enum CameraStream {
+    Plain(PoweredStream),
+    Tls(Box<tokio_rustls::server::TlsStream<PoweredStream>>),
+}
+
+impl AsyncRead for CameraStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Self::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            Self::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for CameraStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Self::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            Self::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Self::Plain(s) => Pin::new(s).poll_flush(cx),
+            Self::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Self::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            Self::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        }
     }
 }
 
@@ -164,13 +282,19 @@ fn router(inner: Shared) -> Router {
         .layer(middleware::from_fn_with_state(inner, api_auth))
 }
 
-/// Paired mode: every `/api/v1` request must be signed by a paired phone, else 401 and no data.
+/// Paired mode: every `/api/v1` request must come over HTTPS (else 403) and be signed by a
+/// paired phone (else 401), and gets no data otherwise.
 async fn api_auth(State(inner): State<Shared>, req: Request, next: Next) -> Response {
+    let secure = req.extensions().get::<ConnectInfo<Peer>>().is_some_and(|c| c.0.secure);
     let verdict = {
         let path = req.uri().path();
         let is_api = path == API_PREFIX || path.starts_with(&format!("{API_PREFIX}/"));
         if !inner.cfg.paired_mode || !is_api {
             None
+        } else if !secure {
+            inner.count(|c| c.unauthorized += 1);
+            tracing::info!(path, "unauthorized request: plain HTTP in paired mode");
+            return error(StatusCode::FORBIDDEN, "https_required", "the camera API needs HTTPS");
         } else {
             let text = |name| req.headers().get(name).and_then(|v: &HeaderValue| v.to_str().ok());
             let parts = SignedParts {

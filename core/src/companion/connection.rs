@@ -1,0 +1,259 @@
+//! The link to the paired camera: find it over BLE, join its WiFi, stream its drives; notice
+//! when it goes, say why, and come back by itself with backoff when it is in range again.
+//!
+//! BLE is the presence signal, as in real dash cam apps: a camera that is switched off or out of
+//! range stops advertising, so after a lost link the supervisor scans until it is back.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{broadcast, watch};
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use super::CompanionEvent;
+use crate::camera::ble::{BleConnection, BleLink, SERVICE_UUID};
+use crate::camera::pairing::read_device_info;
+use crate::camera::{CameraClient, CameraError, PairedCamera, WifiJoiner};
+use crate::ingest::{IngestError, IngestEvent, Ingestor, RetryPolicy};
+
+/// What the UI shows about the camera connection.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum ConnectionState {
+    /// No camera connection is wanted (never started, or stopped).
+    Idle,
+    /// Looking for cameras over BLE.
+    Scanning,
+    /// Running the pairing protocol with a camera.
+    Pairing,
+    /// A camera was just paired.
+    Paired {
+        /// Its serial.
+        serial: String,
+    },
+    /// Connected to the paired camera over BLE.
+    BleConnected {
+        /// Its serial.
+        serial: String,
+    },
+    /// On the camera's WiFi, its API answering.
+    WifiJoined {
+        /// Its serial.
+        serial: String,
+        /// The camera's network.
+        ssid: String,
+    },
+    /// Streaming drives from the camera.
+    Streaming {
+        /// Its serial.
+        serial: String,
+    },
+    /// The link is down.
+    Disconnected {
+        /// Why.
+        reason: DisconnectReason,
+        /// When the next try happens, ms; `None`: no retry (the user must act).
+        retry_in_ms: Option<u64>,
+    },
+}
+
+/// Why the camera connection is down.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "reason", content = "detail", rename_all = "snake_case")]
+pub enum DisconnectReason {
+    /// The user stopped it.
+    Stopped,
+    /// The camera is not advertising (switched off or out of range).
+    NotInRange,
+    /// The BLE link failed or dropped.
+    BleLost(String),
+    /// The phone could not join the camera's WiFi.
+    WifiJoinFailed(String),
+    /// The camera's API stopped answering on its WiFi.
+    CameraUnreachable(String),
+    /// The camera no longer accepts this phone (unpaired on the camera): pair again.
+    Revoked,
+    /// Something answered with a key other than the one pinned at pairing: not our camera.
+    WrongCameraKey,
+    /// The camera at the paired BLE address is another camera.
+    WrongCamera,
+}
+
+impl DisconnectReason {
+    /// Whether trying again by itself may help; otherwise the user must act (pair again).
+    pub fn is_retryable(&self) -> bool {
+        !matches!(self, Self::Stopped | Self::Revoked | Self::WrongCameraKey | Self::WrongCamera)
+    }
+}
+
+/// Publishes connection states: the latest one for a UI that asks, and each one as an event.
+#[derive(Clone)]
+pub(super) struct StatePublisher {
+    pub latest: watch::Sender<ConnectionState>,
+    pub events: broadcast::Sender<CompanionEvent>,
+}
+
+impl StatePublisher {
+    pub fn set(&self, state: ConnectionState) {
+        if *self.latest.borrow() == state {
+            return;
+        }
+        tracing::info!(?state, "camera connection");
+        self.latest.send_replace(state.clone());
+        let _ = self.events.send(CompanionEvent::Connection(state));
+    }
+}
+
+/// Everything one supervisor needs.
+pub(super) struct Supervisor {
+    pub camera: PairedCamera,
+    pub ble: Arc<dyn BleLink>,
+    pub wifi: Arc<dyn WifiJoiner>,
+    pub auto_stream: bool,
+    pub retry: RetryPolicy,
+    pub ingestor: Ingestor,
+    pub states: StatePublisher,
+}
+
+/// How long one BLE scan listens for the camera's advertisement.
+const SCAN_TIMEOUT: Duration = Duration::from_secs(3);
+/// How often the BLE link and (without streaming) the camera's API are checked.
+const CHECK_EVERY: Duration = Duration::from_secs(2);
+
+impl Supervisor {
+    /// Connects, and reconnects after every loss, until cancelled or the loss needs the user.
+    pub async fn run(self, cancel: CancellationToken) {
+        let span = tracing::info_span!("camera_connection", serial = %self.camera.serial);
+        async {
+            let mut failures = 0u32;
+            loop {
+                let reason = match self.session(&cancel).await {
+                    Ok(()) => DisconnectReason::Stopped,
+                    Err(reason) => reason,
+                };
+                if cancel.is_cancelled() || !reason.is_retryable() {
+                    self.states.set(ConnectionState::Disconnected { reason, retry_in_ms: None });
+                    return;
+                }
+                failures = failures.saturating_add(1);
+                let wait = self.retry.backoff(failures);
+                let retry_in_ms = Some(u64::try_from(wait.as_millis()).unwrap_or(u64::MAX));
+                self.states.set(ConnectionState::Disconnected { reason, retry_in_ms });
+                tokio::select! {
+                    () = cancel.cancelled() => {}
+                    () = tokio::time::sleep(wait) => {}
+                }
+            }
+        }
+        .instrument(span)
+        .await;
+    }
+
+    /// One connection, from scanning until it is lost; `Ok` when cancelled.
+    async fn session(&self, cancel: &CancellationToken) -> Result<(), DisconnectReason> {
+        let serial = self.camera.serial.clone();
+        self.states.set(ConnectionState::Scanning);
+        let mut ble = self.find_and_connect().await?;
+        let result = async {
+            self.states.set(ConnectionState::BleConnected { serial: serial.clone() });
+            let ssid = &self.camera.payload.wifi_ssid;
+            self.wifi
+                .join(ssid, &self.camera.payload.wifi_passphrase)
+                .await
+                .map_err(|e| DisconnectReason::WifiJoinFailed(e.to_string()))?;
+            let client = CameraClient::paired(&self.camera).map_err(|e| lost(&e))?;
+            client.status().await.map_err(|e| lost(&e))?;
+            self.states.set(ConnectionState::WifiJoined { serial, ssid: ssid.clone() });
+            self.stay_connected(&client, ble.as_mut(), cancel).await
+        }
+        .await;
+        let _ = ble.disconnect().await;
+        result
+    }
+
+    /// Scans for the paired camera's advertisement, connects, and checks it is that camera.
+    async fn find_and_connect(&self) -> Result<Box<dyn BleConnection>, DisconnectReason> {
+        let ble_lost = |e: &dyn std::fmt::Display| DisconnectReason::BleLost(e.to_string());
+        let found = self.ble.scan(SERVICE_UUID, SCAN_TIMEOUT).await.map_err(|e| ble_lost(&e))?;
+        if !found.iter().any(|d| d.address == self.camera.ble_address) {
+            return Err(DisconnectReason::NotInRange);
+        }
+        let mut conn = self
+            .ble
+            .connect(&self.camera.ble_address, Duration::from_secs(10))
+            .await
+            .map_err(|e| ble_lost(&e))?;
+        match read_device_info(conn.as_mut()).await {
+            Ok(info) if info.serial == self.camera.serial => Ok(conn),
+            Ok(_) => Err(DisconnectReason::WrongCamera),
+            Err(e) => Err(ble_lost(&e)),
+        }
+    }
+
+    /// Streams (when automatic) and watches both links until one is lost or the user stops.
+    async fn stay_connected(
+        &self,
+        client: &CameraClient,
+        ble: &mut dyn BleConnection,
+        cancel: &CancellationToken,
+    ) -> Result<(), DisconnectReason> {
+        let stream_token = cancel.child_token();
+        let _stop_streaming = stream_token.clone().drop_guard();
+        let mut ingest_events = self.states.events.subscribe();
+        let follow = async {
+            if self.auto_stream {
+                self.ingestor.follow(client, &stream_token).await
+            } else {
+                stream_token.cancelled().await;
+                Ok(())
+            }
+        };
+        tokio::pin!(follow);
+        if self.auto_stream {
+            self.states.set(ConnectionState::Streaming { serial: self.camera.serial.clone() });
+        }
+        let mut checks = tokio::time::interval(CHECK_EVERY);
+        checks.tick().await;
+        loop {
+            tokio::select! {
+                result = &mut follow => return ended(result, cancel),
+                event = ingest_events.recv() => {
+                    if let Ok(CompanionEvent::Ingest(IngestEvent::Disconnected { reason, .. })) = event {
+                        return Err(DisconnectReason::CameraUnreachable(reason));
+                    }
+                }
+                _ = checks.tick() => {
+                    if let Err(e) = read_device_info(ble).await {
+                        return Err(DisconnectReason::BleLost(e.to_string()));
+                    }
+                    if !self.auto_stream {
+                        client.status().await.map_err(|e| lost(&e))?;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// What the end of streaming means for the connection.
+fn ended(
+    result: Result<(), IngestError>,
+    cancel: &CancellationToken,
+) -> Result<(), DisconnectReason> {
+    match result {
+        Ok(()) if cancel.is_cancelled() => Ok(()),
+        Ok(()) => Err(DisconnectReason::CameraUnreachable("streaming ended".into())),
+        Err(IngestError::Camera(e)) => Err(lost(&e)),
+        Err(e) => Err(DisconnectReason::CameraUnreachable(e.to_string())),
+    }
+}
+
+/// Why a camera API failure brings the link down.
+fn lost(e: &CameraError) -> DisconnectReason {
+    match e {
+        CameraError::Status { status: 401, .. } => DisconnectReason::Revoked,
+        CameraError::WrongKey => DisconnectReason::WrongCameraKey,
+        other => DisconnectReason::CameraUnreachable(other.to_string()),
+    }
+}

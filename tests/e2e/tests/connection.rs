@@ -1,0 +1,198 @@
+//! The camera connection as the UI sees it: pair through the companion, connect over the
+//! loopback BLE link, join the camera's WiFi, stream over pinned HTTPS; lose the camera when it
+//! powers off, find it again when it powers on; stop for good when the camera revokes the phone.
+
+mod common;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use common::{World, assert_phone_mirrors_card};
+use dashkeep_core::camera::ble::loopback::LoopbackLink;
+use dashkeep_core::camera::{WifiError, WifiJoiner};
+use dashkeep_core::companion::{ConnectionState, DisconnectReason};
+use dashkeep_core::{Companion, CompanionEvent};
+use dashkeep_simcam::{Fixture, Scenario, SimCamera, SimConfig};
+use tokio::sync::broadcast;
+
+/// A WiFi joiner that records what it was asked to join (the network, never the passphrase).
+#[derive(Default)]
+struct RecordingWifi {
+    joins: AtomicUsize,
+    ssids: Mutex<Vec<String>>,
+    passphrase_len: AtomicUsize,
+}
+
+#[async_trait]
+impl WifiJoiner for RecordingWifi {
+    async fn join(&self, ssid: &str, passphrase: &str) -> Result<(), WifiError> {
+        self.joins.fetch_add(1, Ordering::SeqCst);
+        self.ssids.lock().unwrap().push(ssid.to_string());
+        self.passphrase_len.store(passphrase.len(), Ordering::SeqCst);
+        Ok(())
+    }
+
+    async fn leave(&self, _ssid: &str) {}
+}
+
+/// A camera in paired mode recording live: a segment every `10 s / speed`.
+async fn live_paired_camera(minutes: u32, speed: f64) -> World {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let camera = SimCamera::start(SimConfig {
+        speed,
+        fixture: Fixture::Small360p,
+        paired_mode: true,
+        pairing_backoff: Duration::from_millis(10),
+        ..SimConfig::new(Scenario::calm(minutes).with_segment_secs(10), dir.path().join("sd"))
+    })
+    .await
+    .expect("camera starts");
+    World { dir, camera }
+}
+
+/// Waits (up to 30 s) for a connection state matching `want`, returning every state seen.
+async fn wait_for(
+    events: &mut broadcast::Receiver<CompanionEvent>,
+    seen: &mut Vec<ConnectionState>,
+    want: impl Fn(&ConnectionState) -> bool,
+) -> ConnectionState {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let event = tokio::time::timeout_at(deadline, events.recv())
+            .await
+            .unwrap_or_else(|_| panic!("state not reached; seen {seen:?}"))
+            .expect("event stream open");
+        if let CompanionEvent::Connection(state) = event {
+            seen.push(state.clone());
+            if want(&state) {
+                return state;
+            }
+        }
+    }
+}
+
+async fn pair(phone: &Companion, camera: &SimCamera, link: &LoopbackLink) -> String {
+    let addr = camera.ble_addr().to_string();
+    let paired = phone.pair(link, &addr, &camera.pairing_code()).await.expect("pairs");
+    paired.serial
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connects_streams_and_comes_back_after_a_power_cycle() {
+    let world = live_paired_camera(4, 40.0).await;
+    let camera = &world.camera;
+    let phone = world.phone().await;
+    let mut events = phone.subscribe();
+    let mut seen = Vec::new();
+    let link = LoopbackLink::new(vec![camera.ble_addr().to_string()]);
+    let serial = pair(&phone, camera, &link).await;
+    assert_eq!(phone.connection_state(), ConnectionState::Paired { serial: serial.clone() });
+
+    let wifi = Arc::new(RecordingWifi::default());
+    phone.connect(&serial, Arc::new(link.clone()), wifi.clone(), true).await.expect("connect");
+    wait_for(&mut events, &mut seen, |s| matches!(s, ConnectionState::Streaming { .. })).await;
+    let expected = [
+        ConnectionState::Pairing,
+        ConnectionState::Paired { serial: serial.clone() },
+        ConnectionState::Scanning,
+        ConnectionState::BleConnected { serial: serial.clone() },
+        ConnectionState::WifiJoined { serial: serial.clone(), ssid: format!("Dashkeep-{serial}") },
+        ConnectionState::Streaming { serial: serial.clone() },
+    ];
+    assert_eq!(seen, expected);
+    assert!(phone.is_streaming().await);
+    assert_eq!(wifi.ssids.lock().unwrap().as_slice(), [format!("Dashkeep-{serial}")]);
+    assert!(wifi.passphrase_len.load(Ordering::SeqCst) >= 16);
+
+    // Power off mid-drive: the phone says the camera is gone, and that it will try again.
+    camera.wait_for_seq(3).await;
+    camera.power_off().await;
+    let down = wait_for(&mut events, &mut seen, |s| {
+        matches!(s, ConnectionState::Disconnected { retry_in_ms: Some(_), .. })
+    })
+    .await;
+    let ConnectionState::Disconnected { reason, .. } = down else { unreachable!() };
+    assert!(
+        matches!(reason, DisconnectReason::CameraUnreachable(_) | DisconnectReason::BleLost(_)),
+        "{reason:?}"
+    );
+    // While it is off, BLE scans do not find it.
+    wait_for(&mut events, &mut seen, |s| {
+        matches!(s, ConnectionState::Disconnected { reason: DisconnectReason::NotInRange, .. })
+    })
+    .await;
+
+    // Power on: it is found again by itself and streaming resumes until the drive ends.
+    camera.power_on().await.expect("power on");
+    wait_for(&mut events, &mut seen, |s| matches!(s, ConnectionState::Streaming { .. })).await;
+    assert!(wifi.joins.load(Ordering::SeqCst) >= 2, "the WiFi was joined again");
+    camera.wait_for_scenario_end().await;
+    let all = camera.card().len();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while stored_segments(&phone).await < all {
+        assert!(tokio::time::Instant::now() < deadline, "phone did not catch up");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_phone_mirrors_card(&phone, camera).await;
+
+    phone.disconnect().await;
+    let stopped =
+        ConnectionState::Disconnected { reason: DisconnectReason::Stopped, retry_in_ms: None };
+    assert_eq!(phone.connection_state(), stopped);
+    assert!(!phone.is_streaming().await);
+    phone.close().await;
+    world.camera.shutdown().await;
+}
+
+async fn stored_segments(phone: &Companion) -> usize {
+    let mut n = 0;
+    for drive in phone.drives().await.expect("drives") {
+        let segments = phone.drive_segments(drive.id).await.expect("segments");
+        n += segments.iter().filter(|s| s.phone_file.is_some()).count();
+    }
+    n
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_phone_stops_trying_and_says_why() {
+    let world = live_paired_camera(10, 20.0).await;
+    let camera = &world.camera;
+    let phone = world.phone().await;
+    let mut events = phone.subscribe();
+    let mut seen = Vec::new();
+    let link = LoopbackLink::new(vec![camera.ble_addr().to_string()]);
+    let serial = pair(&phone, camera, &link).await;
+    let phone_id = phone.paired_cameras().await.unwrap()[0].phone_id.clone();
+    phone
+        .connect(&serial, Arc::new(link), Arc::new(RecordingWifi::default()), true)
+        .await
+        .expect("connect");
+    wait_for(&mut events, &mut seen, |s| matches!(s, ConnectionState::Streaming { .. })).await;
+    camera.wait_for_seq(2).await;
+    assert!(camera.revoke_phone(&phone_id), "the camera's menu revokes the phone");
+    let down =
+        wait_for(&mut events, &mut seen, |s| matches!(s, ConnectionState::Disconnected { .. }))
+            .await;
+    assert_eq!(
+        down,
+        ConnectionState::Disconnected { reason: DisconnectReason::Revoked, retry_in_ms: None }
+    );
+    assert!(!phone.is_streaming().await);
+    phone.close().await;
+    world.camera.shutdown().await;
+}
+
+#[tokio::test]
+async fn connecting_to_a_camera_that_is_not_paired_is_a_typed_error() {
+    let world = live_paired_camera(1, 1.0).await;
+    let phone = world.phone().await;
+    let link = LoopbackLink::new(vec![world.camera.ble_addr().to_string()]);
+    let wifi = Arc::new(RecordingWifi::default());
+    let err = phone.connect("NOPE123", Arc::new(link), wifi, true).await.unwrap_err();
+    assert!(matches!(err, dashkeep_core::CompanionError::NotPaired(_)), "{err:?}");
+    assert_eq!(phone.connection_state(), ConnectionState::Idle);
+    phone.close().await;
+    world.camera.shutdown().await;
+}
