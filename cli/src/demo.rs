@@ -2,10 +2,13 @@
 //! streams it; at the end, a table of drives and where each one lives.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
+use dashkeep_core::camera::ble::loopback::LoopbackLink;
+use dashkeep_core::camera::{AlreadyJoined, CameraKey};
 use dashkeep_simcam::{Fixture, Scenario, SimCamera, SimConfig};
 
 use crate::output;
@@ -44,21 +47,37 @@ pub async fn run(
     let camera = SimCamera::start(SimConfig {
         speed: args.speed,
         fixture: Fixture::Small360p,
+        paired_mode: true,
         ..SimConfig::new(scenario, work.join("sd-card"))
     })
     .await
     .context("starting the simulated camera")?;
-    eprintln!("Simulated dash cam recording at {} ({}x real time)", camera.base_url(), args.speed);
+    eprintln!("Simulated dash cam recording at {} ({}x real time)", camera.api_url(), args.speed);
 
     let companion = crate::open(Some(data_dir.clone()), cloud, keep_free).await?;
     if let Some(cloud) = companion.cloud() {
         cloud.set_network(dashkeep_core::cloud::NetworkState::WIFI);
     }
+    // Pair over the (loopback) BLE link with the code "on the camera's screen", then connect:
+    // BLE, the camera's WiFi, and streaming over HTTPS pinned to the camera's key.
+    let link = LoopbackLink::new(vec![camera.ble_addr().to_string()]);
+    let paired = companion
+        .pair(&link, &camera.ble_addr().to_string(), &camera.pairing_code())
+        .await
+        .context("pairing with the simulated camera")?;
+    eprintln!(
+        "Paired with {} {} (key {}); streaming over pinned HTTPS with signed requests",
+        paired.model,
+        paired.serial,
+        CameraKey::from_hex(&paired.payload.identity_key)
+            .map(|k| k.fingerprint())
+            .unwrap_or_default()
+    );
     let bars = output::ProgressView::start(companion.subscribe());
-    companion.start_streaming(&camera.base_url()).await?;
+    companion.connect(&paired.serial, Arc::new(link), Arc::new(AlreadyJoined), true).await?;
     camera.wait_for_scenario_end().await;
     let caught_up = wait_until_phone_has_all(&companion, &camera).await;
-    companion.stop_streaming().await;
+    companion.disconnect().await;
     bars.finish();
     caught_up?;
     companion.cut_pending_clips().await?;

@@ -335,8 +335,8 @@ async fn stream(
     follow: bool,
     json: bool,
 ) -> anyhow::Result<()> {
-    // A paired camera's requests are signed with the credentials from the secret store.
-    companion.set_camera_credentials(pair_cmd::credentials_for(companion.data_dir(), camera)?);
+    // A paired camera is reached over HTTPS pinned to its key, every request signed.
+    companion.use_paired_camera(pair_cmd::paired_for(companion.data_dir(), camera)?);
     let bars = output::ProgressView::start(companion.subscribe());
     if follow {
         companion.start_streaming(camera).await?;

@@ -1,5 +1,6 @@
 //! How the CLI shows things: tables for people, JSON for scripts, progress bars while it works.
 
+use dashkeep_core::companion::ConnectionState;
 use std::collections::HashMap;
 use std::time::{Duration, UNIX_EPOCH};
 
@@ -266,7 +267,14 @@ impl ProgressView {
                     Err(broadcast::error::RecvError::Lagged(_)) => continue,
                     Err(broadcast::error::RecvError::Closed) => break,
                 };
-                let CompanionEvent::Ingest(event) = event else { continue };
+                let event = match event {
+                    CompanionEvent::Ingest(event) => event,
+                    CompanionEvent::Connection(state) => {
+                        total.set_message(connection_message(&state));
+                        continue;
+                    }
+                    _ => continue,
+                };
                 match event {
                     IngestEvent::Connected { serial, .. } => {
                         total.set_message(format!("connected to camera {serial}"));
@@ -310,6 +318,23 @@ impl ProgressView {
     pub fn finish(self) {
         self.task.abort();
         let _ = self.multi.clear();
+    }
+}
+
+/// One line for the camera connection's state.
+pub fn connection_message(state: &ConnectionState) -> String {
+    match state {
+        ConnectionState::Idle => "not connected".into(),
+        ConnectionState::Scanning => "looking for the camera over BLE".into(),
+        ConnectionState::Pairing => "pairing with the camera".into(),
+        ConnectionState::Paired { serial } => format!("paired with camera {serial}"),
+        ConnectionState::BleConnected { serial } => format!("connected to {serial} over BLE"),
+        ConnectionState::WifiJoined { ssid, .. } => format!("joined the camera's WiFi {ssid:?}"),
+        ConnectionState::Streaming { serial } => format!("streaming from camera {serial}"),
+        ConnectionState::Disconnected { reason, retry_in_ms } => match retry_in_ms {
+            Some(ms) => format!("camera disconnected ({reason:?}); retrying in {ms} ms"),
+            None => format!("camera disconnected ({reason:?})"),
+        },
     }
 }
 

@@ -127,18 +127,11 @@ pub(crate) fn cameras(data_dir: &Path, json: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The credentials of the paired camera serving `api_url`, if any.
-pub(crate) fn credentials_for(
-    data_dir: &Path,
-    api_url: &str,
-) -> anyhow::Result<Option<dashkeep_core::camera::PhoneCredentials>> {
+/// The paired camera serving `api_url`, if any.
+pub(crate) fn paired_for(data_dir: &Path, api_url: &str) -> anyhow::Result<Option<PairedCamera>> {
     let url = api_url.trim_end_matches('/');
-    let found = FileSecretStore::in_dir(data_dir)
+    Ok(FileSecretStore::in_dir(data_dir)
         .list()?
         .into_iter()
-        .find(|c| c.payload.api_url.trim_end_matches('/') == url);
-    Ok(match found {
-        Some(c) => Some(c.credentials()?),
-        None => None,
-    })
+        .find(|c| c.payload.api_url.trim_end_matches('/') == url))
 }
