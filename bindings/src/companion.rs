@@ -13,6 +13,7 @@ use dashkeep_core::ingest::RetryPolicy;
 use dashkeep_core::storage::SafetyFloor;
 use dashkeep_core::{Companion as CoreCompanion, CompanionConfig};
 
+use crate::camera::{ForeignSecretStore, SecretStore};
 use crate::clips::{Clip, Incident, MotionSample, Sensitivity, cloud_rows};
 use crate::cloud::CloudSettings;
 use crate::errors::CompanionError;
@@ -57,6 +58,9 @@ pub struct CompanionSettings {
     /// Where clips are uploaded; `null` keeps them on the phone only.
     #[uniffi(default)]
     pub cloud: Option<CloudSettings>,
+    /// The platform's keystore for pairings (default: a 0600 file in the data directory).
+    #[uniffi(default)]
+    pub secret_store: Option<Arc<dyn SecretStore>>,
 }
 
 impl CompanionSettings {
@@ -85,6 +89,9 @@ impl CompanionSettings {
             after: self.clip_after_secs.map_or(window.after, |s| Duration::from_secs(s.into())),
         };
         config.cloud = self.cloud.map(Into::into);
+        if let Some(store) = self.secret_store {
+            config.secrets = Arc::new(ForeignSecretStore(store));
+        }
         config
     }
 }

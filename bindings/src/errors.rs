@@ -4,6 +4,7 @@
 //! the UI can switch on. Nothing is decided here: every variant mirrors a core variant.
 
 use dashkeep_core::camera::CameraError as CoreCameraError;
+use dashkeep_core::camera::PairingError as CorePairingError;
 use dashkeep_core::catalog::CatalogError as CoreCatalogError;
 use dashkeep_core::clips::ClipsError as CoreClipsError;
 use dashkeep_core::cloud::CloudError as CoreCloudError;
@@ -67,6 +68,28 @@ pub enum CompanionError {
         /// What happened, in words.
         detail: String,
     },
+    /// Pairing or unpairing with a camera failed.
+    #[error("{detail}")]
+    Pairing {
+        /// What happened, in words.
+        detail: String,
+        /// What went wrong.
+        reason: PairingErrorKind,
+    },
+    /// No camera with this serial is paired with this phone.
+    #[error("{detail}")]
+    NotPaired {
+        /// What happened, in words.
+        detail: String,
+        /// The serial asked for.
+        serial: String,
+    },
+    /// The platform's secret store failed.
+    #[error("{detail}")]
+    SecretStore {
+        /// What happened, in words.
+        detail: String,
+    },
     /// The catalog database failed.
     #[error("{detail}")]
     Catalog {
@@ -75,6 +98,33 @@ pub enum CompanionError {
         /// What went wrong.
         reason: CatalogErrorKind,
     },
+}
+
+/// The pairing family (`dashkeep_core::camera::PairingError`).
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
+pub enum PairingErrorKind {
+    /// The BLE link failed or timed out.
+    BleLink,
+    /// Key confirmation failed: a wrong code (or someone in the middle).
+    WrongCode,
+    /// The camera refuses attempts for a while after wrong codes.
+    BackingOff {
+        /// When to try again, ms.
+        retry_after_ms: u64,
+    },
+    /// The code is not 8 to 12 digits.
+    BadCode,
+    /// The camera is not accepting pairing.
+    NotPairing,
+    /// The camera broke the pairing protocol.
+    Protocol,
+    /// The camera speaks another pairing version.
+    UnsupportedVersion {
+        /// The camera's version.
+        camera_version: u8,
+    },
+    /// The camera refused the command (an unpair it does not recognise).
+    Refused,
 }
 
 /// The clips family (`dashkeep_core::clips::ClipsError`), less the catalog and storage failures it
@@ -133,6 +183,15 @@ pub enum CameraErrorKind {
     },
     /// The camera's answer does not follow the protocol.
     Protocol,
+    /// The camera presented another key than the one pinned at pairing: not this camera.
+    WrongKey,
+    /// A paired camera must be reached over `https://`.
+    NotHttps {
+        /// The URL given.
+        url: String,
+    },
+    /// The pinned TLS configuration could not be built.
+    Tls,
     /// The camera speaks a protocol version this app does not.
     UnsupportedVersion {
         /// The camera's protocol version.
@@ -237,6 +296,11 @@ impl From<dashkeep_core::CompanionError> for CompanionError {
             C::Clips(e) => e.into(),
             C::NotRecording => Self::NotRecording { detail: C::NotRecording.to_string() },
             C::Cloud(e) => e.into(),
+            C::Pairing(e) => e.into(),
+            C::NotPaired(serial) => {
+                Self::NotPaired { detail: C::NotPaired(serial.clone()).to_string(), serial }
+            }
+            C::Secrets(e) => Self::SecretStore { detail: e.to_string() },
         }
     }
 }
@@ -248,6 +312,26 @@ impl CompanionError {
             detail: "no cloud is configured".to_string(),
             reason: CloudErrorKind::NotConfigured,
         }
+    }
+}
+
+impl From<CorePairingError> for CompanionError {
+    fn from(e: CorePairingError) -> Self {
+        let reason = match &e {
+            CorePairingError::Link(_) => PairingErrorKind::BleLink,
+            CorePairingError::ConfirmationFailed => PairingErrorKind::WrongCode,
+            CorePairingError::BackingOff { retry_after } => PairingErrorKind::BackingOff {
+                retry_after_ms: u64::try_from(retry_after.as_millis()).unwrap_or(u64::MAX),
+            },
+            CorePairingError::BadCode => PairingErrorKind::BadCode,
+            CorePairingError::NotPairing => PairingErrorKind::NotPairing,
+            CorePairingError::Protocol(_) => PairingErrorKind::Protocol,
+            CorePairingError::Version(v) => {
+                PairingErrorKind::UnsupportedVersion { camera_version: *v }
+            }
+            CorePairingError::Refused => PairingErrorKind::Refused,
+        };
+        Self::Pairing { detail: e.to_string(), reason }
     }
 }
 
@@ -300,6 +384,9 @@ impl From<CoreCameraError> for CompanionError {
                 CameraErrorKind::Status { status: *status, message: message.clone() }
             }
             CoreCameraError::Protocol(_) => CameraErrorKind::Protocol,
+            CoreCameraError::WrongKey => CameraErrorKind::WrongKey,
+            CoreCameraError::NotHttps(url) => CameraErrorKind::NotHttps { url: url.clone() },
+            CoreCameraError::Tls(_) => CameraErrorKind::Tls,
             CoreCameraError::Version(v) => {
                 CameraErrorKind::UnsupportedVersion { camera_version: *v }
             }

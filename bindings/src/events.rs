@@ -12,6 +12,7 @@ use dashkeep_core::storage::StorageEvent;
 use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
 
+use crate::camera::ConnectionState;
 use crate::clips::{Clip, Incident};
 use crate::cloud::CloudEvent;
 use crate::types::Eviction;
@@ -113,6 +114,11 @@ pub enum CompanionEvent {
         /// What happened.
         event: CloudEvent,
     },
+    /// The camera connection changed state (the Home screen's status line).
+    ConnectionChanged {
+        /// The new state.
+        state: ConnectionState,
+    },
     /// The listener was too slow and `count` events were dropped: re-read the state.
     EventsMissed {
         /// How many.
@@ -125,6 +131,7 @@ impl CompanionEvent {
     pub(crate) fn new(e: CoreEvent, data_dir: &Path) -> Self {
         match e {
             CoreEvent::Ingest(e) => e.into(),
+            CoreEvent::Connection(state) => Self::ConnectionChanged { state: state.into() },
             CoreEvent::Storage(e) => e.into(),
             CoreEvent::StreamingStopped { error } => Self::StreamingStopped { error },
             CoreEvent::PhoneCopyRemoved { drive, segments } => {

@@ -16,6 +16,7 @@ compile_error!(
     "dashkeep-ffi must be built with panic = \"unwind\" (see [profile.*] in Cargo.toml)"
 );
 
+pub mod camera;
 pub mod clips;
 pub mod cloud;
 pub mod companion;
@@ -26,6 +27,7 @@ pub mod probe;
 mod runtime;
 pub mod types;
 
+pub use camera::{BleTransport, ConnectionState, PairedCamera, SecretStore, WifiJoiner};
 pub use companion::{Companion, CompanionSettings, open_companion};
 pub use errors::{CompanionError, PlatformError};
 pub use events::{CompanionEvent, CompanionListener, TaskHandle};

@@ -398,6 +398,7 @@ impl Companion {
         };
         let (secrets, stored) = (Arc::clone(&self.secrets), paired.clone());
         blocking(move || secrets.put(&stored)).await?;
+        self.paired.set(Some(paired.clone()));
         self.states.set(ConnectionState::Paired { serial: paired.serial.clone() });
         Ok(paired)
     }

@@ -41,6 +41,9 @@ struct Args {
     /// The pairing code to show (8 to 12 digits; default: a random 8-digit code).
     #[arg(long)]
     pairing_code: Option<String>,
+    /// Wait after a failed pairing attempt, ms; doubles with each further failure.
+    #[arg(long, default_value_t = 1000)]
+    pairing_backoff_ms: u64,
     /// Where the BLE GATT service (loopback transport) listens.
     #[arg(long, default_value = "127.0.0.1:8081")]
     ble_listen: SocketAddr,
@@ -110,6 +113,7 @@ async fn main() -> anyhow::Result<()> {
     cfg.paired_mode = args.paired_mode;
     cfg.pairing_code = args.pairing_code;
     cfg.ble_listen = args.ble_listen;
+    cfg.pairing_backoff = std::time::Duration::from_millis(args.pairing_backoff_ms);
     let cam = SimCamera::start(cfg).await?;
     tracing::info!(url = %cam.base_url(), ble = %cam.ble_addr(), sd_dir = %sd_dir.display(), "simcam ready");
     // The camera's screen (stdout, never the logs).

@@ -20,6 +20,9 @@ object RustBuild {
  */
 class SimCam private constructor(private val process: Process, val url: String) : AutoCloseable {
     companion object {
+        /** A free loopback port (for the BLE loopback link's listener). */
+        fun freePort(): Int = ServerSocket(0).use { it.localPort }
+
         /** Starts a camera with the demo scenario at 10-second segments; waits until it answers. */
         fun start(
             scenario: String = "tests/simcam/scenarios/demo.toml",
@@ -50,7 +53,8 @@ class SimCam private constructor(private val process: Process, val url: String) 
         while (System.nanoTime() < deadline) {
             check(process.isAlive) { "simcam exited with ${process.exitValue()}" }
             try {
-                if (http.send(request, HttpResponse.BodyHandlers.discarding()).statusCode() == 200) return
+                // Any answer means it is serving (a camera in paired mode answers plain HTTP 403).
+                if (http.send(request, HttpResponse.BodyHandlers.discarding()).statusCode() in 200..499) return
             } catch (_: java.io.IOException) {
                 // not listening yet
             }

@@ -15,7 +15,6 @@ import androidx.compose.runtime.getValue
 import androidx.compose.ui.Modifier
 import androidx.compose.ui.unit.dp
 import androidx.lifecycle.compose.collectAsStateWithLifecycle
-import org.dashkeep.app.viewmodels.ConnectionState
 import org.dashkeep.app.viewmodels.HomeViewModel
 
 /** Camera connection state, the Stream button, the storage bar with the quota. */
@@ -23,14 +22,7 @@ import org.dashkeep.app.viewmodels.HomeViewModel
 fun HomeScreen(vm: HomeViewModel) {
     val state by vm.state.collectAsStateWithLifecycle()
     Column(Modifier.padding(16.dp), verticalArrangement = Arrangement.spacedBy(16.dp)) {
-        Text(
-            when (val c = state.connection) {
-                ConnectionState.Idle -> "Camera: not connected"
-                is ConnectionState.Connected -> "Camera ${c.serial}: connected"
-                is ConnectionState.Reconnecting -> "Camera: reconnecting (${c.reason})"
-            },
-            style = MaterialTheme.typography.titleMedium,
-        )
+        Text(state.connection.label, style = MaterialTheme.typography.titleMedium)
         Button(onClick = { vm.streamNow() }, enabled = !state.busy, modifier = Modifier.fillMaxWidth()) {
             Text(if (state.busy) "Streaming…" else "Stream now")
         }

@@ -3,6 +3,7 @@ package org.dashkeep.app.ui
 import androidx.compose.foundation.layout.Column
 import androidx.compose.foundation.layout.Row
 import androidx.compose.foundation.layout.padding
+import androidx.compose.material3.OutlinedTextField
 import androidx.compose.material3.Slider
 import androidx.compose.material3.Switch
 import androidx.compose.material3.Text
@@ -10,6 +11,7 @@ import androidx.compose.material3.TextButton
 import androidx.compose.runtime.Composable
 import androidx.compose.runtime.getValue
 import androidx.compose.runtime.mutableFloatStateOf
+import androidx.compose.runtime.mutableStateOf
 import androidx.compose.runtime.remember
 import androidx.compose.runtime.setValue
 import androidx.compose.ui.Modifier
@@ -35,7 +37,22 @@ fun SettingsScreen(vm: SettingsViewModel) {
             Text("Upload clips over cellular", Modifier.weight(1f))
             Switch(checked = state.uploadOverCellular, onCheckedChange = {}, enabled = state.uploadSettingAvailable)
         }
-        TextButton(onClick = {}, enabled = state.pairingAvailable) { Text("Pair a camera") }
+        state.paired.forEach { cam ->
+            Row {
+                Text("${cam.model} ${cam.serial} (key ${cam.keyFingerprint})", Modifier.weight(1f))
+                TextButton(onClick = { vm.unpair(cam.serial) }, enabled = !state.pairing) { Text("Unpair") }
+            }
+        }
+        TextButton(onClick = { vm.scan() }, enabled = state.pairingAvailable && !state.pairing) { Text("Pair a camera") }
+        var code by remember { mutableStateOf("") }
+        if (state.found.isNotEmpty()) {
+            OutlinedTextField(value = code, onValueChange = { code = it.filter(Char::isDigit) }, label = { Text("Code on the camera's screen") })
+        }
+        state.found.forEach { device ->
+            TextButton(onClick = { vm.pair(device.address, code) }, enabled = code.length >= 8 && !state.pairing) {
+                Text("Pair with ${device.name}")
+            }
+        }
         state.error?.let { Text(it) }
     }
 }

@@ -8,7 +8,10 @@ import kotlinx.coroutines.flow.asStateFlow
 import kotlinx.coroutines.flow.update
 import kotlinx.coroutines.launch
 import org.dashkeep.ffi.CompanionEvent
+import org.dashkeep.ffi.BleTransport
 import org.dashkeep.ffi.CompanionInterface
+import org.dashkeep.ffi.DisconnectReason
+import org.dashkeep.ffi.WifiJoiner
 
 /** The camera link as the Home screen shows it. */
 sealed interface ConnectionState {
@@ -18,7 +21,43 @@ sealed interface ConnectionState {
     data class Connected(val serial: String) : ConnectionState
     /** The camera stopped answering; the core retries. */
     data class Reconnecting(val reason: String, val retryInMs: Long) : ConnectionState
+    /** The paired camera's connection, as the core's supervisor reports it. */
+    data class Link(val state: org.dashkeep.ffi.ConnectionState) : ConnectionState
+
+    /** The status line the Home screen shows. */
+    val label: String get() = when (this) {
+        Idle -> "Camera: not connected"
+        is Connected -> "Camera $serial: connected"
+        is Reconnecting -> "Camera: reconnecting ($reason)"
+        is Link -> when (val s = state) {
+            org.dashkeep.ffi.ConnectionState.Idle -> "Camera: not connected"
+            org.dashkeep.ffi.ConnectionState.Scanning -> "Looking for the camera…"
+            org.dashkeep.ffi.ConnectionState.Pairing -> "Pairing…"
+            is org.dashkeep.ffi.ConnectionState.Paired -> "Paired with ${s.serial}"
+            is org.dashkeep.ffi.ConnectionState.BleConnected -> "Camera ${s.serial}: connected over Bluetooth"
+            is org.dashkeep.ffi.ConnectionState.WifiJoined -> "Camera ${s.serial}: on its WiFi"
+            is org.dashkeep.ffi.ConnectionState.Streaming -> "Camera ${s.serial}: streaming"
+            is org.dashkeep.ffi.ConnectionState.Disconnected -> disconnectedLabel(s.reason, s.retryInMs)
+        }
+    }
 }
+
+private fun disconnectedLabel(reason: DisconnectReason, retryInMs: ULong?): String {
+    val why = when (reason) {
+        DisconnectReason.Stopped -> "stopped"
+        DisconnectReason.NotInRange -> "out of range or switched off"
+        is DisconnectReason.BleLost -> "Bluetooth lost"
+        is DisconnectReason.WifiJoinFailed -> "could not join its WiFi"
+        is DisconnectReason.CameraUnreachable -> "not answering"
+        DisconnectReason.Revoked -> "the camera no longer knows this phone: pair again"
+        DisconnectReason.WrongCameraKey -> "not your camera (wrong key): pair again"
+        DisconnectReason.WrongCamera -> "another camera answered: pair again"
+    }
+    return if (retryInMs != null) "Camera: $why; retrying" else "Camera: $why"
+}
+
+/** What connecting to a paired camera needs from the app: its BLE transport and WiFi joiner. */
+class CameraLink(val transport: BleTransport, val wifi: WifiJoiner?)
 
 /** The storage bar: what Dashkeep holds against its quota. */
 data class StorageBar(
@@ -57,6 +96,7 @@ data class HomeState(
 class HomeViewModel(
     private val companion: CompanionInterface,
     private val scope: CoroutineScope,
+    private val link: CameraLink? = null,
     private val cameraUrl: () -> String,
 ) {
     private val _state = MutableStateFlow(HomeState())
@@ -91,6 +131,20 @@ class HomeViewModel(
         }
     }
 
+    /** Connects to the paired camera `serial` and keeps it connected, streaming automatically. */
+    fun connect(serial: String): Job = scope.launch {
+        val l = link ?: return@launch _state.update { it.copy(error = "Bluetooth is not available") }
+        try {
+            companion.connect(serial, l.transport, l.wifi, true)
+            _state.update { it.copy(error = null) }
+        } catch (e: Exception) {
+            _state.update { it.copy(error = e.userMessage()) }
+        }
+    }
+
+    /** Stops the camera connection. */
+    fun disconnect(): Job = scope.launch { companion.disconnect() }
+
     /** Re-reads the storage bar. */
     fun refreshStorage(): Job = scope.launch {
         try {
@@ -117,9 +171,19 @@ class HomeViewModel(
 
     private fun onEvent(event: CompanionEvent) {
         when (event) {
-            is CompanionEvent.Connected -> _state.update { it.copy(connection = ConnectionState.Connected(event.serial)) }
+            is CompanionEvent.ConnectionChanged -> _state.update {
+                it.copy(
+                    connection = ConnectionState.Link(event.state),
+                    streaming = event.state is org.dashkeep.ffi.ConnectionState.Streaming,
+                )
+            }
+            is CompanionEvent.Connected -> _state.update {
+                // The paired camera's supervisor says more than ingest does.
+                if (it.connection is ConnectionState.Link) it else it.copy(connection = ConnectionState.Connected(event.serial))
+            }
             is CompanionEvent.Disconnected -> _state.update {
-                it.copy(connection = ConnectionState.Reconnecting(event.reason, event.retryInMs.toLong()))
+                if (it.connection is ConnectionState.Link) it
+                else it.copy(connection = ConnectionState.Reconnecting(event.reason, event.retryInMs.toLong()))
             }
             is CompanionEvent.SegmentStarted -> _state.update {
                 it.copy(download = Download(event.segmentId, event.resumedFrom.toLong(), event.bytesTotal.toLong()))

@@ -7,6 +7,7 @@ import kotlinx.coroutines.cancel
 import kotlinx.coroutines.flow.first
 import kotlinx.coroutines.runBlocking
 import kotlinx.coroutines.withTimeout
+import org.dashkeep.ffi.BleTransport
 import org.dashkeep.ffi.openCompanion
 import org.dashkeep.ffi.CompanionSettings
 import org.dashkeep.ffi.Residency
@@ -129,13 +130,48 @@ class ViewModelsTest {
         assertNotNull(vm.state.value.share)
     }
 
-    private suspend fun withSimCam(block: suspend (String) -> Unit) {
+    @Test
+    fun `settings pairs with the code and home connects and streams`() = runBlocking {
+        val blePort = ServerSocket(0).use { it.localPort }
+        val extra = listOf("--paired-mode", "--pairing-code", "97531864", "--ble-listen", "127.0.0.1:$blePort")
+        withSimCam(extra) { _ ->
+            val transport = BleTransport.loopback(listOf("127.0.0.1:$blePort"))
+            val settings = SettingsViewModel(companion, scope, transport)
+            assertTrue(settings.state.value.pairingAvailable)
+            settings.scan().join()
+            val device = settings.state.value.found.single()
+            settings.pair(device.address, "11112222").join()
+            assertEquals("Pairing: wrong code", settings.state.value.error)
+            assertTrue(settings.state.value.paired.isEmpty())
+            val deadline = System.currentTimeMillis() + 10_000
+            do {
+                // The camera backs off after a wrong code; the message says for how long.
+                Thread.sleep(300)
+                settings.pair(device.address, "97531864").join()
+            } while (settings.state.value.paired.isEmpty() && System.currentTimeMillis() < deadline)
+            val camera = settings.state.value.paired.single()
+
+            val home = HomeViewModel(companion, scope, CameraLink(transport, wifi = null)) { camera.apiUrl }
+            home.connect(camera.serial).join()
+            val state = withTimeout(30_000) { home.state.first { it.streaming && it.segmentsStored > 0 } }
+            assertEquals("Camera ${camera.serial}: streaming", state.connection.label)
+            home.disconnect().join()
+            withTimeout(10_000) { home.state.first { it.connection.label == "Camera: stopped" } }
+            settings.unpair(camera.serial).join()
+            assertTrue(settings.state.value.paired.isEmpty(), "${settings.state.value}")
+        }
+    }
+
+    private suspend fun withSimCam(extra: List<String> = emptyList(), block: suspend (String) -> Unit) {
         val root = File(System.getProperty("dashkeep.root") ?: "../..")
         val target = File(System.getProperty("dashkeep.target") ?: "$root/target/debug")
         val port = ServerSocket(0).use { it.localPort }
         val process = ProcessBuilder(
-            "${target.path}/simcam", "--listen", "127.0.0.1:$port", "--instant", "--speed", "600",
-            "--segment-secs", "30", "--scenario", File(root, "tests/simcam/scenarios/demo.toml").path,
+            listOf(
+                "${target.path}/simcam", "--listen", "127.0.0.1:$port", "--instant", "--speed", "600",
+                "--segment-secs", "30", "--scenario", File(root, "tests/simcam/scenarios/demo.toml").path,
+                "--pairing-backoff-ms", "100",
+            ) + extra,
         ).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start()
         try {
             val url = "http://127.0.0.1:$port"
@@ -144,7 +180,8 @@ class ViewModelsTest {
             while (true) {
                 check(process.isAlive && System.currentTimeMillis() < deadline) { "simcam did not start" }
                 val ok = runCatching {
-                    http.send(HttpRequest.newBuilder(URI("$url/api/v1/status")).build(), HttpResponse.BodyHandlers.discarding()).statusCode() == 200
+                    // Any answer: a camera in paired mode answers plain HTTP with 403.
+                    http.send(HttpRequest.newBuilder(URI("$url/api/v1/status")).build(), HttpResponse.BodyHandlers.discarding()).statusCode() in 200..499
                 }.getOrDefault(false)
                 if (ok) break
                 Thread.sleep(100)
