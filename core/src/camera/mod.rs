@@ -8,6 +8,7 @@
 
 pub mod auth;
 pub mod ble;
+pub mod control;
 pub mod pairing;
 pub mod pinned;
 pub mod secrets;

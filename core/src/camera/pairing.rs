@@ -30,9 +30,9 @@ use spake2::{Ed25519Group, Identity, Password, Spake2};
 
 use super::auth::{ApiSecret, AuthRejection, PhoneCredentials, RequestVerifier, SignedParts};
 use super::ble::{
-    BleError, BleLink, CONTROL_UUID, DEVICE_INFO_UUID, DeviceInfo, GattChannel, MessageChannel,
-    PAIRING_UUID,
+    BleError, BleLink, DEVICE_INFO_UUID, DeviceInfo, GattChannel, MessageChannel, PAIRING_UUID,
 };
+use super::control::{self, ControlCommand};
 use crate::protocol::is_safe_id;
 
 /// Pairing protocol version.
@@ -374,29 +374,12 @@ pub async fn read_device_info(
     Ok(info)
 }
 
-const OP_UNPAIR: u8 = 0x01;
-/// The signed parts of an unpair command (see `docs/camera-protocol.md`).
-const UNPAIR_PARTS: SignedParts<'static> =
-    SignedParts { method: "UNPAIR", path: "/ble/control", query: "", range: "" };
-
 /// Asks the camera over BLE to forget this phone (revoking its secret). A signed command.
 pub async fn unpair(link: &dyn BleLink, camera: &PairedCamera) -> Result<(), PairingError> {
-    let creds = camera.credentials()?;
     let mut conn = link.connect(&camera.ble_address, Duration::from_secs(10)).await?;
-    let result = async {
-        let mut chan = GattChannel::open(conn.as_mut(), CONTROL_UUID).await?;
-        let auth = super::auth::authorization(&creds, &UNPAIR_PARTS, super::auth::now_ms());
-        chan.send(&msg(OP_UNPAIR, auth.as_bytes())).await?;
-        let answer = chan.recv(ANSWER_TIMEOUT).await?;
-        match open(&answer)? {
-            (t, [0]) if t == OP_UNPAIR | 0x80 => Ok(()),
-            (t, _) if t == OP_UNPAIR | 0x80 => Err(PairingError::Refused),
-            _ => Err(PairingError::Protocol("unexpected control answer")),
-        }
-    }
-    .await;
+    let result = super::control::send(conn.as_mut(), camera, ControlCommand::Unpair).await;
     let _ = conn.disconnect().await;
-    result
+    result.map(|_| ())
 }
 
 /// A camera's secrets and its paired phones: the camera side of pairing and request auth.
@@ -587,24 +570,36 @@ impl CameraPairing {
         msg(T_PAIRED, &out)
     }
 
-    /// Answers one control message (signed commands from paired phones).
-    pub fn handle_control(&mut self, m: &[u8], now_ms: i64) -> Vec<u8> {
-        let refuse = |op: u8| msg(op | 0x80, &[1]);
-        let Ok((op, body)) = open(m) else { return refuse(0) };
-        if op != OP_UNPAIR {
-            return refuse(op);
-        }
-        let Ok(header) = std::str::from_utf8(body) else { return refuse(op) };
-        match self.verify_request(Some(header), &UNPAIR_PARTS, now_ms) {
-            Ok(phone) => {
-                self.revoke(&phone);
-                tracing::info!(phone_id = %phone, "phone unpaired");
-                msg(op | 0x80, &[0])
-            }
+    /// Answers one control message (signed commands from paired phones): checks its signature,
+    /// performs an unpair itself, and hands every other command to `act`, whose `Some(body)`
+    /// is the answer (`None`: refused).
+    pub fn handle_control(
+        &mut self,
+        m: &[u8],
+        now_ms: i64,
+        act: impl FnOnce(ControlCommand) -> Option<Vec<u8>>,
+    ) -> Vec<u8> {
+        let request = match control::parse_request(m) {
+            Ok(r) => r,
+            Err(op) => return control::answer(op, false, &[]),
+        };
+        let (command, op) = (request.command, request.command.op());
+        let parts = command.signed_parts();
+        let phone = match self.verify_request(Some(request.authorization), &parts, now_ms) {
+            Ok(phone) => phone,
             Err(e) => {
-                tracing::warn!(reason = %e, "unpair refused");
-                refuse(op)
+                tracing::warn!(reason = %e, ?command, "control command refused");
+                return control::answer(op, false, &[]);
             }
+        };
+        if command == ControlCommand::Unpair {
+            self.revoke(&phone);
+            tracing::info!(phone_id = %phone, "phone unpaired");
+            return control::answer(op, true, &[]);
+        }
+        match act(command) {
+            Some(body) => control::answer(op, true, &body),
+            None => control::answer(op, false, &[]),
         }
     }
 }

@@ -13,8 +13,9 @@ use tracing::Instrument;
 
 use super::CompanionEvent;
 use crate::camera::ble::{BleConnection, BleLink, SERVICE_UUID};
+use crate::camera::control::{self, ControlCommand};
 use crate::camera::pairing::read_device_info;
-use crate::camera::{CameraClient, CameraError, PairedCamera, WifiJoiner};
+use crate::camera::{CameraClient, CameraError, PairedCamera, PairingError, WifiJoiner};
 use crate::ingest::{IngestError, IngestEvent, Ingestor, RetryPolicy};
 
 /// What the UI shows about the camera connection.
@@ -157,6 +158,7 @@ impl Supervisor {
         let mut ble = self.find_and_connect().await?;
         let result = async {
             self.states.set(ConnectionState::BleConnected { serial: serial.clone() });
+            self.wifi_on(ble.as_mut()).await?;
             let ssid = &self.camera.payload.wifi_ssid;
             self.wifi
                 .join(ssid, &self.camera.payload.wifi_passphrase)
@@ -189,6 +191,17 @@ impl Supervisor {
             Ok(_) => Err(DisconnectReason::WrongCamera),
             Err(e) => Err(ble_lost(&e)),
         }
+    }
+
+    /// Asks the camera (a signed command) to turn its WiFi on if it is off.
+    async fn wifi_on(&self, ble: &mut dyn BleConnection) -> Result<(), DisconnectReason> {
+        let status = control::status(ble, &self.camera).await.map_err(|e| ble_failure(&e))?;
+        if !status.wifi_on {
+            control::send(ble, &self.camera, ControlCommand::WifiOn)
+                .await
+                .map_err(|e| ble_failure(&e))?;
+        }
+        Ok(())
     }
 
     /// Streams (when automatic) and watches both links until one is lost or the user stops.
@@ -224,9 +237,8 @@ impl Supervisor {
                     }
                 }
                 _ = checks.tick() => {
-                    if let Err(e) = read_device_info(ble).await {
-                        return Err(DisconnectReason::BleLost(e.to_string()));
-                    }
+                    // A signed status request: also notices a phone revoked from the camera's menu.
+                    control::status(ble, &self.camera).await.map_err(|e| ble_failure(&e))?;
                     if !self.auto_stream {
                         client.status().await.map_err(|e| lost(&e))?;
                     }
@@ -246,6 +258,14 @@ fn ended(
         Ok(()) => Err(DisconnectReason::CameraUnreachable("streaming ended".into())),
         Err(IngestError::Camera(e)) => Err(lost(&e)),
         Err(e) => Err(DisconnectReason::CameraUnreachable(e.to_string())),
+    }
+}
+
+/// Why a failed BLE command brings the link down.
+fn ble_failure(e: &PairingError) -> DisconnectReason {
+    match e {
+        PairingError::Refused => DisconnectReason::Revoked,
+        other => DisconnectReason::BleLost(other.to_string()),
     }
 }
 

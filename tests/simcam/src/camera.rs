@@ -1,5 +1,6 @@
 //! The camera: configuration, virtual clock, recorder with loop recording, power, faults, stats.
 
+use dashkeep_core::camera::control::{BleStatus, CameraEvent};
 use dashkeep_core::camera::pinned::camera_server_config;
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -56,6 +57,9 @@ pub struct SimConfig {
     pub pairing_code: Option<String>,
     /// Wait after the first pairing attempt; doubles with each failed one (default 1 s).
     pub pairing_backoff: Duration,
+    /// Whether the camera's WiFi (its HTTP API) starts on (default true); when off, a paired
+    /// phone turns it on over BLE (`WIFI_ON`), as cameras that save power do.
+    pub wifi_starts_on: bool,
     /// Where the BLE loopback GATT server listens (default `127.0.0.1:0`).
     pub ble_listen: SocketAddr,
 }
@@ -78,6 +82,7 @@ impl SimConfig {
             pairing_code: None,
             pairing_backoff: Duration::from_secs(1),
             ble_listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            wifi_starts_on: true,
         }
     }
 }
@@ -175,6 +180,10 @@ pub(crate) struct Inner {
     done_tx: watch::Sender<bool>,
     clock: Mutex<Clock>,
     pub powered: AtomicBool,
+    /// Whether the WiFi access point (the HTTP API) is on.
+    pub wifi_on: AtomicBool,
+    /// Events notified to BLE centrals subscribed to the events characteristic.
+    pub events_tx: tokio::sync::broadcast::Sender<CameraEvent>,
     server: tokio::sync::Mutex<Option<Server>>,
     recorder: Mutex<Option<JoinHandle<()>>>,
     drive_starts: HashMap<String, i64>,
@@ -383,8 +392,45 @@ impl Inner {
             st.latest_seq
         };
         self.seq_tx.send_replace(seq);
+        self.notify_recorded(p);
         tracing::info!(seq, size, ms = started.elapsed().as_millis() as u64, "segment finalized");
         Ok(())
+    }
+}
+
+impl Inner {
+    /// BLE events for a segment just finalized: SD usage, the G-sensor events in it, and the
+    /// drive's start and end.
+    fn notify_recorded(&self, p: &PlannedSegment) {
+        let send = |e| {
+            let _ = self.events_tx.send(e);
+        };
+        if p.index_in_drive == 0 {
+            send(CameraEvent::Recording { recording: true, drive_id: Some(p.drive_id.clone()) });
+        }
+        let (used, capacity) = (lock(&self.state).used, self.cfg.sd_capacity_bytes);
+        send(CameraEvent::SdUsage { used_bytes: used, capacity_bytes: capacity });
+        let drive = &self.cfg.scenario.drives[p.drive_index];
+        let span = p.drive_offset_s as f64..(p.drive_offset_s + u64::from(p.secs)) as f64;
+        for e in drive.events.iter().filter(|e| span.contains(&e.at_s)) {
+            let at_ms = p.start_ms + ((e.at_s - p.drive_offset_s as f64) * 1000.0) as i64;
+            send(CameraEvent::GSensor { at_ms, peak_g: e.peak_g });
+        }
+        if p.last_of_drive {
+            send(CameraEvent::Recording { recording: false, drive_id: Some(p.drive_id.clone()) });
+        }
+    }
+
+    /// The status a paired phone reads over BLE.
+    pub fn ble_status(&self) -> BleStatus {
+        let status = self.status();
+        BleStatus {
+            recording: status.recording,
+            drive_id: status.current_drive,
+            sd_used_bytes: status.sd_used_bytes,
+            sd_capacity_bytes: status.sd_capacity_bytes,
+            wifi_on: self.wifi_on.load(Ordering::SeqCst),
+        }
     }
 }
 
@@ -551,6 +597,7 @@ impl SimCamera {
             .map(|i| (sc.drive_id(i), sc.start_ms + sc.drives[i].at_s as i64 * 1000))
             .collect();
         let plan = sc.plan();
+        let wifi_on = AtomicBool::new(cfg.wifi_starts_on);
         let inner = Arc::new(Inner {
             clock: Mutex::new(Clock { speed: cfg.speed, base_s: 0.0, since: None }),
             cfg,
@@ -563,6 +610,8 @@ impl SimCamera {
             seq_tx: watch::Sender::new(0),
             done_tx: watch::Sender::new(false),
             powered: AtomicBool::new(true),
+            wifi_on,
+            events_tx: tokio::sync::broadcast::Sender::new(64),
             server: tokio::sync::Mutex::new(None),
             recorder: Mutex::new(None),
             drive_starts,
@@ -595,7 +644,11 @@ impl SimCamera {
             inner.done_tx.send_replace(true);
         }
         lock(&inner.clock).resume();
-        *inner.server.lock().await = Some(server::spawn(inner.clone(), listener));
+        if inner.wifi_on.load(Ordering::SeqCst) {
+            *inner.server.lock().await = Some(server::spawn(inner.clone(), listener));
+        } else {
+            drop(listener);
+        }
         if !inner.cfg.instant {
             let handle = tokio::spawn(run_recorder(inner.clone(), clip, plan));
             *lock(&inner.recorder) = Some(handle);
@@ -690,17 +743,54 @@ impl SimCamera {
     /// Powers the camera off: closes the listener, drops open connections (clients then get
     /// connection refused) and pauses the clock, so recording pauses. Idempotent.
     pub async fn power_off(&self) {
+        let _ = self.inner.events_tx.send(CameraEvent::Power { on: false });
         self.inner.powered.store(false, Ordering::SeqCst);
         lock(&self.inner.clock).pause();
+        self.stop_api().await;
+        tracing::info!("power off");
+    }
+
+    /// Powers the camera on: listens again on the same port (if its WiFi is on) and resumes the
+    /// clock. Idempotent.
+    pub async fn power_on(&self) -> Result<(), SimError> {
+        if self.inner.wifi_on.load(Ordering::SeqCst) {
+            self.start_api().await?;
+        }
+        self.inner.powered.store(true, Ordering::SeqCst);
+        lock(&self.inner.clock).resume();
+        tracing::info!("power on");
+        Ok(())
+    }
+
+    /// Turns the camera's WiFi access point (its HTTP API) on or off, as a paired phone's BLE
+    /// command does; recording and BLE carry on. Idempotent.
+    pub async fn set_wifi(&self, on: bool) -> Result<(), SimError> {
+        self.inner.wifi_on.store(on, Ordering::SeqCst);
+        if !self.is_powered() {
+            return Ok(());
+        }
+        if on {
+            self.start_api().await?;
+        } else {
+            self.stop_api().await;
+        }
+        tracing::info!(on, "WiFi");
+        Ok(())
+    }
+
+    /// Whether the WiFi access point is on.
+    pub fn wifi_on(&self) -> bool {
+        self.inner.wifi_on.load(Ordering::SeqCst)
+    }
+
+    async fn stop_api(&self) {
         let server = self.inner.server.lock().await.take();
         if let Some(s) = server {
             s.stop().await;
         }
-        tracing::info!("power off");
     }
 
-    /// Powers the camera on: listens again on the same port and resumes the clock. Idempotent.
-    pub async fn power_on(&self) -> Result<(), SimError> {
+    async fn start_api(&self) -> Result<(), SimError> {
         let mut server = self.inner.server.lock().await;
         if server.is_some() {
             return Ok(());
@@ -717,9 +807,6 @@ impl SimCamera {
             }
         };
         *server = Some(server::spawn(self.inner.clone(), listener));
-        self.inner.powered.store(true, Ordering::SeqCst);
-        lock(&self.inner.clock).resume();
-        tracing::info!("power on");
         Ok(())
     }
 

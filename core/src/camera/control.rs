@@ -1,0 +1,216 @@
+//! Control over BLE once paired (docs/camera-protocol.md, "Control messages" and "Events"):
+//! signed commands from the phone (unpair, status, the camera's WiFi on or off) and the events
+//! the camera notifies (recording, SD usage, G-sensor, power). Both roles' codecs live here, so
+//! the simulated camera and a firmware port share them.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::auth::{self, SignedParts};
+use super::ble::{BleConnection, CONTROL_UUID, GattChannel, MessageChannel};
+use super::pairing::{PAIRING_VERSION, PairedCamera, PairingError};
+
+/// How long the camera has to answer a command.
+const ANSWER_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A command a paired phone sends on the control characteristic, signed with its API secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ControlCommand {
+    /// Forget this phone (revoke its secret).
+    Unpair,
+    /// Report recording state, SD usage and whether the WiFi is on ([`BleStatus`]).
+    Status,
+    /// Turn the camera's WiFi access point on (to stream).
+    WifiOn,
+    /// Turn it off (saves the camera's power and the car's battery).
+    WifiOff,
+}
+
+impl ControlCommand {
+    const ALL: [Self; 4] = [Self::Unpair, Self::Status, Self::WifiOn, Self::WifiOff];
+
+    /// The opcode on the wire.
+    pub fn op(self) -> u8 {
+        match self {
+            Self::Unpair => 0x01,
+            Self::Status => 0x02,
+            Self::WifiOn => 0x03,
+            Self::WifiOff => 0x04,
+        }
+    }
+
+    /// The command for an opcode.
+    pub fn from_op(op: u8) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.op() == op)
+    }
+
+    /// What the signature covers: the method is the command's name, the path `/ble/control`.
+    pub fn signed_parts(self) -> SignedParts<'static> {
+        let method = match self {
+            Self::Unpair => "UNPAIR",
+            Self::Status => "STATUS",
+            Self::WifiOn => "WIFI_ON",
+            Self::WifiOff => "WIFI_OFF",
+        };
+        SignedParts { method, path: "/ble/control", query: "", range: "" }
+    }
+}
+
+/// The camera's answer to [`ControlCommand::Status`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BleStatus {
+    /// Whether it is recording a drive.
+    pub recording: bool,
+    /// The drive being recorded.
+    pub drive_id: Option<String>,
+    /// SD card bytes used.
+    pub sd_used_bytes: u64,
+    /// SD card capacity.
+    pub sd_capacity_bytes: u64,
+    /// Whether its WiFi access point is on.
+    pub wifi_on: bool,
+}
+
+/// What a camera notifies on the events characteristic (JSON, one message per event).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum CameraEvent {
+    /// Recording started or stopped (ignition).
+    Recording {
+        /// Whether it records now.
+        recording: bool,
+        /// The drive concerned.
+        drive_id: Option<String>,
+    },
+    /// SD usage after a segment was finalized.
+    SdUsage {
+        /// Bytes used.
+        used_bytes: u64,
+        /// Capacity.
+        capacity_bytes: u64,
+    },
+    /// The camera's G-sensor fired (it locks the segments around it).
+    GSensor {
+        /// When, ms since the epoch (camera clock).
+        at_ms: i64,
+        /// Peak acceleration, g.
+        peak_g: f64,
+    },
+    /// The camera is switching off (or just came on).
+    Power {
+        /// Whether it is on.
+        on: bool,
+    },
+}
+
+impl CameraEvent {
+    /// The event as notified (a JSON object); framed like every message.
+    pub fn encode(&self) -> Vec<u8> {
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+
+    /// Parses a notified event; `None` for one this build does not know (ignored, not an error:
+    /// later firmware may add kinds).
+    pub fn decode(bytes: &[u8]) -> Option<Self> {
+        serde_json::from_slice(bytes).ok()
+    }
+}
+
+/// A control message: `[version][op][len: u16 BE][authorization][body]`.
+fn control_msg(op: u8, authorization: &str, body: &[u8]) -> Vec<u8> {
+    let auth = authorization.as_bytes();
+    let len = u16::try_from(auth.len()).unwrap_or(u16::MAX);
+    let mut m = vec![PAIRING_VERSION, op];
+    m.extend_from_slice(&len.to_be_bytes());
+    m.extend_from_slice(&auth[..usize::from(len)]);
+    m.extend_from_slice(body);
+    m
+}
+
+/// The camera's answer: `[version][op | 0x80][status: 0 ok, 1 refused][body]`.
+pub fn answer(op: u8, ok: bool, body: &[u8]) -> Vec<u8> {
+    let mut m = vec![PAIRING_VERSION, op | 0x80, u8::from(!ok)];
+    m.extend_from_slice(body);
+    m
+}
+
+/// A control message as the camera reads it, before its signature is checked.
+#[derive(Debug)]
+pub struct ControlRequest<'a> {
+    /// The command.
+    pub command: ControlCommand,
+    /// The `Authorization` value to verify against `command.signed_parts()`.
+    pub authorization: &'a str,
+}
+
+/// Parses a control message (camera side); `Err(op)` for a malformed one, to refuse.
+pub fn parse_request(m: &[u8]) -> Result<ControlRequest<'_>, u8> {
+    let [PAIRING_VERSION, op, len_hi, len_lo, rest @ ..] = m else {
+        return Err(m.get(1).copied().unwrap_or(0));
+    };
+    let command = ControlCommand::from_op(*op).ok_or(*op)?;
+    let len = usize::from(u16::from_be_bytes([*len_hi, *len_lo]));
+    let auth = rest.get(..len).ok_or(*op)?;
+    let authorization = std::str::from_utf8(auth).map_err(|_| *op)?;
+    Ok(ControlRequest { command, authorization })
+}
+
+/// Sends a signed command over an open BLE connection (phone side) and returns the body of the
+/// camera's answer; a refusal is [`PairingError::Refused`].
+pub async fn send(
+    conn: &mut dyn BleConnection,
+    camera: &PairedCamera,
+    command: ControlCommand,
+) -> Result<Vec<u8>, PairingError> {
+    let creds = camera.credentials()?;
+    let authorization = auth::authorization(&creds, &command.signed_parts(), auth::now_ms());
+    let mut chan = GattChannel::open(conn, CONTROL_UUID).await?;
+    chan.send(&control_msg(command.op(), &authorization, &[])).await?;
+    let reply = chan.recv(ANSWER_TIMEOUT).await?;
+    match reply.as_slice() {
+        [PAIRING_VERSION, op, 0, body @ ..] if *op == command.op() | 0x80 => Ok(body.to_vec()),
+        [PAIRING_VERSION, op, _, ..] if *op == command.op() | 0x80 => Err(PairingError::Refused),
+        [v, ..] if *v != PAIRING_VERSION => Err(PairingError::Version(*v)),
+        _ => Err(PairingError::Protocol("unexpected control answer")),
+    }
+}
+
+/// Asks the camera for its status over BLE.
+pub async fn status(
+    conn: &mut dyn BleConnection,
+    camera: &PairedCamera,
+) -> Result<BleStatus, PairingError> {
+    let body = send(conn, camera, ControlCommand::Status).await?;
+    serde_json::from_slice(&body).map_err(|_| PairingError::Protocol("status is not JSON"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_round_trip_and_bad_ones_are_refused() {
+        for command in ControlCommand::ALL {
+            let m = control_msg(command.op(), "DK1-HMAC-SHA256 phone=p", &[]);
+            let parsed = parse_request(&m).unwrap();
+            assert_eq!(parsed.command, command);
+            assert_eq!(parsed.authorization, "DK1-HMAC-SHA256 phone=p");
+        }
+        assert_eq!(parse_request(&[1, 0x09, 0, 0]).unwrap_err(), 0x09);
+        assert_eq!(parse_request(&[1, 0x02, 0, 50, b'x']).unwrap_err(), 0x02);
+        assert_eq!(parse_request(&[2, 0x02]).unwrap_err(), 0x02);
+        assert!(parse_request(&[]).is_err());
+    }
+
+    #[test]
+    fn events_round_trip_and_unknown_kinds_are_ignored() {
+        let e = CameraEvent::GSensor { at_ms: 5, peak_g: 0.7 };
+        assert_eq!(CameraEvent::decode(&e.encode()), Some(e));
+        assert_eq!(
+            CameraEvent::decode(br#"{"kind":"power","on":false}"#),
+            Some(CameraEvent::Power { on: false })
+        );
+        assert_eq!(CameraEvent::decode(br#"{"kind":"parking_mode"}"#), None);
+    }
+}
