@@ -8,6 +8,7 @@ mod cloud_cmd;
 mod demo;
 mod output;
 mod pair_cmd;
+mod scan_cmd;
 
 use std::path::PathBuf;
 
@@ -49,6 +50,8 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Find cameras over BLE: the machine's Bluetooth adapter, or loopback with --camera-ble.
+    Scan(scan_cmd::ScanArgs),
     /// Pair with a camera over BLE using the code on its screen (once per camera).
     Pair {
         /// The camera's BLE address (`host:port` of a simulated camera's loopback GATT service).
@@ -219,6 +222,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         } => {
             return clip_cmd::detect(csv, sensitivity);
         }
+        Command::Scan(args) => return scan_cmd::scan(args).await,
         Command::Pair { camera_ble, code } => {
             let dir = cli.data_dir.unwrap_or_else(default_data_dir);
             return pair_cmd::pair(&dir, &camera_ble, code).await;
@@ -257,6 +261,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Demo(_)
         | Command::Clip { action: clip_cmd::ClipAction::Cut { .. } }
         | Command::Events { action: Some(_), .. }
+        | Command::Scan(_)
         | Command::Pair { .. }
         | Command::Unpair { .. }
         | Command::Cameras { .. } => unreachable!("handled above"),

@@ -6,7 +6,13 @@ use std::process::{Command, Output, Stdio};
 use dashkeep_simcam::{Fixture, Scenario, SimCamera, SimConfig};
 
 fn dashkeep(args: &[&str], data_dir: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_dashkeep"))
+    command(args, data_dir).output().expect("run dashkeep")
+}
+
+/// The `dashkeep` command with its arguments, not yet run.
+fn command(args: &[&str], data_dir: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_dashkeep"));
+    cmd
         // The phone here is the test machine's disk: its free space must not decide the test.
         .env("DASHKEEP_KEEP_FREE", "0")
         // The test command exports S3 settings for the cloud tests; these tests use a local cloud.
@@ -17,9 +23,8 @@ fn dashkeep(args: &[&str], data_dir: &Path) -> Output {
         .arg("--data-dir")
         .arg(data_dir)
         .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run dashkeep")
+        .stdin(Stdio::null());
+    cmd
 }
 
 fn ok(out: &Output) -> String {
@@ -198,4 +203,108 @@ async fn clips_reach_the_cloud_and_come_back_after_a_reinstall() {
         serde_json::from_str(&ok(&with_cloud(&["clips", "--json"], &third))).expect("json");
     assert_eq!(clips.as_array().map(Vec::len), Some(0), "a deleted clip never comes back: {clips}");
     assert!(!Path::new(shared).exists(), "the cloud copy is gone");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scan_over_loopback_lists_the_simulated_camera() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cam = camera(dir.path(), 1).await;
+    let addr = cam.ble_addr().to_string();
+    let data = dir.path().join("phone");
+    let json = ok(&dashkeep(&["scan", "--camera-ble", &addr, "--timeout", "2", "--json"], &data));
+    let found: serde_json::Value = serde_json::from_str(&json).expect("json");
+    let serial = cam.status().serial;
+    assert_eq!(
+        found,
+        serde_json::json!([{ "address": addr, "name": format!("Dashkeep {serial}") }]),
+        "{json}"
+    );
+    let text = ok(&dashkeep(&["scan", "--camera-ble", &addr], &data));
+    assert!(text.contains(&addr) && text.contains(&serial), "{text}");
+
+    // A closed port is no camera, nor is one that accepts and never answers: the scan still
+    // ends on time, lists the real camera, and says when it found nothing.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let closed = closed.local_addr().expect("addr").to_string();
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let silent_addr = silent.local_addr().expect("addr").to_string();
+    let start = std::time::Instant::now();
+    let args = ["scan", "--timeout", "1", "--camera-ble", &closed, "--camera-ble", &silent_addr];
+    let none = ok(&dashkeep(&args, &data));
+    assert!(none.contains("No Dashkeep camera found"), "{none}");
+    assert!(start.elapsed() < std::time::Duration::from_secs(4), "{:?}", start.elapsed());
+    let args = ["scan", "--timeout", "1", "--camera-ble", &silent_addr, "--camera-ble", &addr];
+    let one = ok(&dashkeep(&args, &data));
+    assert!(one.contains(&addr) && !one.contains(&silent_addr), "{one}");
+    drop(silent);
+    assert!(!dashkeep(&["scan", "--timeout", "0", "--camera-ble", &addr], &data).status.success());
+    cam.shutdown().await;
+}
+
+/// The typed "no adapter" failure, and how long it took.
+#[cfg(feature = "btleplug")]
+fn scan_without_adapter(bus: &str, data: &Path) -> (Output, std::time::Duration) {
+    let start = std::time::Instant::now();
+    let out = command(&["scan", "--timeout", "30"], data)
+        .env("DBUS_SYSTEM_BUS_ADDRESS", bus)
+        .output()
+        .expect("run dashkeep");
+    (out, start.elapsed())
+}
+
+#[cfg(feature = "btleplug")]
+#[test]
+fn scan_without_a_bluetooth_adapter_fails_fast_with_a_typed_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // No system bus at all (this machine, CI, a container): whatever the host has, the child is
+    // pointed at a socket that does not exist.
+    let bus = format!("unix:path={}", dir.path().join("no-system-bus").display());
+    let (out, took) = scan_without_adapter(&bus, &dir.path().join("phone"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "no adapter must not exit 0: {stderr}");
+    assert!(
+        stderr.contains("error: no Bluetooth adapter (BlueZ not reachable over D-Bus"),
+        "{stderr}"
+    );
+    assert!(took < std::time::Duration::from_secs(5), "fails fast, not after the scan: {took:?}");
+    assert!(out.stdout.is_empty(), "nothing listed");
+}
+
+#[cfg(feature = "btleplug")]
+#[test]
+fn scan_with_a_system_bus_but_no_bluez_fails_fast_with_a_typed_error() {
+    // A private bus stands in for a system bus without bluetoothd on it.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let socket = dir.path().join("bus");
+    let daemon = Command::new("dbus-daemon")
+        .args(["--session", "--nofork", "--nopidfile"])
+        .arg(format!("--address=unix:path={}", socket.display()))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn();
+    let Ok(daemon) = daemon else {
+        eprintln!("skipped: no dbus-daemon on this machine");
+        return;
+    };
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _daemon = Kill(daemon);
+    let ready = std::time::Instant::now();
+    while !socket.exists() && ready.elapsed() < std::time::Duration::from_secs(5) {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(socket.exists(), "the private bus came up");
+    let bus = format!("unix:path={}", socket.display());
+    let (out, took) = scan_without_adapter(&bus, &dir.path().join("phone"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "no BlueZ must not exit 0: {stderr}");
+    assert!(stderr.contains("error: no Bluetooth adapter (BlueZ not reachable over D-Bus"));
+    assert!(stderr.contains("org.bluez"), "names what is missing: {stderr}");
+    assert!(took < std::time::Duration::from_secs(6), "{took:?}");
 }

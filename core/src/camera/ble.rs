@@ -3,8 +3,8 @@
 //!
 //! The service is specified in `docs/camera-protocol.md` ("BLE pairing and control"). Pairing
 //! ([`super::pairing`]) runs over [`MessageChannel`], so it does not care which link carries it:
-//! the loopback link here, or a real BLE adapter (btleplug on desktop, the platform's BLE stack on
-//! a phone) implementing [`BleLink`] + [`BleConnection`].
+//! the loopback link here, or a real BLE adapter implementing [`BleLink`] + [`BleConnection`]
+//! (`camera::btle`, with the `btleplug` feature: BlueZ on Linux, CoreBluetooth, Android).
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -102,6 +102,14 @@ pub enum BleError {
     /// No such device.
     #[error("no camera at {0}")]
     NotFound(String),
+    /// No usable Bluetooth adapter: none present, or the platform's Bluetooth service cannot be
+    /// reached (on Linux: BlueZ over the system D-Bus). The text says which.
+    #[error("no Bluetooth adapter ({0})")]
+    NoAdapter(String),
+    /// Bluetooth is there but cannot be used now: powered off, permission not granted, or an
+    /// operation the platform does not support.
+    #[error("Bluetooth unavailable: {0}")]
+    Unavailable(String),
 }
 
 /// A BLE central: scanning and connecting. A real adapter (btleplug) implements this too.
@@ -360,12 +368,14 @@ pub mod loopback {
             service: GattUuid,
             timeout: Duration,
         ) -> Result<Vec<BleDevice>, BleError> {
+            // Every candidate at once, each bounded by the scan's timeout: a silent one (a port
+            // that accepts and never answers) costs no more than the scan.
+            let probes = self.candidates.iter().map(|addr| async move {
+                (addr, tokio::time::timeout(timeout, self.advertisement(addr, timeout)).await)
+            });
             let mut found = Vec::new();
-            for addr in &self.candidates {
-                let Ok(mut conn) = self.dial(addr, timeout).await else { continue };
-                let adv = conn.request(OP_ADVERTISEMENT, GattUuid(0), Vec::new()).await;
-                let _ = conn.disconnect().await;
-                if let Ok(v) = adv
+            for (addr, adv) in futures_util::future::join_all(probes).await {
+                if let Ok(Ok(v)) = adv
                     && v.len() >= 16
                     && u128::from_be_bytes(v[..16].try_into().unwrap_or([0; 16])) == service.0
                 {
@@ -386,6 +396,18 @@ pub mod loopback {
     }
 
     impl LoopbackLink {
+        /// The advertisement of the device at `address`: `[service uuid: 16][local name]`.
+        async fn advertisement(
+            &self,
+            address: &str,
+            timeout: Duration,
+        ) -> Result<Vec<u8>, BleError> {
+            let mut conn = self.dial(address, timeout).await?;
+            let adv = conn.request(OP_ADVERTISEMENT, GattUuid(0), Vec::new()).await;
+            let _ = conn.disconnect().await;
+            adv
+        }
+
         async fn dial(
             &self,
             address: &str,

@@ -2,12 +2,15 @@
 //!
 //! Everything a camera says is untrusted: listings are validated before use, bodies are read with
 //! size limits, and ids are only used as file names after [`crate::protocol::is_safe_id`].
-//! Pairing over BLE ([`pairing`], over the [`ble::BleLink`] transport) gives the phone
+//! Pairing over BLE ([`pairing`], over the [`ble::BleLink`] transport: the loopback link in
+//! [`ble::loopback`], or the platform's Bluetooth with the `btleplug` feature) gives the phone
 //! [`PhoneCredentials`]; with them, [`CameraClient`] signs every request ([`auth`]) at its one
 //! sending seam. The phone keeps pairings in a [`secrets::SecretStore`].
 
 pub mod auth;
 pub mod ble;
+#[cfg(feature = "btleplug")]
+pub mod btle;
 pub mod control;
 pub mod pairing;
 pub mod pinned;
