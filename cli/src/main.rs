@@ -54,7 +54,8 @@ enum Command {
     Scan(scan_cmd::ScanArgs),
     /// Pair with a camera over BLE using the code on its screen (once per camera).
     Pair {
-        /// The camera's BLE address (`host:port` of a simulated camera's loopback GATT service).
+        /// The camera's BLE address, as `dashkeep scan` lists it: a Bluetooth address (through
+        /// the adapter), or `host:port` of a simulated camera's loopback GATT service.
         #[arg(long = "camera-ble")]
         camera_ble: String,
         /// The code the camera shows (asked for when missing; better than in shell history).

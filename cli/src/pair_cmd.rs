@@ -1,8 +1,8 @@
 //! `dashkeep pair`, `unpair`, `cameras`: pairing with a camera over BLE and the pairings kept in
 //! the data directory's secret store (`pairings.json`, mode 0600).
 //!
-//! The BLE link is the loopback transport (`host:port` of a simulated camera's GATT service):
-//! no real BLE adapter is built into this CLI yet (see docs/camera-protocol.md).
+//! The BLE link is the loopback transport for a `host:port` address (a simulated camera's GATT
+//! service), and the machine's Bluetooth adapter (btleplug) for a Bluetooth address.
 
 use std::io::BufRead;
 use std::path::Path;
@@ -10,7 +10,6 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use dashkeep_core::camera::PairingError;
-use dashkeep_core::camera::ble::loopback::LoopbackLink;
 use dashkeep_core::camera::pairing::{self, PairedCamera, PairingCode, new_phone_id};
 use dashkeep_core::camera::secrets::{FileSecretStore, SecretStore};
 
@@ -45,8 +44,8 @@ pub(crate) async fn pair(
         .into_iter()
         .find(|c| c.ble_address == address)
         .map_or_else(new_phone_id, |c| c.phone_id);
-    let link = LoopbackLink::new(vec![address.to_string()]);
-    let paired = match pairing::pair(&link, address, &code, &phone_id).await {
+    let link = crate::scan_cmd::link_for(address).await?;
+    let paired = match pairing::pair(link.as_ref(), address, &code, &phone_id).await {
         Ok(p) => p,
         Err(PairingError::BackingOff { retry_after }) => {
             bail!(
@@ -87,8 +86,8 @@ pub(crate) async fn unpair(
     let store = store(data_dir)?;
     let camera = pick(&store, serial.as_deref())?;
     if !local_only {
-        let link = LoopbackLink::new(vec![camera.ble_address.clone()]);
-        tokio::time::timeout(Duration::from_secs(30), pairing::unpair(&link, &camera))
+        let link = crate::scan_cmd::link_for(&camera.ble_address).await?;
+        tokio::time::timeout(Duration::from_secs(30), pairing::unpair(link.as_ref(), &camera))
             .await
             .context("the camera did not answer")?
             .context("the camera did not revoke this phone (use --local-only to forget it here)")?;

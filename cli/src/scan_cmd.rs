@@ -59,6 +59,26 @@ async fn adapter_scan(_timeout: Duration) -> anyhow::Result<Vec<BleDevice>> {
     )
 }
 
+/// The BLE link that reaches `address`: a `host:port` is a simulated camera's loopback GATT
+/// service; anything else is a Bluetooth address, reached through the adapter (btleplug).
+pub(crate) async fn link_for(address: &str) -> anyhow::Result<Box<dyn BleLink>> {
+    if address.parse::<std::net::SocketAddr>().is_ok() {
+        return Ok(Box::new(LoopbackLink::new(vec![address.to_string()])));
+    }
+    adapter_link().await
+}
+
+#[cfg(feature = "btleplug")]
+async fn adapter_link() -> anyhow::Result<Box<dyn BleLink>> {
+    use dashkeep_core::camera::btle::{BtleLink, OPEN_TIMEOUT};
+    Ok(Box::new(BtleLink::open(OPEN_TIMEOUT).await?))
+}
+
+#[cfg(not(feature = "btleplug"))]
+async fn adapter_link() -> anyhow::Result<Box<dyn BleLink>> {
+    anyhow::bail!("this dashkeep was built without Bluetooth (feature `btleplug`)")
+}
+
 fn print(found: &[BleDevice], timeout: Duration, json: bool) -> anyhow::Result<()> {
     if json {
         let rows: Vec<_> = found

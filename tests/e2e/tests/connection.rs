@@ -10,7 +10,10 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use common::{World, assert_phone_mirrors_card};
+use dashkeep_core::camera::PairingError;
 use dashkeep_core::camera::ble::loopback::LoopbackLink;
+use dashkeep_core::camera::ble::{BleLink, EVENTS_UUID, Reassembler};
+use dashkeep_core::camera::control::{self, CameraEvent, ControlCommand};
 use dashkeep_core::camera::{WifiError, WifiJoiner};
 use dashkeep_core::companion::{ConnectionState, DisconnectReason};
 use dashkeep_core::{Companion, CompanionEvent};
@@ -195,4 +198,100 @@ async fn connecting_to_a_camera_that_is_not_paired_is_a_typed_error() {
     assert_eq!(phone.connection_state(), ConnectionState::Idle);
     phone.close().await;
     world.camera.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_camera_with_its_wifi_off_turns_it_on_for_its_paired_phone() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let camera = SimCamera::start(SimConfig {
+        instant: true,
+        speed: 600.0,
+        fixture: Fixture::Small360p,
+        paired_mode: true,
+        wifi_starts_on: false,
+        ..SimConfig::new(Scenario::calm(1).with_segment_secs(20), dir.path().join("sd"))
+    })
+    .await
+    .expect("camera starts");
+    let world = World { dir, camera };
+    let camera = &world.camera;
+    assert!(!camera.wifi_on());
+    let phone = world.phone().await;
+    let link = LoopbackLink::new(vec![camera.ble_addr().to_string()]);
+    let serial = pair(&phone, camera, &link).await;
+    let paired = phone.paired_cameras().await.unwrap().remove(0);
+
+    // An unsigned or forged command is refused and changes nothing.
+    let mut conn = link.connect(&paired.ble_address, Duration::from_secs(5)).await.unwrap();
+    let mut forged = paired.clone();
+    forged.payload.api_secret = hex::encode([9u8; 32]);
+    let err = control::send(conn.as_mut(), &forged, ControlCommand::WifiOn).await.unwrap_err();
+    assert!(matches!(err, PairingError::Refused), "{err:?}");
+    assert!(!camera.wifi_on());
+    let status = control::status(conn.as_mut(), &paired).await.expect("signed status");
+    assert!(!status.wifi_on);
+    assert_eq!(status.sd_capacity_bytes, camera.status().sd_capacity_bytes);
+    conn.disconnect().await.unwrap();
+
+    // Connecting turns it on (a signed command), then streams everything.
+    let mut events = phone.subscribe();
+    let mut seen = Vec::new();
+    phone.connect(&serial, Arc::new(link), Arc::new(RecordingWifi::default()), true).await.unwrap();
+    wait_for(&mut events, &mut seen, |s| matches!(s, ConnectionState::Streaming { .. })).await;
+    assert!(camera.wifi_on());
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while stored_segments(&phone).await < camera.card().len() {
+        assert!(tokio::time::Instant::now() < deadline, "phone did not catch up");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    phone.close().await;
+    world.camera.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_camera_notifies_recording_sd_usage_g_sensor_and_power_over_ble() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let camera = SimCamera::start(SimConfig {
+        speed: 120.0,
+        fixture: Fixture::Small360p,
+        ..SimConfig::new(Scenario::demo(), dir.path().join("sd"))
+    })
+    .await
+    .expect("camera starts");
+    let link = LoopbackLink::new(vec![camera.ble_addr().to_string()]);
+    let mut conn =
+        link.connect(&camera.ble_addr().to_string(), Duration::from_secs(5)).await.unwrap();
+    conn.subscribe(EVENTS_UUID).await.unwrap();
+    let mut reasm = Reassembler::default();
+    let mut heard = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while !heard.iter().any(|e| matches!(e, CameraEvent::GSensor { .. })) {
+        assert!(tokio::time::Instant::now() < deadline, "no G-sensor event; heard {heard:?}");
+        let (uuid, chunk) = conn.next_notification(Duration::from_secs(30)).await.unwrap();
+        assert_eq!(uuid, EVENTS_UUID);
+        if let Some(message) = reasm.push(&chunk).unwrap() {
+            heard.extend(CameraEvent::decode(&message));
+        }
+    }
+    assert!(matches!(heard[0], CameraEvent::Recording { recording: true, .. }), "{heard:?}");
+    let usage: Vec<u64> = heard
+        .iter()
+        .filter_map(|e| match e {
+            CameraEvent::SdUsage { used_bytes, .. } => Some(*used_bytes),
+            _ => None,
+        })
+        .collect();
+    assert!(usage.windows(2).all(|w| w[0] < w[1]), "SD usage grows: {usage:?}");
+    let Some(CameraEvent::GSensor { peak_g, .. }) = heard.last() else { unreachable!() };
+    assert!(*peak_g > 0.3, "the demo's hard brake: {peak_g}");
+    camera.power_off().await;
+    loop {
+        let (_, chunk) = conn.next_notification(Duration::from_secs(10)).await.unwrap();
+        if let Some(message) = reasm.push(&chunk).unwrap()
+            && CameraEvent::decode(&message) == Some(CameraEvent::Power { on: false })
+        {
+            break;
+        }
+    }
+    camera.shutdown().await;
 }
