@@ -11,7 +11,7 @@ use dashkeep_core::camera::ble::BleLink;
 use dashkeep_core::camera::ble::loopback::LoopbackLink;
 use dashkeep_core::camera::secrets::{SecretStore as CoreSecretStore, SecretStoreError};
 use dashkeep_core::camera::{
-    AlreadyJoined, CameraKey, PairedCamera as CorePairedCamera, WifiError,
+    AlreadyJoined, CameraKey, PairedCamera as CorePairedCamera, PairingError, WifiError,
     WifiJoiner as CoreWifiJoiner,
 };
 use dashkeep_core::companion::{ConnectionState as CoreState, DisconnectReason as CoreReason};
@@ -180,6 +180,28 @@ impl BleTransport {
     pub fn loopback(addresses: Vec<String>) -> Arc<Self> {
         Arc::new(Self { link: Arc::new(LoopbackLink::new(addresses)) })
     }
+
+    /// The phone's own Bluetooth (btleplug: CoreBluetooth, Android's BLE through JNI, BlueZ).
+    /// Fails with `Pairing(BleLink)` when there is no adapter or it is off, within seconds.
+    #[uniffi::constructor]
+    pub async fn system() -> Result<Arc<Self>, CompanionError> {
+        system_link().await.map(|link| Arc::new(Self { link }))
+    }
+}
+
+#[cfg(feature = "btleplug")]
+async fn system_link() -> Result<Arc<dyn BleLink>, CompanionError> {
+    use dashkeep_core::camera::btle::{BtleLink, OPEN_TIMEOUT};
+    let link = run(BtleLink::open(OPEN_TIMEOUT)).await.map_err(PairingError::from)?;
+    Ok(Arc::new(link))
+}
+
+#[cfg(not(feature = "btleplug"))]
+async fn system_link() -> Result<Arc<dyn BleLink>, CompanionError> {
+    Err(PairingError::Link(dashkeep_core::camera::ble::BleError::Unavailable(
+        "this build has no Bluetooth (feature `btleplug`)".into(),
+    ))
+    .into())
 }
 
 /// Keeps the pairings' secrets (WiFi passphrase, API secret, pinned key) in the platform's

@@ -30,6 +30,15 @@ class ErrorsTest {
     }
 
     @Test
+    fun `without a Bluetooth adapter the system transport is a typed error, quickly`() {
+        val started = System.nanoTime()
+        val e = assertThrows<CompanionException.Pairing> { runBlocking { BleTransport.system() } }
+        assertEquals(PairingErrorKind.BleLink, e.reason)
+        assertTrue(e.detail.startsWith("no Bluetooth adapter"), e.detail)
+        assertTrue(System.nanoTime() - started < 10_000_000_000L, "it fails within seconds, not a hang")
+    }
+
+    @Test
     fun `a bad camera URL is a typed camera error`() = Session().use { s ->
         val e = assertThrows<CompanionException.Camera> { runBlocking { s.companion.streamNow("ftp://camera") } }
         assertEquals(CameraErrorKind.BadUrl("ftp://camera"), e.reason)
