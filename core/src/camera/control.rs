@@ -25,10 +25,13 @@ pub enum ControlCommand {
     WifiOn,
     /// Turn it off (saves the camera's power and the car's battery).
     WifiOff,
+    /// Mark this moment ("clip now"): the camera locks the segment being recorded and the next
+    /// one against loop recording and answers [`ClipMark`].
+    ClipNow,
 }
 
 impl ControlCommand {
-    const ALL: [Self; 4] = [Self::Unpair, Self::Status, Self::WifiOn, Self::WifiOff];
+    const ALL: [Self; 5] = [Self::Unpair, Self::Status, Self::WifiOn, Self::WifiOff, Self::ClipNow];
 
     /// The opcode on the wire.
     pub fn op(self) -> u8 {
@@ -37,6 +40,7 @@ impl ControlCommand {
             Self::Status => 0x02,
             Self::WifiOn => 0x03,
             Self::WifiOff => 0x04,
+            Self::ClipNow => 0x05,
         }
     }
 
@@ -52,6 +56,7 @@ impl ControlCommand {
             Self::Status => "STATUS",
             Self::WifiOn => "WIFI_ON",
             Self::WifiOff => "WIFI_OFF",
+            Self::ClipNow => "CLIP_NOW",
         };
         SignedParts { method, path: "/ble/control", query: "", range: "" }
     }
@@ -70,6 +75,15 @@ pub struct BleStatus {
     pub sd_capacity_bytes: u64,
     /// Whether its WiFi access point is on.
     pub wifi_on: bool,
+}
+
+/// The camera's answer to [`ControlCommand::ClipNow`]: the moment it marked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClipMark {
+    /// The drive being recorded.
+    pub drive_id: String,
+    /// The moment, ms since the epoch (camera clock).
+    pub at_ms: i64,
 }
 
 /// What a camera notifies on the events characteristic (JSON, one message per event).
@@ -183,6 +197,20 @@ pub async fn status(
 ) -> Result<BleStatus, PairingError> {
     let body = send(conn, camera, ControlCommand::Status).await?;
     serde_json::from_slice(&body).map_err(|_| PairingError::Protocol("status is not JSON"))
+}
+
+/// Asks the camera to mark this moment over BLE; refused when it records no drive.
+pub async fn clip_now(
+    conn: &mut dyn BleConnection,
+    camera: &PairedCamera,
+) -> Result<ClipMark, PairingError> {
+    let body = send(conn, camera, ControlCommand::ClipNow).await?;
+    let mark: ClipMark =
+        serde_json::from_slice(&body).map_err(|_| PairingError::Protocol("mark is not JSON"))?;
+    if !crate::protocol::is_safe_id(&mark.drive_id) {
+        return Err(PairingError::Protocol("unsafe drive id"));
+    }
+    Ok(mark)
 }
 
 #[cfg(test)]

@@ -7,13 +7,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{broadcast, watch};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use super::CompanionEvent;
 use crate::camera::ble::{BleConnection, BleLink, SERVICE_UUID};
-use crate::camera::control::{self, ControlCommand};
+use crate::camera::control::{self, ClipMark, ControlCommand};
 use crate::camera::pairing::read_device_info;
 use crate::camera::{CameraClient, CameraError, PairedCamera, PairingError, WifiJoiner};
 use crate::ingest::{IngestError, IngestEvent, Ingestor, RetryPolicy};
@@ -106,8 +106,18 @@ impl StatePublisher {
     }
 }
 
+/// What the app asks of the connected camera over BLE, answered on `reply`.
+pub(super) enum LinkRequest {
+    /// Mark this moment on the camera ("clip now").
+    ClipNow {
+        /// Where the answer goes.
+        reply: oneshot::Sender<Result<ClipMark, PairingError>>,
+    },
+}
+
 /// Everything one supervisor needs.
 pub(super) struct Supervisor {
+    pub requests: tokio::sync::Mutex<mpsc::Receiver<LinkRequest>>,
     pub camera: PairedCamera,
     pub ble: Arc<dyn BleLink>,
     pub wifi: Arc<dyn WifiJoiner>,
@@ -228,8 +238,14 @@ impl Supervisor {
         }
         let mut checks = tokio::time::interval(CHECK_EVERY);
         checks.tick().await;
+        let mut requests = self.requests.lock().await;
         loop {
             tokio::select! {
+                Some(request) = requests.recv() => match request {
+                    LinkRequest::ClipNow { reply } => {
+                        let _ = reply.send(control::clip_now(ble, &self.camera).await);
+                    }
+                },
                 result = &mut follow => return ended(result, cancel),
                 event = ingest_events.recv() => {
                     if let Ok(CompanionEvent::Ingest(IngestEvent::Disconnected { reason, .. })) = event {

@@ -37,7 +37,7 @@ use crate::storage::{
     Budget, DataLayout, Eviction, Forecast, LoopRecorder, QuotaFraction, SafetyFloor, StatvfsProbe,
     StorageError, StorageEvent, StorageProbe, forecast, remove_phone_copy,
 };
-use connection::{StatePublisher, Supervisor};
+use connection::{LinkRequest, StatePublisher, Supervisor};
 use pipeline::{Pipeline, PipelineError};
 
 /// Why a companion call failed.
@@ -216,6 +216,7 @@ pub struct Companion {
     secrets: Arc<dyn SecretStore>,
     retry: RetryPolicy,
     connection: Mutex<Option<StreamingTask>>,
+    link_requests: Mutex<Option<tokio::sync::mpsc::Sender<LinkRequest>>>,
     states: StatePublisher,
     _lock: File,
 }
@@ -306,6 +307,7 @@ impl Companion {
             secrets: config.secrets,
             retry: config.retry,
             connection: Mutex::new(None),
+            link_requests: Mutex::new(None),
             states: StatePublisher {
                 latest: watch::Sender::new(ConnectionState::Idle),
                 events: events.clone(),
@@ -447,7 +449,9 @@ impl Companion {
             .ok_or(PairingError::Protocol("the pinned camera key is not 32 bytes of hex"))?;
         self.disconnect().await;
         self.paired.set(Some(camera.clone()));
+        let (requests, queue) = tokio::sync::mpsc::channel(4);
         let supervisor = Supervisor {
+            requests: Mutex::new(queue),
             camera,
             ble,
             wifi,
@@ -459,11 +463,13 @@ impl Companion {
         let cancel = self.stop.child_token();
         let handle = tokio::spawn(supervisor.run(cancel.clone()));
         *self.connection.lock().await = Some(StreamingTask { cancel, handle });
+        *self.link_requests.lock().await = Some(requests);
         Ok(())
     }
 
     /// Stops the camera connection (and the streaming it runs); partial downloads are kept.
     pub async fn disconnect(&self) {
+        self.link_requests.lock().await.take();
         if let Some(task) = self.connection.lock().await.take() {
             task.cancel.cancel();
             let _ = task.handle.await;
@@ -615,8 +621,36 @@ impl Companion {
         let drive = status.current_drive.clone().ok_or(CompanionError::NotRecording)?;
         let camera_id = self.catalog.upsert_camera(status.clone(), camera_url.to_string()).await?;
         let drive = self.catalog.ensure_drive(camera_id, drive, status.clock_ms).await?;
-        let window = self.pipeline.window.around(status.clock_ms);
+        // Connected over BLE, the camera marks the moment itself and locks it on its SD card.
+        let at_ms = match self.mark_over_ble().await {
+            Some(mark) if mark.drive_id == status.current_drive.clone().unwrap_or_default() => {
+                mark.at_ms
+            }
+            _ => status.clock_ms,
+        };
+        let window = self.pipeline.window.around(at_ms);
         self.make_clip(drive, window).await
+    }
+
+    /// Asks the connected camera, over BLE, to mark this moment; `None` when there is no BLE
+    /// link now or the camera refuses (the clip is then made from its clock over WiFi alone).
+    async fn mark_over_ble(&self) -> Option<crate::camera::control::ClipMark> {
+        let linked = matches!(
+            self.connection_state(),
+            ConnectionState::BleConnected { .. }
+                | ConnectionState::WifiJoined { .. }
+                | ConnectionState::Streaming { .. }
+        );
+        let sender = self.link_requests.lock().await.clone().filter(|_| linked)?;
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        sender.send(LinkRequest::ClipNow { reply }).await.ok()?;
+        match tokio::time::timeout(std::time::Duration::from_secs(10), answer).await {
+            Ok(Ok(Ok(mark))) => Some(mark),
+            other => {
+                tracing::warn!(?other, "the camera did not mark the moment over BLE");
+                None
+            }
+        }
     }
 
     /// A manual clip of any range of a drive, in seconds from the drive's start; cut at once when

@@ -295,3 +295,33 @@ async fn the_camera_notifies_recording_sd_usage_g_sensor_and_power_over_ble() {
     }
     camera.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clip_now_while_connected_locks_the_moment_on_the_camera() {
+    let world = live_paired_camera(6, 20.0).await;
+    let camera = &world.camera;
+    let phone = world.phone().await;
+    let mut events = phone.subscribe();
+    let mut seen = Vec::new();
+    let link = LoopbackLink::new(vec![camera.ble_addr().to_string()]);
+    let serial = pair(&phone, camera, &link).await;
+    let api_url = phone.paired_cameras().await.unwrap()[0].payload.api_url.clone();
+    phone.connect(&serial, Arc::new(link), Arc::new(RecordingWifi::default()), true).await.unwrap();
+    wait_for(&mut events, &mut seen, |s| matches!(s, ConnectionState::Streaming { .. })).await;
+    camera.wait_for_seq(3).await;
+    let locked_before = camera.card().iter().filter(|(i, _, _)| i.locked).count();
+    assert_eq!(locked_before, 0, "a calm drive locks nothing by itself");
+    let before = camera.status().latest_seq;
+    let clip = phone.clip_now(&api_url).await.expect("clip now");
+    assert_eq!(clip.reason, dashkeep_core::catalog::ClipReason::Manual);
+    let after = camera.status().latest_seq;
+    camera.wait_for_seq(after + 3).await;
+    let locked: Vec<u64> =
+        camera.card().iter().filter(|(i, _, _)| i.locked).map(|(i, _, _)| i.seq).collect();
+    // The segment being recorded when the camera marked the moment, and the next one.
+    assert_eq!(locked.len(), 2, "{locked:?}");
+    assert_eq!(locked[1], locked[0] + 1);
+    assert!(before < locked[0] && locked[0] <= after + 1, "{before} < {locked:?} <= {after} + 1");
+    phone.close().await;
+    world.camera.shutdown().await;
+}

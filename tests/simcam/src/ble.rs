@@ -193,6 +193,7 @@ fn control(inner: &Inner, msg: &[u8], wifi: &mut Option<bool>) -> Vec<u8> {
             *wifi = Some(command == ControlCommand::WifiOn);
             Some(Vec::new())
         }
+        ControlCommand::ClipNow => inner.mark_clip().and_then(|m| serde_json::to_vec(&m).ok()),
         ControlCommand::Unpair => None,
     })
 }

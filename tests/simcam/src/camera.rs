@@ -1,6 +1,6 @@
 //! The camera: configuration, virtual clock, recorder with loop recording, power, faults, stats.
 
-use dashkeep_core::camera::control::{BleStatus, CameraEvent};
+use dashkeep_core::camera::control::{BleStatus, CameraEvent, ClipMark};
 use dashkeep_core::camera::pinned::camera_server_config;
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -182,6 +182,8 @@ pub(crate) struct Inner {
     pub powered: AtomicBool,
     /// Whether the WiFi access point (the HTTP API) is on.
     pub wifi_on: AtomicBool,
+    /// Segments still to lock after a "clip now" (the one being recorded and the next).
+    manual_locks: std::sync::atomic::AtomicU32,
     /// Events notified to BLE centrals subscribed to the events characteristic.
     pub events_tx: tokio::sync::broadcast::Sender<CameraEvent>,
     server: tokio::sync::Mutex<Option<Server>>,
@@ -336,9 +338,10 @@ impl Inner {
             tracing::warn!(needed, cap, "segment larger than the SD card: not recorded");
             return Ok(());
         }
+        let locked = p.locked || self.take_manual_lock();
         {
             let mut st = lock(&self.state);
-            if p.locked {
+            if locked {
                 loop {
                     let locked: u64 = st
                         .segments
@@ -380,7 +383,7 @@ impl Inner {
                 duration_ms: i64::from(p.secs) * 1000,
                 size,
                 sha256,
-                locked: p.locked,
+                locked,
                 telemetry_size: tel_bytes.len() as u64,
                 telemetry_sha256: tel_sha,
             };
@@ -419,6 +422,21 @@ impl Inner {
         if p.last_of_drive {
             send(CameraEvent::Recording { recording: false, drive_id: Some(p.drive_id.clone()) });
         }
+    }
+
+    /// A "clip now" from a paired phone: locks the segment being recorded and the next one, and
+    /// says which moment was marked; `None` when no drive is being recorded.
+    pub fn mark_clip(&self) -> Option<ClipMark> {
+        let status = self.status();
+        let drive_id = status.current_drive?;
+        self.manual_locks.store(2, Ordering::SeqCst);
+        Some(ClipMark { drive_id, at_ms: status.clock_ms })
+    }
+
+    fn take_manual_lock(&self) -> bool {
+        self.manual_locks
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok()
     }
 
     /// The status a paired phone reads over BLE.
@@ -611,6 +629,7 @@ impl SimCamera {
             done_tx: watch::Sender::new(false),
             powered: AtomicBool::new(true),
             wifi_on,
+            manual_locks: std::sync::atomic::AtomicU32::new(0),
             events_tx: tokio::sync::broadcast::Sender::new(64),
             server: tokio::sync::Mutex::new(None),
             recorder: Mutex::new(None),
