@@ -65,13 +65,36 @@ async fn a_pairing_and_streaming_session_logs_no_secret() {
     // An unsigned request too, so the camera logs a refusal.
     let anon = dashkeep_core::camera::CameraClient::new(&world.camera.base_url()).unwrap();
     assert!(anon.status().await.is_err());
+    // The connection too: BLE status and WiFi commands, the WiFi join, pinned HTTPS, clip now.
+    let phone_paired = phone.pair(&link, &addr, &right).await.unwrap();
+    let wifi = Arc::new(dashkeep_core::camera::AlreadyJoined);
+    let mut events = phone.subscribe();
+    phone.connect(&phone_paired.serial, Arc::new(link.clone()), wifi, true).await.unwrap();
+    tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            if let Ok(dashkeep_core::CompanionEvent::Connection(
+                dashkeep_core::companion::ConnectionState::Streaming { .. },
+            )) = events.recv().await
+            {
+                break;
+            }
+        }
+    })
+    .await
+    .expect("streaming");
+    let _ = phone.clip_now(&phone_paired.payload.api_url).await;
+    phone.disconnect().await;
     pairing::unpair(&link, &paired).await.unwrap();
+    phone.unpair(&link, &phone_paired.serial, false).await.unwrap();
     phone.close().await;
     world.camera.shutdown().await;
 
     let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
     assert!(logs.contains("phone paired"), "the capture works");
     assert!(logs.contains("unauthorized request"));
+    for secret in [&phone_paired.payload.api_secret] {
+        assert!(!logs.contains(secret.as_str()), "the second pairing's secret is in the logs");
+    }
     let secret = &paired.payload.api_secret;
     for (what, needle) in [
         ("passphrase", paired.payload.wifi_passphrase.as_str()),
