@@ -58,6 +58,9 @@ pub struct CompanionSettings {
     /// Where clips are uploaded; `null` keeps them on the phone only.
     #[uniffi(default)]
     pub cloud: Option<CloudSettings>,
+    /// How far ahead, in hours of driving, `AtRiskChanged` warnings look (default 5).
+    #[uniffi(default)]
+    pub at_risk_horizon_hours: Option<f64>,
     /// The platform's keystore for pairings (default: a 0600 file in the data directory).
     #[uniffi(default)]
     pub secret_store: Option<Arc<dyn SecretStore>>,
@@ -89,6 +92,9 @@ impl CompanionSettings {
             after: self.clip_after_secs.map_or(window.after, |s| Duration::from_secs(s.into())),
         };
         config.cloud = self.cloud.map(Into::into);
+        if let Some(hours) = self.at_risk_horizon_hours {
+            config.at_risk_horizon_hours = hours;
+        }
         if let Some(store) = self.secret_store {
             config.secrets = Arc::new(ForeignSecretStore(store));
         }

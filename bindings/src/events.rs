@@ -15,7 +15,7 @@ use tokio::task::JoinHandle;
 use crate::camera::ConnectionState;
 use crate::clips::{Clip, Incident};
 use crate::cloud::CloudEvent;
-use crate::types::Eviction;
+use crate::types::{AtRiskDrive, Eviction};
 
 /// One event for the UI.
 #[derive(Debug, Clone, PartialEq, uniffi::Enum)]
@@ -114,6 +114,12 @@ pub enum CompanionEvent {
         /// What happened.
         event: CloudEvent,
     },
+    /// The drives at risk of being overwritten soon while living in one place only changed: show
+    /// the warning (an empty list takes it down).
+    AtRiskChanged {
+        /// The drives at risk, soonest first.
+        drives: Vec<AtRiskDrive>,
+    },
     /// The camera connection changed state (the Home screen's status line).
     ConnectionChanged {
         /// The new state.
@@ -132,6 +138,9 @@ impl CompanionEvent {
         match e {
             CoreEvent::Ingest(e) => e.into(),
             CoreEvent::Connection(state) => Self::ConnectionChanged { state: state.into() },
+            CoreEvent::AtRiskChanged(drives) => {
+                Self::AtRiskChanged { drives: drives.into_iter().map(Into::into).collect() }
+            }
             CoreEvent::Storage(e) => e.into(),
             CoreEvent::StreamingStopped { error } => Self::StreamingStopped { error },
             CoreEvent::PhoneCopyRemoved { drive, segments } => {

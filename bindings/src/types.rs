@@ -389,17 +389,19 @@ impl From<core_storage::Forecast> for AtRiskForecast {
                 .map(|(serial, hours)| CameraHoursLeft { serial, hours })
                 .collect(),
             horizon_hours: f.horizon_hours,
-            at_risk: f
-                .at_risk
-                .into_iter()
-                .map(|d| AtRiskDrive {
-                    drive_id: d.drive.0,
-                    residency: d.residency.into(),
-                    segments: d.segments,
-                    bytes: d.bytes,
-                    hours_until_overwrite: d.hours_until_overwrite,
-                })
-                .collect(),
+            at_risk: f.at_risk.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
+impl From<core_storage::AtRiskDrive> for AtRiskDrive {
+    fn from(d: core_storage::AtRiskDrive) -> Self {
+        Self {
+            drive_id: d.drive.0,
+            residency: d.residency.into(),
+            segments: d.segments,
+            bytes: d.bytes,
+            hours_until_overwrite: d.hours_until_overwrite,
         }
     }
 }

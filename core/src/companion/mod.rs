@@ -7,6 +7,7 @@
 
 mod connection;
 mod pipeline;
+mod risk;
 
 pub use connection::{ConnectionState, DisconnectReason};
 
@@ -109,6 +110,8 @@ pub struct CompanionConfig {
     pub exact_clips: bool,
     /// Where clips are uploaded; `None` keeps them on the phone only.
     pub cloud: Option<CloudConfig>,
+    /// How far ahead, in hours of driving, the at-risk warnings look (default 5).
+    pub at_risk_horizon_hours: f64,
     /// Where pairings (and their secrets) are kept: the platform's keystore in an app; by
     /// default a 0600 file in the data directory.
     pub secrets: Arc<dyn SecretStore>,
@@ -126,6 +129,7 @@ impl CompanionConfig {
             clip_window: ClipWindow::default(),
             exact_clips: false,
             cloud: None,
+            at_risk_horizon_hours: DEFAULT_AT_RISK_HOURS,
             secrets: Arc::new(FileSecretStore::in_dir(&data_dir)),
             data_dir,
         }
@@ -152,6 +156,9 @@ pub enum CompanionEvent {
     ClipCreated(ClipRecord),
     /// Upload progress and state, deletions and downloads in the cloud.
     Cloud(CloudEvent),
+    /// The drives at risk of being overwritten soon while living in one place only changed
+    /// (a warning to show, or to take down when the list is empty).
+    AtRiskChanged(Vec<crate::storage::AtRiskDrive>),
     /// The phone's copy of segments of a drive was removed.
     PhoneCopyRemoved {
         /// The drive.
@@ -230,6 +237,9 @@ impl Drop for Companion {
     }
 }
 
+/// The at-risk warnings' default horizon, in hours of driving.
+pub const DEFAULT_AT_RISK_HOURS: f64 = 5.0;
+
 /// Events kept for a slow listener before it starts missing some.
 const EVENT_BUFFER: usize = 1024;
 
@@ -296,6 +306,13 @@ impl Companion {
         };
         let stop = CancellationToken::new();
         tokio::spawn(pipeline.clone().run(segments_rx, stop.clone()));
+        let watch = risk::RiskWatch {
+            catalog: catalog.clone(),
+            recorder: recorder.clone(),
+            events: events.clone(),
+            horizon_hours: config.at_risk_horizon_hours,
+        };
+        tokio::spawn(watch.run(events.subscribe(), stop.clone()));
         Ok(Arc::new(Self {
             layout,
             catalog,

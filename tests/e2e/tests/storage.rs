@@ -375,3 +375,42 @@ async fn wait_for_event(
         }
     }
 }
+
+/// The next at-risk warning the UI hears (within 30 s).
+async fn next_at_risk(
+    events: &mut tokio::sync::broadcast::Receiver<CompanionEvent>,
+) -> Vec<dashkeep_core::storage::AtRiskDrive> {
+    tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            match events.recv().await {
+                Ok(CompanionEvent::AtRiskChanged(drives)) => return drives,
+                Ok(_) | Err(RecvError::Lagged(_)) => {}
+                Err(RecvError::Closed) => panic!("events closed"),
+            }
+        }
+    })
+    .await
+    .expect("an at-risk warning")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ui_is_warned_when_drives_become_at_risk_and_when_they_are_safe() {
+    // A 30 MB SD card that is full: what the phone does not hold is overwritten soon.
+    let world = camera_with(Scenario::multi_drive(2, 200, 10), true, 30 * MB).await;
+    let phone = phone_with(&world, 1 << 40, None).await;
+    let mut events = phone.subscribe();
+    phone.refresh_camera(&world.camera.base_url()).await.expect("refresh");
+    let warned = next_at_risk(&mut events).await;
+    assert!(!warned.is_empty(), "videos on the camera only, on a full card, are at risk");
+    assert!(warned.iter().all(|d| d.residency == Residency::Camera), "{warned:?}");
+    assert_eq!(
+        warned.iter().map(|d| d.drive).collect::<Vec<_>>(),
+        phone.at_risk(5.0).await.unwrap().at_risk.iter().map(|d| d.drive).collect::<Vec<_>>(),
+        "the warning is the forecast"
+    );
+    // Streamed to the phone, they live in two places: the warning goes away.
+    phone.stream_now(&world.camera.base_url()).await.expect("stream");
+    // (Warnings may shrink on the way while segments arrive; the last one is empty.)
+    while !next_at_risk(&mut events).await.is_empty() {}
+    drop(phone);
+}
