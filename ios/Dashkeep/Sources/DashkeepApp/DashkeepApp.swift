@@ -27,7 +27,7 @@ public struct RootView: View {
         Group {
             if let companion {
                 TabView {
-                    HomeView(vm: HomeViewModel(companion: companion, cameraURL: "http://192.168.42.1"))
+                    HomeView(vm: HomeViewModel(companion: companion, cameraURL: "http://192.168.42.1", wifi: HotspotWifiJoiner()))
                         .tabItem { Label("Home", systemImage: "car") }
                     VideosView(vm: VideosViewModel(companion: companion))
                         .tabItem { Label("Videos", systemImage: "film") }
@@ -43,7 +43,9 @@ public struct RootView: View {
         .task {
             _ = initPlatform(config: PlatformConfig(logFilter: "info", logToStderr: false, logSink: OSLogSink()))
             let dir = URL.applicationSupportDirectory.appending(path: "dashkeep").path(percentEncoded: false)
-            do { companion = try await openCompanion(dataDir: dir, settings: CompanionSettings()) } catch { failure = "\(error)" }
+            // Pairings (WiFi passphrase, API secret, pinned key) go to the Keychain, not a file.
+            let settings = CompanionSettings(secretStore: KeychainSecretStore())
+            do { companion = try await openCompanion(dataDir: dir, settings: settings) } catch { failure = "\(error)" }
         }
     }
 }

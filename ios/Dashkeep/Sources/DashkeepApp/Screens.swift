@@ -6,11 +6,7 @@ struct HomeView: View {
     @State var vm: HomeViewModel
     var body: some View {
         VStack(alignment: .leading, spacing: 16) {
-            switch vm.connection {
-            case .idle: Text("Camera: not connected")
-            case .connected(let serial): Text("Camera \(serial): connected")
-            case .reconnecting(let reason): Text("Camera: reconnecting (\(reason))")
-            }
+            Text(vm.connection.label).font(.headline)
             Button(vm.busy ? "Streaming…" : "Stream now") { Task { await vm.streamNow() } }
                 .buttonStyle(.borderedProminent).disabled(vm.busy)
             if let p = vm.progress { ProgressView(value: p) }
@@ -18,6 +14,9 @@ struct HomeView: View {
                 Text("Phone storage: \(s.budget.ownedBytes.formatted(.byteCount(style: .file))) of \(s.budget.limitBytes.formatted(.byteCount(style: .file))) (quota \(Int(s.budget.fraction * 100))%)")
                 ProgressView(value: Double(s.budget.ownedBytes), total: Double(max(s.budget.limitBytes, 1)))
                 if s.full { Text("Storage full: streaming is paused").foregroundStyle(.red) }
+            }
+            if vm.atRiskDrives > 0 {
+                Text("\(vm.atRiskDrives) drive(s) live in one place only and will be overwritten soon").foregroundStyle(.red)
             }
             if let e = vm.error { Text(e).foregroundStyle(.red) }
         }
@@ -65,14 +64,30 @@ struct VideosView: View {
 
 struct SettingsView: View {
     @State var vm: SettingsViewModel
+    @State private var code = ""
     var body: some View {
         Form {
             Section("Phone storage for videos: \(Int(vm.quota * 100))%") {
                 Slider(value: $vm.quota, in: 0.1...0.9) { editing in if !editing { Task { await vm.commitQuota() } } }
             }
             Toggle("Upload clips over cellular", isOn: .constant(false)).disabled(true)
-            Button("Pair a camera") {}.disabled(true)
+            Section("Cameras") {
+                ForEach(vm.paired, id: \.serial) { camera in
+                    HStack {
+                        Text("\(camera.model) \(camera.serial)")
+                        Spacer()
+                        Button("Unpair", role: .destructive) { Task { await vm.unpair(camera) } }
+                    }
+                }
+                Button("Pair a camera") { Task { await vm.scan() } }.disabled(vm.pairing)
+                if !vm.found.isEmpty { TextField("Code on the camera's screen", text: $code).keyboardType(.numberPad) }
+                ForEach(vm.found, id: \.address) { device in
+                    Button("Pair with \(device.name)") { Task { await vm.pair(device, code: code) } }
+                        .disabled(code.count < 8 || vm.pairing)
+                }
+            }
             if let e = vm.error { Text(e).foregroundStyle(.red) }
         }
+        .task { await vm.refreshPaired() }
     }
 }

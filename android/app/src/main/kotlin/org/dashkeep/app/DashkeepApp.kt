@@ -11,6 +11,7 @@ import org.dashkeep.ffi.LogRecord
 import org.dashkeep.ffi.LogSink
 import org.dashkeep.ffi.PlatformConfig
 import org.dashkeep.ffi.initPlatform
+import org.dashkeep.app.platform.KeystoreSecretStore
 
 /** Starts the Rust core once per process: logging to logcat, then the companion. */
 class DashkeepApp : Application() {
@@ -22,7 +23,9 @@ class DashkeepApp : Application() {
         super.onCreate()
         initPlatform(PlatformConfig(logFilter = "info", logToStderr = false, logSink = Logcat))
         // Opening reconciles the catalog with the files: fast, but do it once, here.
-        companion = runBlocking { openCompanion(filesDir.resolve("dashkeep").path, CompanionSettings()) }
+        // Pairings (WiFi passphrase, API secret, pinned key) go to the Keystore, not a file.
+        val settings = CompanionSettings(secretStore = KeystoreSecretStore(this))
+        companion = runBlocking { openCompanion(filesDir.resolve("dashkeep").path, settings) }
     }
 
     private object Logcat : LogSink {

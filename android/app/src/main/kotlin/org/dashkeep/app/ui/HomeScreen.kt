@@ -39,6 +39,12 @@ fun HomeScreen(vm: HomeViewModel) {
             LinearProgressIndicator(progress = { s.usedShare }, modifier = Modifier.fillMaxWidth())
             if (s.full) Text("Storage full: streaming is paused", color = MaterialTheme.colorScheme.error)
         }
+        if (state.atRiskDrives > 0) {
+            Text(
+                "${state.atRiskDrives} drive(s) live in one place only and will be overwritten soon",
+                color = MaterialTheme.colorScheme.error,
+            )
+        }
         state.error?.let { Text(it, color = MaterialTheme.colorScheme.error) }
     }
 }

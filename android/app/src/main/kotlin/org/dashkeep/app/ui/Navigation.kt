@@ -20,9 +20,13 @@ import androidx.navigation.compose.rememberNavController
 import org.dashkeep.app.viewmodels.HomeViewModel
 import org.dashkeep.app.viewmodels.SettingsViewModel
 import org.dashkeep.app.viewmodels.VideosViewModel
+import androidx.compose.ui.platform.LocalContext
+import org.dashkeep.app.platform.CameraWifi
+import org.dashkeep.app.viewmodels.CameraLink
+import org.dashkeep.ffi.BleTransport
 import org.dashkeep.ffi.Companion
 
-/** The camera's address on its own WiFi (from pairing, later). */
+/** The camera's address on its own WiFi when no camera is paired yet (streaming by URL). */
 const val CAMERA_URL = "http://192.168.42.1"
 
 /** Home, Videos and Settings in a bottom bar; the Clip screen opens from Videos. */
@@ -30,9 +34,13 @@ const val CAMERA_URL = "http://192.168.42.1"
 fun DashkeepNavigation(companion: Companion) {
     val nav = rememberNavController()
     val scope = rememberCoroutineScope()
-    val home = remember { HomeViewModel(companion, scope) { CAMERA_URL } }
+    val context = LocalContext.current
+    // The phone's Bluetooth (btleplug) and the camera-WiFi joiner, handed to the core.
+    val transport: suspend () -> BleTransport = { BleTransport.system() }
+    val link = remember { CameraLink(transport, CameraWifi(context.applicationContext)) }
+    val home = remember { HomeViewModel(companion, scope, link) { CAMERA_URL } }
     val videos = remember { VideosViewModel(companion, scope).also { it.refresh() } }
-    val settings = remember { SettingsViewModel(companion, scope) }
+    val settings = remember { SettingsViewModel(companion, scope, transport) }
     Scaffold(bottomBar = {
         NavigationBar {
             NavigationBarItem(false, { nav.navigate("home") }, { Icon(Icons.Default.Home, null) }, label = { Text("Home") })

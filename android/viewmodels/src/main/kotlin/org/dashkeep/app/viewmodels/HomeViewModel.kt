@@ -56,8 +56,11 @@ private fun disconnectedLabel(reason: DisconnectReason, retryInMs: ULong?): Stri
     return if (retryInMs != null) "Camera: $why; retrying" else "Camera: $why"
 }
 
-/** What connecting to a paired camera needs from the app: its BLE transport and WiFi joiner. */
-class CameraLink(val transport: BleTransport, val wifi: WifiJoiner?)
+/**
+ * What connecting to a paired camera needs from the app: its BLE transport (made on demand:
+ * `BleTransport.system()` suspends and fails without Bluetooth) and its WiFi joiner.
+ */
+class CameraLink(val transport: suspend () -> BleTransport, val wifi: WifiJoiner?)
 
 /** The storage bar: what Dashkeep holds against its quota. */
 data class StorageBar(
@@ -86,6 +89,8 @@ data class HomeState(
     val download: Download? = null,
     val segmentsStored: Int = 0,
     val storage: StorageBar? = null,
+    /** Drives living in one place only that will be overwritten soon (a warning banner). */
+    val atRiskDrives: Int = 0,
     val error: String? = null,
 )
 
@@ -135,7 +140,7 @@ class HomeViewModel(
     fun connect(serial: String): Job = scope.launch {
         val l = link ?: return@launch _state.update { it.copy(error = "Bluetooth is not available") }
         try {
-            companion.connect(serial, l.transport, l.wifi, true)
+            companion.connect(serial, l.transport(), l.wifi, true)
             _state.update { it.copy(error = null) }
         } catch (e: Exception) {
             _state.update { it.copy(error = e.userMessage()) }
@@ -198,6 +203,7 @@ class HomeViewModel(
             is CompanionEvent.StorageFull, is CompanionEvent.RoomAvailable, is CompanionEvent.Evicted,
             is CompanionEvent.PhoneCopyRemoved, is CompanionEvent.EventsMissed,
             is CompanionEvent.ClipCreated -> refreshStorage()
+            is CompanionEvent.AtRiskChanged -> _state.update { it.copy(atRiskDrives = event.drives.size) }
             // The Home screen shows neither incidents nor uploads (the Videos and Clip screens do).
             is CompanionEvent.IncidentDetected, is CompanionEvent.Cloud -> Unit
             is CompanionEvent.SegmentFailed -> _state.update { it.copy(error = "${event.cameraSegmentId}: ${event.reason}") }

@@ -39,7 +39,7 @@ data class SettingsState(
 class SettingsViewModel(
     private val companion: CompanionInterface,
     private val scope: CoroutineScope,
-    private val transport: BleTransport? = null,
+    private val transport: (suspend () -> BleTransport)? = null,
 ) {
     /** The slider's range, as the core enforces it. */
     val quotaRange: ClosedFloatingPointRange<Double> = 0.1..0.9
@@ -62,18 +62,18 @@ class SettingsViewModel(
     /** Looks for cameras nearby ("Pair a camera"). */
     fun scan(): Job = scope.launch {
         val t = transport ?: return@launch
-        runCatching { companion.scanCameras(t, 5_000uL) }
+        runCatching { companion.scanCameras(t(), 5_000uL) }
             .onSuccess { list -> _state.update { it.copy(found = list, error = null) } }
             .onFailure { e -> _state.update { it.copy(error = e.userMessage()) } }
     }
 
     /** Pairs with the camera at `address` using the code on its screen. */
-    fun pair(address: String, code: String): Job = pairingCall { t -> companion.pair(t, address, code) }
+    fun pair(address: String, code: String): Job = pairingCall { t -> companion.pair(t(), address, code) }
 
     /** Unpairs `serial` (the camera revokes this phone). */
-    fun unpair(serial: String): Job = pairingCall { t -> companion.unpair(t, serial, false) }
+    fun unpair(serial: String): Job = pairingCall { t -> companion.unpair(t(), serial, false) }
 
-    private fun pairingCall(call: suspend (BleTransport) -> Unit): Job = scope.launch {
+    private fun pairingCall(call: suspend (suspend () -> BleTransport) -> Unit): Job = scope.launch {
         val t = transport ?: return@launch
         _state.update { it.copy(pairing = true, error = null) }
         try {

@@ -56,7 +56,8 @@ class VideosViewModel(
     val state: StateFlow<VideosState> = _state.asStateFlow()
     private val events: Job = companion.subscribeIn(scope) { e ->
         if (e is CompanionEvent.SegmentStored || e is CompanionEvent.Evicted ||
-            e is CompanionEvent.PhoneCopyRemoved || e is CompanionEvent.EventsMissed
+            e is CompanionEvent.PhoneCopyRemoved || e is CompanionEvent.EventsMissed ||
+            e is CompanionEvent.AtRiskChanged
         ) refresh()
     }
 

@@ -136,7 +136,7 @@ class ViewModelsTest {
         val extra = listOf("--paired-mode", "--pairing-code", "97531864", "--ble-listen", "127.0.0.1:$blePort")
         withSimCam(extra) { _ ->
             val transport = BleTransport.loopback(listOf("127.0.0.1:$blePort"))
-            val settings = SettingsViewModel(companion, scope, transport)
+            val settings = SettingsViewModel(companion, scope) { transport }
             assertTrue(settings.state.value.pairingAvailable)
             settings.scan().join()
             val device = settings.state.value.found.single()
@@ -151,7 +151,7 @@ class ViewModelsTest {
             } while (settings.state.value.paired.isEmpty() && System.currentTimeMillis() < deadline)
             val camera = settings.state.value.paired.single()
 
-            val home = HomeViewModel(companion, scope, CameraLink(transport, wifi = null)) { camera.apiUrl }
+            val home = HomeViewModel(companion, scope, CameraLink({ transport }, wifi = null)) { camera.apiUrl }
             home.connect(camera.serial).join()
             val state = withTimeout(30_000) { home.state.first { it.streaming && it.segmentsStored > 0 } }
             assertEquals("Camera ${camera.serial}: streaming", state.connection.label)

@@ -1,0 +1,65 @@
+import DashkeepFFI
+import Foundation
+import NetworkExtension
+import Security
+
+/// Joins the camera's WiFi for the core (`WifiJoiner`) with NEHotspotConfiguration; iOS routes
+/// the camera's subnet over it by itself. Needs the Hotspot Configuration entitlement. The
+/// passphrase goes to the system only.
+final class HotspotWifiJoiner: WifiJoiner, @unchecked Sendable {
+    func join(ssid: String, passphrase: String) async throws {
+        let configuration = NEHotspotConfiguration(ssid: ssid, passphrase: passphrase, isWEP: false)
+        configuration.joinOnce = true
+        do {
+            try await NEHotspotConfigurationManager.shared.apply(configuration)
+        } catch let error as NSError where error.domain == NEHotspotConfigurationErrorDomain
+            && error.code == NEHotspotConfigurationError.alreadyAssociated.rawValue {
+            return
+        } catch {
+            throw PlatformError.Failed(detail: "could not join \(ssid): \(error.localizedDescription)")
+        }
+    }
+
+    func leave(ssid: String) async {
+        NEHotspotConfigurationManager.shared.removeConfiguration(forSSID: ssid)
+    }
+}
+
+/// The core's `SecretStore` in the Keychain: generic passwords of this device only, readable
+/// after the first unlock (streaming runs in the background).
+final class KeychainSecretStore: SecretStore, @unchecked Sendable {
+    private let service = "org.dashkeep.pairings"
+
+    private func query(_ key: String) -> [String: Any] {
+        [kSecClass as String: kSecClassGenericPassword,
+         kSecAttrService as String: service,
+         kSecAttrAccount as String: key]
+    }
+
+    func load(key: String) throws -> Data? {
+        var q = query(key)
+        q[kSecReturnData as String] = true
+        q[kSecMatchLimit as String] = kSecMatchLimitOne
+        var item: CFTypeRef?
+        let status = SecItemCopyMatching(q as CFDictionary, &item)
+        if status == errSecItemNotFound { return nil }
+        guard status == errSecSuccess else { throw PlatformError.Failed(detail: "keychain read: \(status)") }
+        return item as? Data
+    }
+
+    func save(key: String, value: Data) throws {
+        SecItemDelete(query(key) as CFDictionary)
+        var q = query(key)
+        q[kSecValueData as String] = value
+        q[kSecAttrAccessible as String] = kSecAttrAccessibleAfterFirstUnlockThisDeviceOnly
+        let status = SecItemAdd(q as CFDictionary, nil)
+        guard status == errSecSuccess else { throw PlatformError.Failed(detail: "keychain write: \(status)") }
+    }
+
+    func delete(key: String) throws {
+        let status = SecItemDelete(query(key) as CFDictionary)
+        guard status == errSecSuccess || status == errSecItemNotFound else {
+            throw PlatformError.Failed(detail: "keychain delete: \(status)")
+        }
+    }
+}
