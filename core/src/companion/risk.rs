@@ -61,15 +61,16 @@ impl RiskWatch {
 
 /// Whether an event may change where videos live (progress and cloud chatter do not).
 fn changes_residency(e: &CompanionEvent) -> bool {
-    match e {
-        CompanionEvent::Ingest(IngestEvent::SegmentStarted { .. })
-        | CompanionEvent::Ingest(IngestEvent::SegmentProgress { .. })
-        | CompanionEvent::Ingest(IngestEvent::Disconnected { .. })
-        | CompanionEvent::Connection(_)
-        | CompanionEvent::Cloud(_)
-        | CompanionEvent::AtRiskChanged(_) => false,
-        _ => true,
-    }
+    !matches!(
+        e,
+        CompanionEvent::Ingest(
+            IngestEvent::SegmentStarted { .. }
+                | IngestEvent::SegmentProgress { .. }
+                | IngestEvent::Disconnected { .. }
+        ) | CompanionEvent::Connection(_)
+            | CompanionEvent::Cloud(_)
+            | CompanionEvent::AtRiskChanged(_)
+    )
 }
 
 /// The same drives in the same places (hours left move with every segment; the warning does not).
