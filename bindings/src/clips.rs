@@ -232,3 +232,14 @@ pub(crate) async fn cloud_rows(
         None => Ok(vec![]),
     }
 }
+
+/// One page of clips.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct ClipPage {
+    /// The clips of this page, newest first.
+    pub clips: Vec<Clip>,
+    /// The offset this page starts at.
+    pub offset: u32,
+    /// How many clips there are in all.
+    pub total: u32,
+}

@@ -14,7 +14,7 @@ use dashkeep_core::storage::SafetyFloor;
 use dashkeep_core::{Companion as CoreCompanion, CompanionConfig};
 
 use crate::camera::{ForeignSecretStore, SecretStore};
-use crate::clips::{Clip, Incident, MotionSample, Sensitivity, cloud_rows};
+use crate::clips::{Clip, ClipPage, Incident, MotionSample, Sensitivity, cloud_rows};
 use crate::cloud::CloudSettings;
 use crate::errors::CompanionError;
 use crate::events::{CompanionListener, TaskHandle, forward};
@@ -308,6 +308,14 @@ impl Companion {
         })
         .await
         .map_err(|e: dashkeep_core::CompanionError| e.into())
+    }
+
+    /// Clips, newest first, `limit` from `offset` on (the Clips tab's pages).
+    pub async fn clip_page(&self, offset: u32, limit: u32) -> Result<ClipPage, CompanionError> {
+        let all = self.clips().await?;
+        let total = u32::try_from(all.len()).unwrap_or(u32::MAX);
+        let clips = all.into_iter().skip(offset as usize).take(limit as usize).collect();
+        Ok(ClipPage { clips, offset, total })
     }
 
     /// One clip (a `Catalog` `NotFound` error when there is none).

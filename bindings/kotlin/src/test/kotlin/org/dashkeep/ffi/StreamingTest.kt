@@ -242,6 +242,13 @@ class StreamingTest {
         val original = File(clip.phonePath!!).readBytes()
         companion.uploadNow(clip.id, false)
         assertEquals(UploadState.UPLOADED, companion.clip(clip.id).uploadState)
+        // The Clips tab pages: newest first.
+        val page = companion.clipPage(0u, 1u)
+        val all = companion.clips()
+        assertEquals(all.size.toUInt(), page.total)
+        assertEquals(listOf(all.first().id), page.clips.map { it.id })
+        assertTrue(all.any { it.id == clip.id })
+        assertTrue(companion.clipPage(page.total, 10u).clips.isEmpty())
 
         Session(testSettings(cloud = localCloud(cloudDir))).use { phone ->
             phone.companion.setNetwork(NetworkKind.WIFI, false)
