@@ -71,6 +71,16 @@ enum Command {
         #[arg(long)]
         local_only: bool,
     },
+    /// Stay connected to a paired camera until Ctrl-C: BLE, its WiFi, automatic streaming over
+    /// pinned HTTPS, reconnecting by itself; prints each connection state.
+    Connect {
+        /// The camera's serial (needed when several are paired).
+        #[arg(long)]
+        camera: Option<String>,
+        /// Print each state as a JSON line.
+        #[arg(long)]
+        json: bool,
+    },
     /// List the paired cameras (no secret is shown).
     Cameras {
         /// Print as JSON.
@@ -247,7 +257,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             | Command::Download { .. }
     );
     let companion = open(cli.data_dir, &cli.cloud, cli.keep_free).await?;
-    let follows = matches!(cli.command, Command::Stream { follow: true, .. });
+    let follows =
+        matches!(cli.command, Command::Stream { follow: true, .. } | Command::Connect { .. });
     if let Some(cloud) = companion.cloud() {
         if !follows {
             // One-shot commands do their cloud work in the foreground: no background worker
@@ -278,6 +289,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Sync { json } => cloud_cmd::sync(&companion, json).await,
         Command::Download { clip } => cloud_cmd::download(&companion, clip).await,
         Command::Stream { camera, follow, json } => stream(&companion, &camera, follow, json).await,
+        Command::Connect { camera, json } => pair_cmd::connect(&companion, camera, json).await,
         Command::Drives { json } => output::drives(&companion.drives().await?, json),
         Command::Status { json } => {
             let phone = companion.phone_status().await?;

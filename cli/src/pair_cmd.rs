@@ -9,9 +9,15 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use dashkeep_core::camera::PairingError;
+use std::sync::Arc;
+
+use dashkeep_core::camera::ble::BleLink;
 use dashkeep_core::camera::pairing::{self, PairedCamera, PairingCode, new_phone_id};
 use dashkeep_core::camera::secrets::{FileSecretStore, SecretStore};
+use dashkeep_core::camera::{AlreadyJoined, PairingError};
+use dashkeep_core::companion::ConnectionState;
+use dashkeep_core::{Companion, CompanionEvent};
+use tokio::sync::broadcast;
 
 fn store(data_dir: &Path) -> anyhow::Result<FileSecretStore> {
     std::fs::create_dir_all(data_dir)
@@ -133,4 +139,41 @@ pub(crate) fn paired_for(data_dir: &Path, api_url: &str) -> anyhow::Result<Optio
         .list()?
         .into_iter()
         .find(|c| c.payload.api_url.trim_end_matches('/') == url))
+}
+
+/// `dashkeep connect [--camera SERIAL] [--json]`: keeps the paired camera connected (BLE, its
+/// WiFi, automatic streaming) until Ctrl-C, printing each connection state.
+pub(crate) async fn connect(
+    companion: &Companion,
+    serial: Option<String>,
+    json: bool,
+) -> anyhow::Result<()> {
+    let camera = pick(&FileSecretStore::in_dir(companion.data_dir()), serial.as_deref())?;
+    let link: Arc<dyn BleLink> = Arc::from(crate::scan_cmd::link_for(&camera.ble_address).await?);
+    let mut events = companion.subscribe();
+    companion.connect(&camera.serial, link, Arc::new(AlreadyJoined), true).await?;
+    let printer = async {
+        loop {
+            match events.recv().await {
+                Ok(CompanionEvent::Connection(state)) => print_state(&state, json),
+                Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+                Err(broadcast::error::RecvError::Closed) => return,
+            }
+        }
+    };
+    tokio::select! {
+        () = printer => {}
+        r = tokio::signal::ctrl_c() => r.context("waiting for Ctrl-C")?,
+    }
+    companion.disconnect().await;
+    print_state(&companion.connection_state(), json);
+    Ok(())
+}
+
+fn print_state(state: &ConnectionState, json: bool) {
+    if json {
+        println!("{}", serde_json::to_string(state).unwrap_or_default());
+    } else {
+        println!("{}", crate::output::connection_message(state));
+    }
 }

@@ -308,3 +308,70 @@ fn scan_with_a_system_bus_but_no_bluez_fails_fast_with_a_typed_error() {
     assert!(stderr.contains("org.bluez"), "names what is missing: {stderr}");
     assert!(took < std::time::Duration::from_secs(6), "{took:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pair_connect_and_unpair_from_the_command_line() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cam = SimCamera::start(SimConfig {
+        instant: true,
+        fixture: Fixture::Small360p,
+        paired_mode: true,
+        pairing_code: Some("31415926".into()),
+        ..SimConfig::new(Scenario::calm(2).with_segment_secs(30), dir.path().join("sd"))
+    })
+    .await
+    .expect("camera");
+    let (addr, serial) = (cam.ble_addr().to_string(), cam.status().serial);
+    let data = dir.path().join("phone");
+    let wrong = dashkeep(&["pair", "--camera-ble", &addr, "--code", "27182818"], &data);
+    assert!(!wrong.status.success());
+    assert!(String::from_utf8_lossy(&wrong.stderr).contains("wrong code"));
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    ok(&dashkeep(&["pair", "--camera-ble", &addr, "--code", "31415926"], &data));
+    let cameras: serde_json::Value =
+        serde_json::from_str(&ok(&dashkeep(&["cameras", "--json"], &data))).expect("json");
+    assert_eq!(cameras[0]["serial"], serial.as_str());
+    assert!(!cameras.to_string().contains("passphrase"), "no secret is listed: {cameras}");
+
+    // `connect` reports each state as a JSON line and streams until interrupted.
+    let mut child = command(&["connect", "--json"], &data)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("connect");
+    let mut lines = std::io::BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let mut states = Vec::new();
+    while !states.iter().any(|s: &serde_json::Value| s["state"] == "streaming") {
+        let line = lines.next().expect("a state line").expect("utf-8");
+        states.push(serde_json::from_str(&line).expect("a JSON state"));
+    }
+    let names: Vec<_> =
+        states.iter().map(|s| s["state"].as_str().unwrap_or("").to_string()).collect();
+    assert_eq!(names, ["scanning", "ble_connected", "wifi_joined", "streaming"], "{states:?}");
+    let total: u64 = cam.card().iter().map(|(i, _, _)| i.size).sum();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while cam.served_total_bytes() < total {
+        assert!(std::time::Instant::now() < deadline, "streaming did not finish");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let pid = child.id().to_string();
+    assert!(Command::new("kill").args(["-INT", &pid]).status().expect("kill").success());
+    let last = lines.next().expect("the final state").expect("utf-8");
+    assert!(last.contains("\"stopped\""), "{last}");
+    assert!(child.wait().expect("exit").success());
+
+    let drives: serde_json::Value =
+        serde_json::from_str(&ok(&dashkeep(&["drives", "--json"], &data))).expect("json");
+    let on_phone: u64 = drives
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|d| d["segments_on_phone"].as_u64().unwrap_or(0))
+        .sum();
+    assert_eq!(on_phone as usize, cam.card().len(), "{drives}");
+    ok(&dashkeep(&["unpair"], &data));
+    assert!(cam.paired_phones().is_empty(), "the camera revoked the phone");
+    cam.shutdown().await;
+}
