@@ -2,7 +2,11 @@
 //!
 //! Each segment is downloaded into a partial file (resuming with Range after a dropped link),
 //! checked against the listed size and SHA-256, fsynced and renamed into place; only then does the
-//! catalog name it, in one transaction with its telemetry and its `phone` residency. "Stream now"
+//! catalog name it, in one transaction with its telemetry and its `phone` residency. The commit of
+//! one segment (fsync, telemetry, rename, directory fsync, catalog transaction, in that order; the
+//! video's fsync and the telemetry's fetch and durable write run at the same time, both before the
+//! rename) runs while the next segment downloads; a segment is reported stored only once its
+//! catalog transaction committed. "Stream now"
 //! pulls everything the camera has that the phone lacks, newest drive first; following the live
 //! feed does the same for each segment as the camera finalizes it.
 
@@ -342,11 +346,19 @@ impl Ingestor {
             match downloaded {
                 Ok(fetched) => {
                     let (this, camera) = (self.clone(), camera.clone());
-                    committing = Some(tokio::spawn(async move {
-                        let result = this.commit_segment(&camera, &segment).await.map(|()| fetched);
-                        drop(claim);
-                        (segment, result)
-                    }));
+                    let span = tracing::info_span!(
+                        "commit_segment",
+                        segment = %segment.camera_segment_id
+                    );
+                    committing = Some(tokio::spawn(
+                        async move {
+                            let result =
+                                this.commit_segment(&camera, &segment).await.map(|()| fetched);
+                            drop(claim);
+                            (segment, result)
+                        }
+                        .instrument(span),
+                    ));
                 }
                 Err(e) => self.settle((segment, Err(e)), report)?,
             }
@@ -465,8 +477,9 @@ impl Ingestor {
         }
     }
 
-    /// Makes a downloaded, verified video durable and names it in the catalog: fsync it, fetch
-    /// its telemetry, rename it into place (fsyncing the directory), then commit the catalog row.
+    /// Makes a downloaded, verified video durable and names it in the catalog: fsync it while its
+    /// telemetry is fetched and stored (durably, under its final name), then rename the video into
+    /// place (fsyncing the directory), then commit the catalog row.
     async fn commit_segment(
         &self,
         camera: &CameraClient,
@@ -474,15 +487,10 @@ impl Ingestor {
     ) -> Result<(), IngestError> {
         let name = DataLayout::segment_file_name(segment.camera_id, &segment.camera_segment_id);
         let (partial, video) = (self.layout.partial_path(&name), self.layout.video_path(&name));
-        let sync = partial.clone();
-        tokio::task::spawn_blocking(move || {
-            std::fs::File::open(&sync)
-                .and_then(|f| f.sync_all())
-                .map_err(|e| StorageError::from_io(&sync, e))
-        })
-        .await
-        .map_err(|e| IngestError::Task(e.to_string()))??;
-        let telemetry = self.fetch_telemetry(camera, segment).await?;
+        let (synced, telemetry) =
+            tokio::join!(sync_file(partial.clone()), self.fetch_telemetry(camera, segment));
+        synced?;
+        let telemetry = telemetry?;
         tokio::task::spawn_blocking(move || commit_rename(&partial, &video))
             .await
             .map_err(|e| IngestError::Task(e.to_string()))??;
@@ -622,6 +630,18 @@ impl Ingestor {
             self.catalog.set_feed_cursor(camera_id, cursor).await?;
         }
     }
+}
+
+/// Flushes a file's bytes and metadata to disk, on the blocking pool.
+async fn sync_file(path: std::path::PathBuf) -> Result<(), IngestError> {
+    tokio::task::spawn_blocking(move || {
+        std::fs::File::open(&path)
+            .and_then(|f| f.sync_all())
+            .map_err(|e| StorageError::from_io(&path, e))
+    })
+    .await
+    .map_err(|e| IngestError::Task(e.to_string()))?
+    .map_err(IngestError::from)
 }
 
 /// Errors that concern one segment only: skip it and go on with the others.
