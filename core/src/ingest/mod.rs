@@ -338,8 +338,7 @@ impl Ingestor {
             if self.already_on_phone(&segment).await? {
                 continue;
             }
-            let span = tracing::info_span!("fetch_segment", segment = %segment.camera_segment_id);
-            let downloaded = self.download_segment(camera, &segment, cancel).instrument(span).await;
+            let downloaded = self.download_on_worker(camera, &segment, cancel).await;
             if let Some(previous) = committing.take() {
                 self.settle(previous.await.map_err(|e| IngestError::Task(e.to_string()))?, report)?;
             }
@@ -427,6 +426,25 @@ impl Ingestor {
             .segment_by_camera_id(segment.camera_id, segment.camera_segment_id.clone())
             .await?;
         Ok(now.is_some_and(|s| s.phone_file.is_some()))
+    }
+
+    /// Runs [`Self::download_segment`] as a task on the runtime's workers, next to the connection
+    /// task that reads the socket, whatever thread polls the caller (`block_on` polls on the
+    /// caller's own thread): body chunks then pass between tasks without waking another thread.
+    /// The task is aborted if the caller stops waiting, like the future it replaces.
+    async fn download_on_worker(
+        &self,
+        camera: &CameraClient,
+        segment: &SegmentRecord,
+        cancel: &CancellationToken,
+    ) -> Result<u64, IngestError> {
+        let span = tracing::info_span!("fetch_segment", segment = %segment.camera_segment_id);
+        let (this, camera, segment, cancel) =
+            (self.clone(), camera.clone(), segment.clone(), cancel.clone());
+        let mut task = AbortOnDrop(tokio::spawn(
+            async move { this.download_segment(&camera, &segment, &cancel).await }.instrument(span),
+        ));
+        (&mut task.0).await.map_err(|e| IngestError::Task(e.to_string()))?
     }
 
     /// Makes room, then downloads the video into its partial file until it matches the listing.
@@ -688,6 +706,15 @@ impl Progress<'_> {
 
 /// A segment's commit running while the next segment downloads.
 type Committing = tokio::task::JoinHandle<(SegmentRecord, Result<u64, IngestError>)>;
+
+/// A spawned task, aborted when dropped (its caller stopped waiting for it).
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
 
 /// A claim on one segment, so two tasks never write the same partial file.
 struct InFlight {
