@@ -1,17 +1,26 @@
 //! One segment's video, downloaded into a partial file that survives dropped links and restarts.
 //!
 //! The partial file grows only by bytes the camera sent in order; a dropped link resumes with a
-//! Range request from its length, so bytes already on the phone are never fetched again. Writes
-//! and hashing run on the blocking pool, one buffer in flight while the next one fills, so the
-//! network and the disk overlap and memory stays at two buffers whatever the segment's size.
+//! Range request from its length, so bytes already on the phone are never fetched again.
+//!
+//! The bytes flow through a pipeline: the async task copies the network's chunks into an aligned
+//! buffer; a full buffer is written (on one blocking thread) and hashed (on another) at the same
+//! time while the next one fills, so the network, the disk and SHA-256 all overlap and memory stays
+//! at two buffers whatever the segment's size. Whole blocks are written with direct I/O where the
+//! platform allows it (Linux, Android): they reach the device without a copy into the page cache,
+//! so the fsync that makes the segment durable (in the caller) has almost nothing left to write.
+//! Writes are in order at the partial file's end, so its length always covers bytes that arrived.
+//! SHA-256 is ring's (SHA-NI on x86-64, the ARMv8 SHA extensions on phones).
 
 use std::fs::{File, OpenOptions};
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::{self, Read};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use sha2::{Digest, Sha256};
+use ring::digest::{Context as Sha256, SHA256};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -19,8 +28,11 @@ use super::{IngestError, Progress};
 use crate::camera::{CameraClient, CameraError};
 use crate::storage::StorageError;
 
-/// Bytes gathered before one write to disk.
+/// Bytes gathered before one write to disk: a multiple of [`ALIGN`].
 const WRITE_BUFFER: usize = 1 << 20;
+/// What direct I/O needs aligned (memory address, file offset and length): the largest logical
+/// block size of phone flash and disks.
+const ALIGN: usize = 4096;
 
 /// How often to retry a dropped link, and how long to wait in between.
 #[derive(Debug, Clone, Copy)]
@@ -59,8 +71,14 @@ pub(super) struct Expected<'a> {
 }
 
 /// A partial file being appended to, with the hash of everything in it.
+///
+/// Whole aligned blocks go through a second handle opened with `O_DIRECT` where the platform and
+/// file system allow it: the bytes go from our buffer to the device without a copy into the page
+/// cache, so the fsync before the rename has (almost) nothing left to write. Anything unaligned
+/// (the tail of a segment, the head after resuming at an odd length) goes through the page cache.
 struct PartialFile {
     file: File,
+    direct: Option<File>,
     hasher: Sha256,
     len: u64,
     path: PathBuf,
@@ -70,15 +88,16 @@ impl PartialFile {
     /// Opens (or creates) the partial file and hashes what it already holds.
     fn open(path: &Path, max_len: u64) -> Result<Self, StorageError> {
         let io = |e| StorageError::from_io(path, e);
-        let mut file =
-            OpenOptions::new().read(true).append(true).create(true).open(path).map_err(io)?;
+        // Kept, not truncated: what it holds is where the download resumes from.
+        let file =
+            OpenOptions::new().read(true).write(true).create(true).truncate(false).open(path);
+        let mut file = file.map_err(io)?;
         let mut len = file.metadata().map_err(io)?.len();
         if len > max_len {
             file.set_len(0).map_err(io)?;
             len = 0;
         }
-        let mut hasher = Sha256::new();
-        file.seek(SeekFrom::Start(0)).map_err(io)?;
+        let mut hasher = Sha256::new(&SHA256);
         let mut buf = vec![0u8; 256 * 1024];
         let mut reader = (&mut file).take(len);
         loop {
@@ -88,61 +107,193 @@ impl PartialFile {
             }
             hasher.update(&buf[..n]);
         }
-        Ok(Self { file, hasher, len, path: path.to_path_buf() })
+        let direct = open_direct(path);
+        Ok(Self { file, direct, hasher, len, path: path.to_path_buf() })
     }
 
-    fn append(mut self, buf: &[u8]) -> Result<Self, StorageError> {
-        self.file.write_all(buf).map_err(|e| StorageError::from_io(&self.path, e))?;
-        self.hasher.update(buf);
-        self.len += buf.len() as u64;
-        Ok(self)
+    /// Appends `data`: its whole blocks directly when the file's end is block-aligned, the rest
+    /// through the page cache.
+    fn append(&mut self, data: &[u8]) -> Result<(), StorageError> {
+        let aligned =
+            if self.len.is_multiple_of(ALIGN as u64) { data.len() / ALIGN * ALIGN } else { 0 };
+        let (blocks, rest) = data.split_at(aligned);
+        if !blocks.is_empty() {
+            self.write_direct(blocks).map_err(|e| StorageError::from_io(&self.path, e))?;
+            self.len += blocks.len() as u64;
+        }
+        if !rest.is_empty() {
+            let written = self.file.write_all_at(rest, self.len);
+            written.map_err(|e| StorageError::from_io(&self.path, e))?;
+            self.len += rest.len() as u64;
+        }
+        Ok(())
+    }
+
+    /// Writes whole blocks at the end, directly if possible. A file system that refuses direct
+    /// I/O (EINVAL) gets buffered writes from then on; rewriting the same offsets is harmless.
+    fn write_direct(&mut self, blocks: &[u8]) -> io::Result<()> {
+        if let Some(direct) = &self.direct {
+            match direct.write_all_at(blocks, self.len) {
+                Err(e) if e.kind() == io::ErrorKind::InvalidInput => {
+                    tracing::debug!(path = %self.path.display(), "direct I/O refused; buffered");
+                    self.direct = None;
+                }
+                result => return result,
+            }
+        }
+        self.file.write_all_at(blocks, self.len)
     }
 
     fn restart(mut self) -> Result<Self, StorageError> {
         self.file.set_len(0).map_err(|e| StorageError::from_io(&self.path, e))?;
-        self.hasher = Sha256::new();
+        self.hasher = Sha256::new(&SHA256);
         self.len = 0;
         Ok(self)
     }
 }
 
-/// Appends buffers to a [`PartialFile`] on the blocking pool, one write in flight at a time.
+/// A second handle on the partial file for direct I/O, where the platform has it.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn open_direct(path: &Path) -> Option<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let flags = rustix::fs::OFlags::DIRECT.bits();
+    let flags = i32::try_from(flags).ok()?;
+    OpenOptions::new().write(true).custom_flags(flags).open(path).ok()
+}
+
+/// A second handle on the partial file for direct I/O, where the platform has it.
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn open_direct(_path: &Path) -> Option<File> {
+    None
+}
+
+/// A write buffer whose bytes start at an [`ALIGN`]-aligned address, as direct I/O needs.
+struct AlignedBuf {
+    raw: Vec<u8>,
+    start: usize,
+    len: usize,
+}
+
+impl AlignedBuf {
+    fn new() -> Self {
+        let raw = vec![0u8; WRITE_BUFFER + ALIGN];
+        let start = (ALIGN - raw.as_ptr() as usize % ALIGN) % ALIGN;
+        Self { raw, start, len: 0 }
+    }
+
+    fn bytes(&self) -> &[u8] {
+        &self.raw[self.start..self.start + self.len]
+    }
+
+    /// Copies as much of `chunk` as fits below `limit` bytes; returns how much.
+    fn fill(&mut self, chunk: &[u8], limit: usize) -> usize {
+        let n = chunk.len().min(limit.saturating_sub(self.len));
+        let at = self.start + self.len;
+        self.raw[at..at + n].copy_from_slice(&chunk[..n]);
+        self.len += n;
+        n
+    }
+}
+
+/// A value lent to one blocking job at a time, which hands it back when done.
+struct Stage<T> {
+    idle: Option<T>,
+    busy: Option<JoinHandle<Result<T, StorageError>>>,
+}
+
+impl<T: Send + 'static> Stage<T> {
+    fn new(value: T) -> Self {
+        Self { idle: Some(value), busy: None }
+    }
+
+    /// The value, once the job holding it is done.
+    async fn take(&mut self) -> Result<T, IngestError> {
+        if let Some(handle) = self.busy.take() {
+            return Ok(handle.await.map_err(|e| IngestError::Task(e.to_string()))??);
+        }
+        self.idle.take().ok_or_else(|| IngestError::Task("ingest stage lost".into()))
+    }
+
+    /// Lends the value to `job` on the blocking pool.
+    fn run<F>(&mut self, value: T, job: F)
+    where
+        F: FnOnce(T) -> Result<T, StorageError> + Send + 'static,
+    {
+        self.busy = Some(tokio::task::spawn_blocking(move || job(value)));
+    }
+}
+
+/// Appends to a [`PartialFile`] through a pipeline: while one buffer fills from the network, the
+/// previous one is written and hashed, on two blocking threads at once. Memory stays at two
+/// buffers whatever the segment's size.
 struct Sink {
-    idle: Option<PartialFile>,
-    in_flight: Option<JoinHandle<Result<PartialFile, StorageError>>>,
-    buf: Vec<u8>,
+    file: Stage<PartialFile>,
+    hasher: Stage<Sha256>,
+    filling: AlignedBuf,
+    /// The buffer being written and hashed; it comes back for filling once both are done.
+    in_flight: Option<Arc<AlignedBuf>>,
+    /// The file offset `filling` starts at.
+    offset: u64,
 }
 
 impl Sink {
-    fn new(file: PartialFile) -> Self {
-        Self { idle: Some(file), in_flight: None, buf: Vec::with_capacity(WRITE_BUFFER) }
+    fn new(mut file: PartialFile) -> Self {
+        let hasher = std::mem::replace(&mut file.hasher, Sha256::new(&SHA256));
+        let offset = file.len;
+        Self {
+            file: Stage::new(file),
+            hasher: Stage::new(hasher),
+            filling: AlignedBuf::new(),
+            in_flight: None,
+            offset,
+        }
     }
 
-    async fn push(&mut self, chunk: &[u8]) -> Result<(), IngestError> {
-        self.buf.extend_from_slice(chunk);
-        if self.buf.len() >= WRITE_BUFFER { self.flush().await } else { Ok(()) }
+    /// How full `filling` gets: a whole buffer, less what realigns an odd file length, so that
+    /// every later buffer starts on a block.
+    fn limit(&self) -> usize {
+        WRITE_BUFFER - (self.offset % ALIGN as u64) as usize
     }
 
-    async fn flush(&mut self) -> Result<(), IngestError> {
-        let file = self.wait().await?;
-        let buf = std::mem::replace(&mut self.buf, Vec::with_capacity(WRITE_BUFFER));
-        self.in_flight = Some(tokio::task::spawn_blocking(move || file.append(&buf)));
+    async fn push(&mut self, mut chunk: &[u8]) -> Result<(), IngestError> {
+        while !chunk.is_empty() {
+            let n = self.filling.fill(chunk, self.limit());
+            chunk = &chunk[n..];
+            if self.filling.len == self.limit() {
+                self.flush().await?;
+            }
+        }
         Ok(())
     }
 
-    async fn wait(&mut self) -> Result<PartialFile, IngestError> {
-        if let Some(handle) = self.in_flight.take() {
-            return Ok(handle.await.map_err(|e| IngestError::Task(e.to_string()))??);
-        }
-        self.idle.take().ok_or_else(|| IngestError::Task("partial file lost".into()))
+    /// Hands `filling` to the writer and the hasher once they are done with the previous buffer.
+    async fn flush(&mut self) -> Result<(), IngestError> {
+        let file = self.file.take().await?;
+        let hasher = self.hasher.take().await?;
+        let spare = self.in_flight.take().and_then(|b| Arc::try_unwrap(b).ok());
+        let mut next = spare.unwrap_or_else(AlignedBuf::new);
+        next.len = 0;
+        let buf = Arc::new(std::mem::replace(&mut self.filling, next));
+        self.offset += buf.len as u64;
+        let to_write = Arc::clone(&buf);
+        self.file.run(file, move |mut file| file.append(to_write.bytes()).map(|()| file));
+        let to_hash = Arc::clone(&buf);
+        self.hasher.run(hasher, move |mut hasher| {
+            hasher.update(to_hash.bytes());
+            Ok(hasher)
+        });
+        self.in_flight = Some(buf);
+        Ok(())
     }
 
-    /// Writes what is buffered and hands the file back.
+    /// Writes what is buffered and hands the file back, with its hash.
     async fn finish(mut self) -> Result<PartialFile, IngestError> {
-        if !self.buf.is_empty() {
+        if self.filling.len > 0 {
             self.flush().await?;
         }
-        self.wait().await
+        let mut file = self.file.take().await?;
+        file.hasher = self.hasher.take().await?;
+        Ok(file)
     }
 }
 
@@ -272,7 +423,7 @@ async fn discard(file: PartialFile) {
 
 /// Checks the hash; the caller makes the file durable before naming it.
 async fn finish_and_verify(file: PartialFile, expected: &Expected<'_>) -> Result<(), IngestError> {
-    let actual = hex::encode(file.hasher.clone().finalize());
+    let actual = hex::encode(file.hasher.clone().finish());
     if actual != expected.sha256 {
         discard(file).await;
         return Err(IngestError::ChecksumMismatch {
@@ -289,5 +440,59 @@ pub(super) async fn sleep_or_cancel(
     tokio::select! {
         () = cancel.cancelled() => Err(IngestError::Cancelled),
         () = tokio::time::sleep(wait) => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sha256_hex(bytes: &[u8]) -> String {
+        hex::encode(ring::digest::digest(&SHA256, bytes))
+    }
+
+    /// Resuming at an odd length, in odd-sized chunks, across several buffers: the file holds
+    /// every byte in order and the hash covers all of it, whether or not direct I/O is used.
+    #[tokio::test]
+    async fn sink_appends_in_order_from_an_unaligned_length() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("seg.part");
+        let data: Vec<u8> = (0..3 * WRITE_BUFFER + 12_345).map(|i| (i * 7 % 251) as u8).collect();
+        let resumed = 5_000;
+        std::fs::write(&path, &data[..resumed]).unwrap();
+
+        let file = PartialFile::open(&path, data.len() as u64).unwrap();
+        assert_eq!(file.len, resumed as u64);
+        let mut sink = Sink::new(file);
+        for chunk in data[resumed..].chunks(65_537) {
+            sink.push(chunk).await.unwrap();
+        }
+        let file = sink.finish().await.unwrap();
+
+        assert_eq!(file.len, data.len() as u64);
+        assert_eq!(hex::encode(file.hasher.clone().finish()), sha256_hex(&data));
+        drop(file);
+        assert!(std::fs::read(&path).unwrap() == data, "file content differs");
+    }
+
+    /// A second attempt continues the same file after the first one ended on an odd length.
+    #[tokio::test]
+    async fn a_second_sink_continues_after_an_unaligned_finish() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("seg.part");
+        let data: Vec<u8> = (0..2 * WRITE_BUFFER + 999).map(|i| (i % 253) as u8).collect();
+        let split = WRITE_BUFFER + 4_097;
+
+        let mut sink = Sink::new(PartialFile::open(&path, data.len() as u64).unwrap());
+        sink.push(&data[..split]).await.unwrap();
+        let mut sink = Sink::new(sink.finish().await.unwrap());
+        sink.push(&data[split..]).await.unwrap();
+        let file = sink.finish().await.unwrap();
+
+        assert_eq!(hex::encode(file.hasher.clone().finish()), sha256_hex(&data));
+        drop(file);
+        assert!(std::fs::read(&path).unwrap() == data, "file content differs");
+        let reopened = PartialFile::open(&path, data.len() as u64).unwrap();
+        assert_eq!(hex::encode(reopened.hasher.finish()), sha256_hex(&data));
     }
 }

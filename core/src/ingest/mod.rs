@@ -2,7 +2,11 @@
 //!
 //! Each segment is downloaded into a partial file (resuming with Range after a dropped link),
 //! checked against the listed size and SHA-256, fsynced and renamed into place; only then does the
-//! catalog name it, in one transaction with its telemetry and its `phone` residency. "Stream now"
+//! catalog name it, in one transaction with its telemetry and its `phone` residency. The commit of
+//! one segment (fsync, telemetry, rename, directory fsync, catalog transaction, in that order; the
+//! video's fsync and the telemetry's fetch and durable write run at the same time, both before the
+//! rename) runs while the next segment downloads; a segment is reported stored only once its
+//! catalog transaction committed. "Stream now"
 //! pulls everything the camera has that the phone lacks, newest drive first; following the live
 //! feed does the same for each segment as the camera finalizes it.
 
@@ -334,19 +338,26 @@ impl Ingestor {
             if self.already_on_phone(&segment).await? {
                 continue;
             }
-            let span = tracing::info_span!("fetch_segment", segment = %segment.camera_segment_id);
-            let downloaded = self.download_segment(camera, &segment, cancel).instrument(span).await;
+            let downloaded = self.download_on_worker(camera, &segment, cancel).await;
             if let Some(previous) = committing.take() {
                 self.settle(previous.await.map_err(|e| IngestError::Task(e.to_string()))?, report)?;
             }
             match downloaded {
                 Ok(fetched) => {
                     let (this, camera) = (self.clone(), camera.clone());
-                    committing = Some(tokio::spawn(async move {
-                        let result = this.commit_segment(&camera, &segment).await.map(|()| fetched);
-                        drop(claim);
-                        (segment, result)
-                    }));
+                    let span = tracing::info_span!(
+                        "commit_segment",
+                        segment = %segment.camera_segment_id
+                    );
+                    committing = Some(tokio::spawn(
+                        async move {
+                            let result =
+                                this.commit_segment(&camera, &segment).await.map(|()| fetched);
+                            drop(claim);
+                            (segment, result)
+                        }
+                        .instrument(span),
+                    ));
                 }
                 Err(e) => self.settle((segment, Err(e)), report)?,
             }
@@ -417,6 +428,25 @@ impl Ingestor {
         Ok(now.is_some_and(|s| s.phone_file.is_some()))
     }
 
+    /// Runs [`Self::download_segment`] as a task on the runtime's workers, next to the connection
+    /// task that reads the socket, whatever thread polls the caller (`block_on` polls on the
+    /// caller's own thread): body chunks then pass between tasks without waking another thread.
+    /// The task is aborted if the caller stops waiting, like the future it replaces.
+    async fn download_on_worker(
+        &self,
+        camera: &CameraClient,
+        segment: &SegmentRecord,
+        cancel: &CancellationToken,
+    ) -> Result<u64, IngestError> {
+        let span = tracing::info_span!("fetch_segment", segment = %segment.camera_segment_id);
+        let (this, camera, segment, cancel) =
+            (self.clone(), camera.clone(), segment.clone(), cancel.clone());
+        let mut task = AbortOnDrop(tokio::spawn(
+            async move { this.download_segment(&camera, &segment, &cancel).await }.instrument(span),
+        ));
+        (&mut task.0).await.map_err(|e| IngestError::Task(e.to_string()))?
+    }
+
     /// Makes room, then downloads the video into its partial file until it matches the listing.
     /// Returns the bytes fetched over the network.
     async fn download_segment(
@@ -465,8 +495,9 @@ impl Ingestor {
         }
     }
 
-    /// Makes a downloaded, verified video durable and names it in the catalog: fsync it, fetch
-    /// its telemetry, rename it into place (fsyncing the directory), then commit the catalog row.
+    /// Makes a downloaded, verified video durable and names it in the catalog: fsync it while its
+    /// telemetry is fetched and stored (durably, under its final name), then rename the video into
+    /// place (fsyncing the directory), then commit the catalog row.
     async fn commit_segment(
         &self,
         camera: &CameraClient,
@@ -474,15 +505,10 @@ impl Ingestor {
     ) -> Result<(), IngestError> {
         let name = DataLayout::segment_file_name(segment.camera_id, &segment.camera_segment_id);
         let (partial, video) = (self.layout.partial_path(&name), self.layout.video_path(&name));
-        let sync = partial.clone();
-        tokio::task::spawn_blocking(move || {
-            std::fs::File::open(&sync)
-                .and_then(|f| f.sync_all())
-                .map_err(|e| StorageError::from_io(&sync, e))
-        })
-        .await
-        .map_err(|e| IngestError::Task(e.to_string()))??;
-        let telemetry = self.fetch_telemetry(camera, segment).await?;
+        let (synced, telemetry) =
+            tokio::join!(sync_file(partial.clone()), self.fetch_telemetry(camera, segment));
+        synced?;
+        let telemetry = telemetry?;
         tokio::task::spawn_blocking(move || commit_rename(&partial, &video))
             .await
             .map_err(|e| IngestError::Task(e.to_string()))??;
@@ -624,6 +650,18 @@ impl Ingestor {
     }
 }
 
+/// Flushes a file's bytes and metadata to disk, on the blocking pool.
+async fn sync_file(path: std::path::PathBuf) -> Result<(), IngestError> {
+    tokio::task::spawn_blocking(move || {
+        std::fs::File::open(&path)
+            .and_then(|f| f.sync_all())
+            .map_err(|e| StorageError::from_io(&path, e))
+    })
+    .await
+    .map_err(|e| IngestError::Task(e.to_string()))?
+    .map_err(IngestError::from)
+}
+
 /// Errors that concern one segment only: skip it and go on with the others.
 fn is_segment_specific(e: &IngestError) -> bool {
     match e {
@@ -668,6 +706,15 @@ impl Progress<'_> {
 
 /// A segment's commit running while the next segment downloads.
 type Committing = tokio::task::JoinHandle<(SegmentRecord, Result<u64, IngestError>)>;
+
+/// A spawned task, aborted when dropped (its caller stopped waiting for it).
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
 
 /// A claim on one segment, so two tasks never write the same partial file.
 struct InFlight {
