@@ -32,7 +32,9 @@ use crate::camera::{Inner, VideoFaults, lock};
 use crate::{Fault, Lie, SimCamera};
 use dashkeep_core::camera::auth::{SignedParts, now_ms};
 
-const CHUNK: usize = 64 * 1024;
+/// Video body chunks: large, so each read on the blocking pool moves a lot (a camera serving a
+/// phone is disk-bound; the simulator should not be CPU-bound on thread hand-offs).
+const CHUNK: usize = 1024 * 1024;
 const DEFAULT_LIMIT: u64 = 100;
 const MAX_LIMIT: u64 = 1000;
 const DEFAULT_FEED_TIMEOUT_MS: u64 = 25_000;
@@ -550,7 +552,7 @@ async fn video(
     resp
 }
 
-/// The body of one video download: the file in 64 KiB chunks, with this download's faults.
+/// The body of one video download: the file in 1 MiB chunks, with this download's faults.
 struct VideoBody {
     inner: Shared,
     id: String,
