@@ -16,6 +16,7 @@ use dashkeep_core::camera::{
 };
 use dashkeep_core::companion::{ConnectionState as CoreState, DisconnectReason as CoreReason};
 
+use crate::ble::{BleCentral, ForeignCentral};
 use crate::companion::Companion;
 use crate::errors::{CompanionError, PlatformError};
 use crate::runtime::run;
@@ -179,6 +180,13 @@ impl BleTransport {
     #[uniffi::constructor]
     pub fn loopback(addresses: Vec<String>) -> Arc<Self> {
         Arc::new(Self { link: Arc::new(LoopbackLink::new(addresses)) })
+    }
+
+    /// The app's own Bluetooth stack (`BluetoothGatt`, CoreBluetooth) behind [`BleCentral`]:
+    /// pairing, control and the connection run over it unchanged.
+    #[uniffi::constructor]
+    pub fn platform(central: Arc<dyn BleCentral>) -> Arc<Self> {
+        Arc::new(Self { link: Arc::new(ForeignCentral(central)) })
     }
 
     /// The phone's own Bluetooth (btleplug: CoreBluetooth, Android's BLE through JNI, BlueZ).

@@ -16,6 +16,7 @@ compile_error!(
     "dashkeep-ffi must be built with panic = \"unwind\" (see [profile.*] in Cargo.toml)"
 );
 
+pub mod ble;
 pub mod camera;
 pub mod clips;
 pub mod cloud;

@@ -34,6 +34,19 @@ impl fmt::Display for GattUuid {
     }
 }
 
+impl GattUuid {
+    /// Parses the canonical form (`6b9f0001-5d1e-4c2a-9a4e-d45ca3e00001`, any case); `None` for
+    /// anything else.
+    pub fn parse(text: &str) -> Option<Self> {
+        let groups: Vec<&str> = text.split('-').collect();
+        let lengths: Vec<usize> = groups.iter().map(|g| g.len()).collect();
+        if lengths != [8, 4, 4, 4, 12] || !text.chars().all(|c| c == '-' || c.is_ascii_hexdigit()) {
+            return None;
+        }
+        u128::from_str_radix(&groups.concat(), 16).ok().map(Self)
+    }
+}
+
 impl fmt::Debug for GattUuid {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(self, f)
@@ -561,5 +574,27 @@ mod tests {
     #[test]
     fn uuid_text() {
         assert_eq!(SERVICE_UUID.to_string(), "6b9f0001-5d1e-4c2a-9a4e-d45ca3e00001");
+    }
+}
+
+#[cfg(test)]
+mod uuid_tests {
+    use super::*;
+
+    #[test]
+    fn uuids_round_trip_through_their_text() {
+        for uuid in [SERVICE_UUID, CONTROL_UUID, GattUuid(0), GattUuid(u128::MAX)] {
+            assert_eq!(GattUuid::parse(&uuid.to_string()), Some(uuid));
+        }
+        assert_eq!(GattUuid::parse("6B9F0001-5D1E-4C2A-9A4E-D45CA3E00001"), Some(SERVICE_UUID));
+        for bad in [
+            "",
+            "6b9f0001",
+            "6b9f00015d1e4c2a9a4ed45ca3e00001",
+            "6b9f0001-5d1e-4c2a-9a4e-d45ca3e0000g",
+            "+b9f0001-5d1e-4c2a-9a4e-d45ca3e00001",
+        ] {
+            assert_eq!(GattUuid::parse(bad), None, "{bad}");
+        }
     }
 }
