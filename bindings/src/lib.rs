@@ -16,6 +16,8 @@ compile_error!(
     "dashkeep-ffi must be built with panic = \"unwind\" (see [profile.*] in Cargo.toml)"
 );
 
+#[cfg(all(target_os = "android", feature = "btleplug"))]
+mod android;
 pub mod ble;
 pub mod camera;
 pub mod clips;
