@@ -125,6 +125,8 @@ pub(super) struct Supervisor {
     pub retry: RetryPolicy,
     pub ingestor: Ingestor,
     pub states: StatePublisher,
+    /// Whether the phone is on the camera's WiFi (joined, not yet left).
+    pub joined: std::sync::atomic::AtomicBool,
 }
 
 /// How long one BLE scan listens for the camera's advertisement.
@@ -144,6 +146,7 @@ impl Supervisor {
                     Err(reason) => reason,
                 };
                 if cancel.is_cancelled() || !reason.is_retryable() {
+                    self.leave_wifi().await;
                     self.states.set(ConnectionState::Disconnected { reason, retry_in_ms: None });
                     return;
                 }
@@ -161,6 +164,14 @@ impl Supervisor {
         .await;
     }
 
+    /// Gives the phone its usual network back (Android unbinds the process from the camera's
+    /// internet-less WiFi) once the connection is over for good; kept across reconnects.
+    async fn leave_wifi(&self) {
+        if self.joined.swap(false, std::sync::atomic::Ordering::SeqCst) {
+            self.wifi.leave(&self.camera.payload.wifi_ssid).await;
+        }
+    }
+
     /// One connection, from scanning until it is lost; `Ok` when cancelled.
     async fn session(&self, cancel: &CancellationToken) -> Result<(), DisconnectReason> {
         let serial = self.camera.serial.clone();
@@ -174,6 +185,7 @@ impl Supervisor {
                 .join(ssid, &self.camera.payload.wifi_passphrase)
                 .await
                 .map_err(|e| DisconnectReason::WifiJoinFailed(e.to_string()))?;
+            self.joined.store(true, std::sync::atomic::Ordering::SeqCst);
             let client = CameraClient::paired(&self.camera).map_err(|e| lost(&e))?;
             client.status().await.map_err(|e| lost(&e))?;
             self.states.set(ConnectionState::WifiJoined { serial, ssid: ssid.clone() });

@@ -476,6 +476,7 @@ impl Companion {
             retry: self.retry,
             ingestor: self.ingestor.clone(),
             states: self.states.clone(),
+            joined: std::sync::atomic::AtomicBool::new(false),
         };
         let cancel = self.stop.child_token();
         let handle = tokio::spawn(supervisor.run(cancel.clone()));

@@ -26,6 +26,7 @@ struct RecordingWifi {
     joins: AtomicUsize,
     ssids: Mutex<Vec<String>>,
     passphrase_len: AtomicUsize,
+    left: Mutex<Vec<String>>,
 }
 
 #[async_trait]
@@ -37,7 +38,9 @@ impl WifiJoiner for RecordingWifi {
         Ok(())
     }
 
-    async fn leave(&self, _ssid: &str) {}
+    async fn leave(&self, ssid: &str) {
+        self.left.lock().unwrap().push(ssid.to_string());
+    }
 }
 
 /// A camera in paired mode recording live: a segment every `10 s / speed`.
@@ -140,7 +143,13 @@ async fn connects_streams_and_comes_back_after_a_power_cycle() {
     }
     assert_phone_mirrors_card(&phone, camera).await;
 
+    assert!(wifi.left.lock().unwrap().is_empty(), "the WiFi is kept across reconnects");
     phone.disconnect().await;
+    assert_eq!(
+        wifi.left.lock().unwrap().as_slice(),
+        [format!("Dashkeep-{serial}")],
+        "disconnecting gives the phone its usual network back"
+    );
     let stopped =
         ConnectionState::Disconnected { reason: DisconnectReason::Stopped, retry_in_ms: None };
     assert_eq!(phone.connection_state(), stopped);
