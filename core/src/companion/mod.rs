@@ -5,6 +5,7 @@
 //! Its shape is meant to map onto UniFFI as it is: owned arguments and results, an `Arc`-shared
 //! `Send + Sync` object, async methods, and one error enum.
 
+mod camera;
 mod connection;
 mod pipeline;
 mod risk;
@@ -20,10 +21,8 @@ use tokio::sync::{Mutex, broadcast, watch};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::camera::ble::{BleDevice, BleLink, SERVICE_UUID};
-use crate::camera::pairing::{self, PairingCode};
 use crate::camera::secrets::{FileSecretStore, SecretStore, SecretStoreError};
-use crate::camera::{CameraClient, CameraError, CameraKey, PairedCamera, PairingError, WifiJoiner};
+use crate::camera::{CameraError, PairingError};
 use crate::catalog::{
     CameraRecord, Catalog, CatalogError, ClipId, ClipReason, ClipRecord, DriveId, DriveSummary,
     EventRecord, PhoneUsage, SegmentRecord,
@@ -38,7 +37,8 @@ use crate::storage::{
     Budget, DataLayout, Eviction, Forecast, LoopRecorder, QuotaFraction, SafetyFloor, StatvfsProbe,
     StorageError, StorageEvent, StorageProbe, forecast, remove_phone_copy,
 };
-use connection::{LinkRequest, StatePublisher, Supervisor};
+use camera::PairedAccess;
+use connection::{LinkRequest, StatePublisher};
 use pipeline::{Pipeline, PipelineError};
 
 /// Why a companion call failed.
@@ -353,147 +353,6 @@ impl Companion {
         &self.reconciled
     }
 
-    /// Talks to `camera` (a pairing from the store) over pinned HTTPS with signed requests from
-    /// now on, whenever a call names its API URL (`None`: no camera is treated as paired).
-    /// Streaming already running keeps the client it started with.
-    pub fn use_paired_camera(&self, camera: Option<PairedCamera>) {
-        self.paired.set(camera);
-    }
-
-    fn camera(&self, camera_url: &str) -> Result<CameraClient, CameraError> {
-        self.paired.client_for(camera_url)
-    }
-
-    /// The cameras paired with this phone (from the secret store).
-    pub async fn paired_cameras(&self) -> Result<Vec<PairedCamera>, CompanionError> {
-        let secrets = Arc::clone(&self.secrets);
-        Ok(blocking(move || secrets.list()).await?)
-    }
-
-    /// The current camera connection state (each change is also sent as an event).
-    pub fn connection_state(&self) -> ConnectionState {
-        self.states.latest.borrow().clone()
-    }
-
-    /// Dashkeep cameras advertising over `ble` within `timeout` (for "add a camera").
-    pub async fn scan(
-        &self,
-        ble: &dyn BleLink,
-        timeout: std::time::Duration,
-    ) -> Result<Vec<BleDevice>, CompanionError> {
-        let idle = self.connection.lock().await.is_none();
-        if idle {
-            self.states.set(ConnectionState::Scanning);
-        }
-        let found = ble.scan(SERVICE_UUID, timeout).await.map_err(PairingError::from);
-        if idle {
-            self.states.set(ConnectionState::Idle);
-        }
-        Ok(found?)
-    }
-
-    /// Pairs with the camera at BLE `address` using the code on its screen, and keeps the
-    /// pairing in the secret store. Re-pairing a camera keeps this phone's id at the camera, so
-    /// the camera replaces its old secret.
-    pub async fn pair(
-        &self,
-        ble: &dyn BleLink,
-        address: &str,
-        code: &str,
-    ) -> Result<PairedCamera, CompanionError> {
-        let code = PairingCode::parse(code)?;
-        let known = self.paired_cameras().await?;
-        let phone_id = known
-            .into_iter()
-            .find(|c| c.ble_address == address)
-            .map_or_else(pairing::new_phone_id, |c| c.phone_id);
-        self.states.set(ConnectionState::Pairing);
-        let paired = match pairing::pair(ble, address, &code, &phone_id).await {
-            Ok(paired) => paired,
-            Err(e) => {
-                self.states.set(ConnectionState::Idle);
-                return Err(e.into());
-            }
-        };
-        let (secrets, stored) = (Arc::clone(&self.secrets), paired.clone());
-        blocking(move || secrets.put(&stored)).await?;
-        self.paired.set(Some(paired.clone()));
-        self.states.set(ConnectionState::Paired { serial: paired.serial.clone() });
-        Ok(paired)
-    }
-
-    /// Unpairs the camera `serial`: asks it over `ble` to revoke this phone's secret (skipped
-    /// with `local_only`, for a camera that is gone), then forgets the pairing here.
-    pub async fn unpair(
-        &self,
-        ble: &dyn BleLink,
-        serial: &str,
-        local_only: bool,
-    ) -> Result<(), CompanionError> {
-        let camera = self.paired_camera(serial).await?;
-        if self.paired.serial().as_deref() == Some(serial) {
-            self.disconnect().await;
-            self.paired.set(None);
-        }
-        if !local_only {
-            pairing::unpair(ble, &camera).await?;
-        }
-        let (secrets, serial) = (Arc::clone(&self.secrets), serial.to_string());
-        blocking(move || secrets.remove(&serial)).await?;
-        Ok(())
-    }
-
-    async fn paired_camera(&self, serial: &str) -> Result<PairedCamera, CompanionError> {
-        let known = self.paired_cameras().await?;
-        known
-            .into_iter()
-            .find(|c| c.serial == serial)
-            .ok_or_else(|| CompanionError::NotPaired(serial.to_string()))
-    }
-
-    /// Connects to the paired camera `serial` and keeps it connected: finds it over `ble`, joins
-    /// its WiFi through `wifi`, streams its drives when `auto_stream`, and reconnects with
-    /// backoff whenever it comes back in range. States arrive as [`CompanionEvent::Connection`].
-    pub async fn connect(
-        &self,
-        serial: &str,
-        ble: Arc<dyn BleLink>,
-        wifi: Arc<dyn WifiJoiner>,
-        auto_stream: bool,
-    ) -> Result<(), CompanionError> {
-        let camera = self.paired_camera(serial).await?;
-        CameraKey::from_hex(&camera.payload.identity_key)
-            .ok_or(PairingError::Protocol("the pinned camera key is not 32 bytes of hex"))?;
-        self.disconnect().await;
-        self.paired.set(Some(camera.clone()));
-        let (requests, queue) = tokio::sync::mpsc::channel(4);
-        let supervisor = Supervisor {
-            requests: Mutex::new(queue),
-            camera,
-            ble,
-            wifi,
-            auto_stream,
-            retry: self.retry,
-            ingestor: self.ingestor.clone(),
-            states: self.states.clone(),
-            joined: std::sync::atomic::AtomicBool::new(false),
-        };
-        let cancel = self.stop.child_token();
-        let handle = tokio::spawn(supervisor.run(cancel.clone()));
-        *self.connection.lock().await = Some(StreamingTask { cancel, handle });
-        *self.link_requests.lock().await = Some(requests);
-        Ok(())
-    }
-
-    /// Stops the camera connection (and the streaming it runs); partial downloads are kept.
-    pub async fn disconnect(&self) {
-        self.link_requests.lock().await.take();
-        if let Some(task) = self.connection.lock().await.take() {
-            task.cancel.cancel();
-            let _ = task.handle.await;
-        }
-    }
-
     /// "Stream now": pulls everything the camera at `camera_url` has that the phone lacks,
     /// newest drive first, and returns what it did.
     pub async fn stream_now(&self, camera_url: &str) -> Result<IngestReport, CompanionError> {
@@ -650,27 +509,6 @@ impl Companion {
         self.make_clip(drive, window).await
     }
 
-    /// Asks the connected camera, over BLE, to mark this moment; `None` when there is no BLE
-    /// link now or the camera refuses (the clip is then made from its clock over WiFi alone).
-    async fn mark_over_ble(&self) -> Option<crate::camera::control::ClipMark> {
-        let linked = matches!(
-            self.connection_state(),
-            ConnectionState::BleConnected { .. }
-                | ConnectionState::WifiJoined { .. }
-                | ConnectionState::Streaming { .. }
-        );
-        let sender = self.link_requests.lock().await.clone().filter(|_| linked)?;
-        let (reply, answer) = tokio::sync::oneshot::channel();
-        sender.send(LinkRequest::ClipNow { reply }).await.ok()?;
-        match tokio::time::timeout(std::time::Duration::from_secs(10), answer).await {
-            Ok(Ok(Ok(mark))) => Some(mark),
-            other => {
-                tracing::warn!(?other, "the camera did not mark the moment over BLE");
-                None
-            }
-        }
-    }
-
     /// A manual clip of any range of a drive, in seconds from the drive's start; cut at once when
     /// its segments are on the phone (fetched from the camera when only the camera has them).
     pub async fn create_clip(
@@ -781,42 +619,4 @@ async fn lock_data_dir(layout: DataLayout) -> Result<File, CompanionError> {
     })
     .await
     .map_err(|e| CompanionError::Ingest(IngestError::Task(e.to_string())))?
-}
-
-/// The paired camera the companion talks to, shared with the clip pipeline (which fetches
-/// segments a clip needs from the camera too).
-#[derive(Clone, Default)]
-pub(crate) struct PairedAccess(Arc<std::sync::Mutex<Option<PairedCamera>>>);
-
-impl PairedAccess {
-    fn set(&self, camera: Option<PairedCamera>) {
-        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = camera;
-    }
-
-    fn serial(&self) -> Option<String> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).as_ref().map(|c| c.serial.clone())
-    }
-
-    /// A client for the camera at `url`: the paired camera's pinned, signed client when `url` is
-    /// its API URL; a plain one otherwise.
-    pub(crate) fn client_for(&self, url: &str) -> Result<CameraClient, CameraError> {
-        let paired = self.0.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        match paired {
-            Some(camera)
-                if camera.payload.api_url.trim_end_matches('/') == url.trim_end_matches('/') =>
-            {
-                CameraClient::paired(&camera)
-            }
-            _ => CameraClient::new(url),
-        }
-    }
-}
-
-/// Runs a secret store call on the blocking pool (platform keystores may block).
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, SecretStoreError> + Send + 'static,
-) -> Result<T, SecretStoreError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .unwrap_or_else(|e| Err(SecretStoreError::Platform(e.to_string())))
 }
