@@ -16,6 +16,7 @@ use dashkeep_core::camera::pairing::{self, PairedCamera, PairingCode, new_phone_
 use dashkeep_core::camera::secrets::{FileSecretStore, SecretStore};
 use dashkeep_core::camera::{AlreadyJoined, PairingError};
 use dashkeep_core::companion::ConnectionState;
+use dashkeep_core::ingest::IngestEvent;
 use dashkeep_core::{Companion, CompanionEvent};
 use tokio::sync::broadcast;
 
@@ -142,7 +143,8 @@ pub(crate) fn paired_for(data_dir: &Path, api_url: &str) -> anyhow::Result<Optio
 }
 
 /// `dashkeep connect [--camera SERIAL] [--json]`: keeps the paired camera connected (BLE, its
-/// WiFi, automatic streaming) until Ctrl-C, printing each connection state.
+/// WiFi, automatic streaming) until Ctrl-C, printing each connection state and each segment
+/// stored.
 pub(crate) async fn connect(
     companion: &Companion,
     serial: Option<String>,
@@ -156,6 +158,13 @@ pub(crate) async fn connect(
         loop {
             match events.recv().await {
                 Ok(CompanionEvent::Connection(state)) => print_state(&state, json),
+                Ok(CompanionEvent::Ingest(IngestEvent::SegmentStored {
+                    drive,
+                    segment,
+                    bytes,
+                })) => {
+                    print_stored(drive.0, segment.0, bytes, json);
+                }
                 Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
                 Err(broadcast::error::RecvError::Closed) => return,
             }
@@ -168,6 +177,15 @@ pub(crate) async fn connect(
     companion.disconnect().await;
     print_state(&companion.connection_state(), json);
     Ok(())
+}
+
+fn print_stored(drive: i64, segment: i64, bytes: u64, json: bool) {
+    if json {
+        let line = serde_json::json!({ "event": "segment_stored", "drive": drive, "segment": segment, "bytes": bytes });
+        println!("{line}");
+    } else {
+        println!("segment {segment} of drive {drive} stored on the phone ({bytes} bytes)");
+    }
 }
 
 fn print_state(state: &ConnectionState, json: bool) {
