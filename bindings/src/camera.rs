@@ -240,51 +240,28 @@ pub trait WifiJoiner: Send + Sync {
 /// The one key the pairings live under in the app's store.
 const PAIRINGS_KEY: &str = "dashkeep.pairings.v1";
 
-/// Adapts the app's key-value store to the core's `SecretStore`: every pairing in one value.
+/// Adapts the app's key-value store to the core's `SecretStore`: the pairings are one value.
 pub(crate) struct ForeignSecretStore(pub(crate) Arc<dyn SecretStore>);
-
-impl ForeignSecretStore {
-    fn write(&self, all: &[CorePairedCamera]) -> Result<(), SecretStoreError> {
-        let bytes =
-            serde_json::to_vec(all).map_err(|e| SecretStoreError::Platform(e.to_string()))?;
-        self.0.save(PAIRINGS_KEY.into(), bytes).map_err(platform)
-    }
-}
 
 fn platform(e: PlatformError) -> SecretStoreError {
     SecretStoreError::Platform(e.to_string())
 }
 
 impl CoreSecretStore for ForeignSecretStore {
-    fn list(&self) -> Result<Vec<CorePairedCamera>, SecretStoreError> {
-        match self.0.load(PAIRINGS_KEY.into()).map_err(platform)? {
-            None => Ok(Vec::new()),
-            Some(bytes) => serde_json::from_slice(&bytes).map_err(|_| {
-                SecretStoreError::Platform("the stored pairings are unreadable".into())
-            }),
-        }
+    fn load(&self) -> Result<Option<Vec<u8>>, SecretStoreError> {
+        self.0.load(PAIRINGS_KEY.into()).map_err(platform)
     }
 
-    fn put(&self, camera: &CorePairedCamera) -> Result<(), SecretStoreError> {
-        let mut all = self.list()?;
-        all.retain(|c| c.serial != camera.serial);
-        all.push(camera.clone());
-        self.write(&all)
+    fn save(&self, value: &[u8]) -> Result<(), SecretStoreError> {
+        self.0.save(PAIRINGS_KEY.into(), value.to_vec()).map_err(platform)
     }
 
-    fn remove(&self, serial: &str) -> Result<bool, SecretStoreError> {
-        let mut all = self.list()?;
-        let before = all.len();
-        all.retain(|c| c.serial != serial);
-        if all.len() == before {
-            return Ok(false);
-        }
-        if all.is_empty() {
-            self.0.delete(PAIRINGS_KEY.into()).map_err(platform)?;
-        } else {
-            self.write(&all)?;
-        }
-        Ok(true)
+    fn clear(&self) -> Result<(), SecretStoreError> {
+        self.0.delete(PAIRINGS_KEY.into()).map_err(platform)
+    }
+
+    fn describe(&self) -> String {
+        format!("the platform's store ({PAIRINGS_KEY})")
     }
 }
 

@@ -58,12 +58,7 @@ impl CameraKey {
     pub fn fingerprint(&self) -> String {
         use sha2::Digest;
         let digest = sha2::Sha256::digest(self.0);
-        let hex = hex::encode(&digest[..8]);
-        hex.as_bytes()
-            .chunks(4)
-            .map(|c| std::str::from_utf8(c).unwrap_or_default())
-            .collect::<Vec<_>>()
-            .join(":")
+        digest[..8].chunks(2).map(hex::encode).collect::<Vec<_>>().join(":")
     }
 
     /// The key as the SubjectPublicKeyInfo a raw-public-key TLS handshake carries.

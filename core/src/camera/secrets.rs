@@ -1,6 +1,9 @@
 //! Where the phone keeps its pairings: a [`SecretStore`]. On a phone the app implements it over
 //! the Keychain / Android Keystore; the CLI default is [`FileSecretStore`], one JSON file readable
 //! only by its owner (0600) in the data directory.
+//!
+//! A store keeps one opaque value, all the pairings; what is in it (JSON, one entry per camera
+//! serial) and how a pairing is added or removed is decided here, once, for every store.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -22,19 +25,63 @@ pub enum SecretStoreError {
     /// The platform's store (Android Keystore, iOS Keychain) refused or failed.
     #[error("the platform's secret store failed: {0}")]
     Platform(String),
-    /// The store's file is not a store.
+    /// What the store holds is not a list of pairings.
     #[error("secret store {0} is corrupt")]
-    Corrupt(PathBuf),
+    Corrupt(String),
 }
 
-/// Holds the pairings (secrets included) of this phone, one per camera serial.
+/// Holds the pairings (secrets included) of this phone, one per camera serial, as one value.
+///
+/// Implementations only keep the value ([`Self::load`], [`Self::save`], [`Self::clear`]); the
+/// provided methods read and change the pairings in it.
 pub trait SecretStore: Send + Sync {
+    /// The stored value, if any.
+    fn load(&self) -> Result<Option<Vec<u8>>, SecretStoreError>;
+    /// Replaces the stored value, atomically.
+    fn save(&self, value: &[u8]) -> Result<(), SecretStoreError>;
+    /// Removes the stored value (absent is fine).
+    fn clear(&self) -> Result<(), SecretStoreError>;
+    /// Where the value lives, for error messages (never the value).
+    fn describe(&self) -> String;
+
     /// Every pairing, by serial.
-    fn list(&self) -> Result<Vec<PairedCamera>, SecretStoreError>;
+    fn list(&self) -> Result<Vec<PairedCamera>, SecretStoreError> {
+        match self.load()? {
+            None => Ok(Vec::new()),
+            Some(bytes) => serde_json::from_slice(&bytes)
+                .map_err(|_| SecretStoreError::Corrupt(self.describe())),
+        }
+    }
+
     /// Adds or replaces the pairing of `camera.serial`.
-    fn put(&self, camera: &PairedCamera) -> Result<(), SecretStoreError>;
+    fn put(&self, camera: &PairedCamera) -> Result<(), SecretStoreError> {
+        let mut all = self.list()?;
+        all.retain(|c| c.serial != camera.serial);
+        all.push(camera.clone());
+        all.sort_by(|a, b| a.serial.cmp(&b.serial));
+        let body = serde_json::to_vec_pretty(&all)
+            .map_err(|_| SecretStoreError::Corrupt(self.describe()))?;
+        self.save(&body)
+    }
+
     /// Forgets the pairing of a camera; returns whether there was one.
-    fn remove(&self, serial: &str) -> Result<bool, SecretStoreError>;
+    fn remove(&self, serial: &str) -> Result<bool, SecretStoreError> {
+        let mut all = self.list()?;
+        let before = all.len();
+        all.retain(|c| c.serial != serial);
+        if all.len() == before {
+            return Ok(false);
+        }
+        if all.is_empty() {
+            self.clear()?;
+        } else {
+            let body = serde_json::to_vec_pretty(&all)
+                .map_err(|_| SecretStoreError::Corrupt(self.describe()))?;
+            self.save(&body)?;
+        }
+        Ok(true)
+    }
+
     /// The pairing of one camera.
     fn get(&self, serial: &str) -> Result<Option<PairedCamera>, SecretStoreError> {
         Ok(self.list()?.into_iter().find(|c| c.serial == serial))
@@ -65,9 +112,25 @@ impl FileSecretStore {
         SecretStoreError::Io { path: self.path.clone(), source }
     }
 
-    fn write(&self, all: &[PairedCamera]) -> Result<(), SecretStoreError> {
-        let body = serde_json::to_vec_pretty(all)
-            .map_err(|_| SecretStoreError::Corrupt(self.path.clone()))?;
+    fn sync_dir(&self) {
+        if let Some(dir) = self.path.parent()
+            && let Ok(d) = std::fs::File::open(dir)
+        {
+            let _ = d.sync_all();
+        }
+    }
+}
+
+impl SecretStore for FileSecretStore {
+    fn load(&self) -> Result<Option<Vec<u8>>, SecretStoreError> {
+        match std::fs::read(&self.path) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(self.io(e)),
+        }
+    }
+
+    fn save(&self, value: &[u8]) -> Result<(), SecretStoreError> {
         let tmp = self.path.with_extension("json.tmp");
         let _ = std::fs::remove_file(&tmp);
         let mut opts = std::fs::OpenOptions::new();
@@ -78,46 +141,26 @@ impl FileSecretStore {
             opts.mode(0o600);
         }
         let mut f = opts.open(&tmp).map_err(|e| self.io(e))?;
-        f.write_all(&body).and_then(|()| f.sync_all()).map_err(|e| self.io(e))?;
+        f.write_all(value).and_then(|()| f.sync_all()).map_err(|e| self.io(e))?;
         drop(f);
         std::fs::rename(&tmp, &self.path).map_err(|e| self.io(e))?;
-        if let Some(dir) = self.path.parent()
-            && let Ok(d) = std::fs::File::open(dir)
-        {
-            let _ = d.sync_all();
-        }
+        self.sync_dir();
         Ok(())
     }
-}
 
-impl SecretStore for FileSecretStore {
-    fn list(&self) -> Result<Vec<PairedCamera>, SecretStoreError> {
-        match std::fs::read(&self.path) {
-            Ok(b) => {
-                serde_json::from_slice(&b).map_err(|_| SecretStoreError::Corrupt(self.path.clone()))
+    fn clear(&self) -> Result<(), SecretStoreError> {
+        match std::fs::remove_file(&self.path) {
+            Ok(()) => {
+                self.sync_dir();
+                Ok(())
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
             Err(e) => Err(self.io(e)),
         }
     }
 
-    fn put(&self, camera: &PairedCamera) -> Result<(), SecretStoreError> {
-        let mut all = self.list()?;
-        all.retain(|c| c.serial != camera.serial);
-        all.push(camera.clone());
-        all.sort_by(|a, b| a.serial.cmp(&b.serial));
-        self.write(&all)
-    }
-
-    fn remove(&self, serial: &str) -> Result<bool, SecretStoreError> {
-        let mut all = self.list()?;
-        let before = all.len();
-        all.retain(|c| c.serial != serial);
-        if all.len() == before {
-            return Ok(false);
-        }
-        self.write(&all)?;
-        Ok(true)
+    fn describe(&self) -> String {
+        self.path.display().to_string()
     }
 }
 
@@ -164,6 +207,10 @@ mod tests {
         assert!(store.remove("A").unwrap());
         assert!(!store.remove("A").unwrap());
         assert_eq!(store.list().unwrap().len(), 1);
+        assert!(store.remove("B").unwrap());
+        assert!(!store.path().exists(), "the last pairing gone, the file is gone");
+        std::fs::write(store.path(), b"not json").unwrap();
+        assert!(matches!(store.list(), Err(SecretStoreError::Corrupt(_))));
         assert!(!format!("{:?}", camera("A")).contains("hunter2"));
     }
 }

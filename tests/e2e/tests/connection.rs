@@ -10,10 +10,10 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use common::{World, assert_phone_mirrors_card};
-use dashkeep_core::camera::PairingError;
 use dashkeep_core::camera::ble::loopback::LoopbackLink;
 use dashkeep_core::camera::ble::{BleLink, EVENTS_UUID, Reassembler};
 use dashkeep_core::camera::control::{self, CameraEvent, ControlCommand};
+use dashkeep_core::camera::{PairedCamera, PairingError};
 use dashkeep_core::camera::{WifiError, WifiJoiner};
 use dashkeep_core::companion::{ConnectionState, DisconnectReason};
 use dashkeep_core::{Companion, CompanionEvent};
@@ -45,17 +45,14 @@ impl WifiJoiner for RecordingWifi {
 
 /// A camera in paired mode recording live: a segment every `10 s / speed`.
 async fn live_paired_camera(minutes: u32, speed: f64) -> World {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let camera = SimCamera::start(SimConfig {
+    let scenario = Scenario::calm(minutes).with_segment_secs(10);
+    common::world_with(scenario, |cfg| SimConfig {
         speed,
-        fixture: Fixture::Small360p,
         paired_mode: true,
         pairing_backoff: Duration::from_millis(10),
-        ..SimConfig::new(Scenario::calm(minutes).with_segment_secs(10), dir.path().join("sd"))
+        ..cfg
     })
     .await
-    .expect("camera starts");
-    World { dir, camera }
 }
 
 /// Waits (up to 30 s) for a connection state matching `want`, returning every state seen.
@@ -79,26 +76,49 @@ async fn wait_for(
     }
 }
 
-async fn pair(phone: &Companion, camera: &SimCamera, link: &LoopbackLink) -> String {
-    let addr = camera.ble_addr().to_string();
-    let paired = phone.pair(link, &addr, &camera.pairing_code()).await.expect("pairs");
-    paired.serial
+/// A phone on the world's data directory, paired with its camera over the loopback link, and
+/// hearing its events since before the pairing.
+struct PairedPhone {
+    phone: Arc<Companion>,
+    link: LoopbackLink,
+    paired: PairedCamera,
+    events: broadcast::Receiver<CompanionEvent>,
+    seen: Vec<ConnectionState>,
+}
+
+impl PairedPhone {
+    async fn new(world: &World) -> Self {
+        let phone = world.phone().await;
+        let events = phone.subscribe();
+        let addr = world.camera.ble_addr().to_string();
+        let link = LoopbackLink::new(vec![addr.clone()]);
+        let code = world.camera.pairing_code();
+        let paired = phone.pair(&link, &addr, &code).await.expect("pairs");
+        Self { phone, link, paired, events, seen: Vec::new() }
+    }
+
+    /// Connects with automatic streaming and waits until it streams.
+    async fn stream(&mut self, wifi: Arc<RecordingWifi>) {
+        let link = Arc::new(self.link.clone());
+        self.phone.connect(&self.paired.serial, link, wifi, true).await.expect("connect");
+        self.wait_for(|s| matches!(s, ConnectionState::Streaming { .. })).await;
+    }
+
+    async fn wait_for(&mut self, want: impl Fn(&ConnectionState) -> bool) -> ConnectionState {
+        wait_for(&mut self.events, &mut self.seen, want).await
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connects_streams_and_comes_back_after_a_power_cycle() {
     let world = live_paired_camera(4, 40.0).await;
     let camera = &world.camera;
-    let phone = world.phone().await;
-    let mut events = phone.subscribe();
-    let mut seen = Vec::new();
-    let link = LoopbackLink::new(vec![camera.ble_addr().to_string()]);
-    let serial = pair(&phone, camera, &link).await;
+    let mut p = PairedPhone::new(&world).await;
+    let (phone, serial) = (p.phone.clone(), p.paired.serial.clone());
     assert_eq!(phone.connection_state(), ConnectionState::Paired { serial: serial.clone() });
 
     let wifi = Arc::new(RecordingWifi::default());
-    phone.connect(&serial, Arc::new(link.clone()), wifi.clone(), true).await.expect("connect");
-    wait_for(&mut events, &mut seen, |s| matches!(s, ConnectionState::Streaming { .. })).await;
+    p.stream(wifi.clone()).await;
     let expected = [
         ConnectionState::Pairing,
         ConnectionState::Paired { serial: serial.clone() },
@@ -107,7 +127,7 @@ async fn connects_streams_and_comes_back_after_a_power_cycle() {
         ConnectionState::WifiJoined { serial: serial.clone(), ssid: format!("Dashkeep-{serial}") },
         ConnectionState::Streaming { serial: serial.clone() },
     ];
-    assert_eq!(seen, expected);
+    assert_eq!(p.seen, expected);
     assert!(phone.is_streaming().await);
     assert_eq!(wifi.ssids.lock().unwrap().as_slice(), [format!("Dashkeep-{serial}")]);
     assert!(wifi.passphrase_len.load(Ordering::SeqCst) >= 16);
@@ -115,32 +135,26 @@ async fn connects_streams_and_comes_back_after_a_power_cycle() {
     // Power off mid-drive: the phone says the camera is gone, and that it will try again.
     camera.wait_for_seq(3).await;
     camera.power_off().await;
-    let down = wait_for(&mut events, &mut seen, |s| {
-        matches!(s, ConnectionState::Disconnected { retry_in_ms: Some(_), .. })
-    })
-    .await;
+    let down = p
+        .wait_for(|s| matches!(s, ConnectionState::Disconnected { retry_in_ms: Some(_), .. }))
+        .await;
     let ConnectionState::Disconnected { reason, .. } = down else { unreachable!() };
     assert!(
         matches!(reason, DisconnectReason::CameraUnreachable(_) | DisconnectReason::BleLost(_)),
         "{reason:?}"
     );
     // While it is off, BLE scans do not find it.
-    wait_for(&mut events, &mut seen, |s| {
+    p.wait_for(|s| {
         matches!(s, ConnectionState::Disconnected { reason: DisconnectReason::NotInRange, .. })
     })
     .await;
 
     // Power on: it is found again by itself and streaming resumes until the drive ends.
     camera.power_on().await.expect("power on");
-    wait_for(&mut events, &mut seen, |s| matches!(s, ConnectionState::Streaming { .. })).await;
+    p.wait_for(|s| matches!(s, ConnectionState::Streaming { .. })).await;
     assert!(wifi.joins.load(Ordering::SeqCst) >= 2, "the WiFi was joined again");
     camera.wait_for_scenario_end().await;
-    let all = camera.card().len();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while stored_segments(&phone).await < all {
-        assert!(tokio::time::Instant::now() < deadline, "phone did not catch up");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_until_stored(&phone, camera.card().len()).await;
     assert_phone_mirrors_card(&phone, camera).await;
 
     assert!(wifi.left.lock().unwrap().is_empty(), "the WiFi is kept across reconnects");
@@ -158,6 +172,15 @@ async fn connects_streams_and_comes_back_after_a_power_cycle() {
     world.camera.shutdown().await;
 }
 
+/// Waits (up to 30 s) until the phone holds `count` segments.
+async fn wait_until_stored(phone: &Companion, count: usize) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while stored_segments(phone).await < count {
+        assert!(tokio::time::Instant::now() < deadline, "phone did not catch up");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 async fn stored_segments(phone: &Companion) -> usize {
     let mut n = 0;
     for drive in phone.drives().await.expect("drives") {
@@ -171,22 +194,12 @@ async fn stored_segments(phone: &Companion) -> usize {
 async fn a_revoked_phone_stops_trying_and_says_why() {
     let world = live_paired_camera(10, 20.0).await;
     let camera = &world.camera;
-    let phone = world.phone().await;
-    let mut events = phone.subscribe();
-    let mut seen = Vec::new();
-    let link = LoopbackLink::new(vec![camera.ble_addr().to_string()]);
-    let serial = pair(&phone, camera, &link).await;
-    let phone_id = phone.paired_cameras().await.unwrap()[0].phone_id.clone();
-    phone
-        .connect(&serial, Arc::new(link), Arc::new(RecordingWifi::default()), true)
-        .await
-        .expect("connect");
-    wait_for(&mut events, &mut seen, |s| matches!(s, ConnectionState::Streaming { .. })).await;
+    let mut p = PairedPhone::new(&world).await;
+    let (phone, phone_id) = (p.phone.clone(), p.paired.phone_id.clone());
+    p.stream(Arc::new(RecordingWifi::default())).await;
     camera.wait_for_seq(2).await;
     assert!(camera.revoke_phone(&phone_id), "the camera's menu revokes the phone");
-    let down =
-        wait_for(&mut events, &mut seen, |s| matches!(s, ConnectionState::Disconnected { .. }))
-            .await;
+    let down = p.wait_for(|s| matches!(s, ConnectionState::Disconnected { .. })).await;
     assert_eq!(
         down,
         ConnectionState::Disconnected { reason: DisconnectReason::Revoked, retry_in_ms: None }
@@ -211,24 +224,18 @@ async fn connecting_to_a_camera_that_is_not_paired_is_a_typed_error() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_camera_with_its_wifi_off_turns_it_on_for_its_paired_phone() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let camera = SimCamera::start(SimConfig {
+    let world = common::world_with(Scenario::calm(1).with_segment_secs(20), |cfg| SimConfig {
         instant: true,
         speed: 600.0,
-        fixture: Fixture::Small360p,
         paired_mode: true,
         wifi_starts_on: false,
-        ..SimConfig::new(Scenario::calm(1).with_segment_secs(20), dir.path().join("sd"))
+        ..cfg
     })
-    .await
-    .expect("camera starts");
-    let world = World { dir, camera };
+    .await;
     let camera = &world.camera;
     assert!(!camera.wifi_on());
-    let phone = world.phone().await;
-    let link = LoopbackLink::new(vec![camera.ble_addr().to_string()]);
-    let serial = pair(&phone, camera, &link).await;
-    let paired = phone.paired_cameras().await.unwrap().remove(0);
+    let mut p = PairedPhone::new(&world).await;
+    let (phone, link, paired) = (p.phone.clone(), p.link.clone(), p.paired.clone());
 
     // An unsigned or forged command is refused and changes nothing.
     let mut conn = link.connect(&paired.ble_address, Duration::from_secs(5)).await.unwrap();
@@ -243,16 +250,9 @@ async fn a_camera_with_its_wifi_off_turns_it_on_for_its_paired_phone() {
     conn.disconnect().await.unwrap();
 
     // Connecting turns it on (a signed command), then streams everything.
-    let mut events = phone.subscribe();
-    let mut seen = Vec::new();
-    phone.connect(&serial, Arc::new(link), Arc::new(RecordingWifi::default()), true).await.unwrap();
-    wait_for(&mut events, &mut seen, |s| matches!(s, ConnectionState::Streaming { .. })).await;
+    p.stream(Arc::new(RecordingWifi::default())).await;
     assert!(camera.wifi_on());
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while stored_segments(&phone).await < camera.card().len() {
-        assert!(tokio::time::Instant::now() < deadline, "phone did not catch up");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_until_stored(&phone, camera.card().len()).await;
     phone.close().await;
     world.camera.shutdown().await;
 }
@@ -309,14 +309,9 @@ async fn the_camera_notifies_recording_sd_usage_g_sensor_and_power_over_ble() {
 async fn clip_now_while_connected_locks_the_moment_on_the_camera() {
     let world = live_paired_camera(6, 20.0).await;
     let camera = &world.camera;
-    let phone = world.phone().await;
-    let mut events = phone.subscribe();
-    let mut seen = Vec::new();
-    let link = LoopbackLink::new(vec![camera.ble_addr().to_string()]);
-    let serial = pair(&phone, camera, &link).await;
-    let api_url = phone.paired_cameras().await.unwrap()[0].payload.api_url.clone();
-    phone.connect(&serial, Arc::new(link), Arc::new(RecordingWifi::default()), true).await.unwrap();
-    wait_for(&mut events, &mut seen, |s| matches!(s, ConnectionState::Streaming { .. })).await;
+    let mut p = PairedPhone::new(&world).await;
+    let (phone, api_url) = (p.phone.clone(), p.paired.payload.api_url.clone());
+    p.stream(Arc::new(RecordingWifi::default())).await;
     camera.wait_for_seq(3).await;
     let locked_before = camera.card().iter().filter(|(i, _, _)| i.locked).count();
     assert_eq!(locked_before, 0, "a calm drive locks nothing by itself");

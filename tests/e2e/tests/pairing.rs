@@ -17,22 +17,19 @@ use dashkeep_core::camera::pairing::{
     self, PairedCamera, PairingCode, PairingError, new_phone_id, pair_over,
 };
 use dashkeep_core::camera::{CameraClient, CameraError, CameraKey};
-use dashkeep_simcam::{Fixture, Scenario, SimCamera, SimConfig};
+use dashkeep_simcam::{Scenario, SimCamera, SimConfig};
 
 /// A camera in paired mode with a short back-off, its drive recorded before it serves.
 async fn paired_mode_camera(backoff: Duration) -> World {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let camera = SimCamera::start(SimConfig {
+    let scenario = Scenario::calm(1).with_segment_secs(20);
+    common::world_with(scenario, |cfg| SimConfig {
         instant: true,
         speed: 600.0,
-        fixture: Fixture::Small360p,
         paired_mode: true,
         pairing_backoff: backoff,
-        ..SimConfig::new(Scenario::calm(1).with_segment_secs(20), dir.path().join("sd"))
+        ..cfg
     })
     .await
-    .expect("camera starts");
-    World { dir, camera }
 }
 
 fn link(camera: &SimCamera) -> LoopbackLink {

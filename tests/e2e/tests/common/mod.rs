@@ -47,6 +47,20 @@ async fn start_camera(scenario: Scenario, instant: bool, speed: f64, sd_capacity
     World { dir, camera }
 }
 
+/// A camera on the small fixture for `scenario`, configured further by `configure`.
+pub async fn world_with(
+    scenario: Scenario,
+    configure: impl FnOnce(SimConfig) -> SimConfig,
+) -> World {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let base = SimConfig {
+        fixture: Fixture::Small360p,
+        ..SimConfig::new(scenario, dir.path().join("sd"))
+    };
+    let camera = SimCamera::start(configure(base)).await.expect("camera starts");
+    World { dir, camera }
+}
+
 impl World {
     /// The phone's data directory.
     pub fn data_dir(&self) -> PathBuf {
