@@ -118,10 +118,8 @@ pub fn cut(
             }
             Ok(())
         }
-        Err(e) => {
-            let _ = std::fs::remove_file(&out);
-            Err(e).context("cutting the clip")
-        }
+        // The core left `out` as it was (absent or the user's old file): nothing to clean up.
+        Err(e) => Err(e).context("cutting the clip"),
     }
 }
 

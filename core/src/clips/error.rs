@@ -67,6 +67,16 @@ pub enum ClipError {
         available_s: f64,
     },
 
+    /// The output is one of the input segments (the same file): writing it would destroy the
+    /// recording being cut, so nothing is written.
+    #[error("{out}: the output is the input segment {input}; choose another output")]
+    OutputIsInput {
+        /// The requested output.
+        out: PathBuf,
+        /// The segment it is the same file as.
+        input: PathBuf,
+    },
+
     /// The output file could not be written.
     #[error("{path}: cannot write clip: {source}")]
     Write {

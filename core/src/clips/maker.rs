@@ -209,7 +209,8 @@ impl ClipMaker {
     }
 }
 
-/// Cuts into `tmp`, hashes it, fsyncs it and renames it to `path`; removes `tmp` on failure.
+/// Cuts into `tmp` (complete and fsynced when [`cut_clip`] returns), hashes it and renames it to
+/// `path`; removes `tmp` on failure.
 fn cut_to(
     request: &CutRequest,
     tmp: &std::path::Path,
@@ -218,9 +219,6 @@ fn cut_to(
     let result = (|| {
         let report = cut_clip(request, tmp)?;
         let (size, sha256) = hash_file(tmp)?;
-        std::fs::File::open(tmp)
-            .and_then(|f| f.sync_all())
-            .map_err(|e| StorageError::from_io(tmp, e))?;
         commit_rename(tmp, path)?;
         Ok((report, size, sha256))
     })();

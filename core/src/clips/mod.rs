@@ -7,6 +7,7 @@
 
 mod error;
 mod maker;
+mod output;
 mod plan;
 mod read;
 mod telemetry;
@@ -62,17 +63,19 @@ pub struct CutReport {
     pub bytes_written: u64,
 }
 
-/// Cuts `req`'s window out of its segments into `out` (created or truncated).
+/// Cuts `req`'s window out of its segments into `out` (created, or replaced once complete).
 ///
 /// Synchronous and blocking (call it from `spawn_blocking`). Unusable segments (no `moov`,
 /// malformed, different track layout) are skipped and listed in [`CutReport::gaps`]; the call
-/// fails only if nothing usable overlaps the window. On error, a partial `out` is removed.
+/// fails only if nothing usable overlaps the window. The clip is written to a temp file beside
+/// `out` and renamed over it only on success: on any error `out` is exactly as it was, and no
+/// file this call did not create is removed. An `out` that is one of the segments (same inode)
+/// is refused with [`ClipError::OutputIsInput`].
 pub fn cut_clip(req: &CutRequest, out: &Path) -> Result<CutReport, ClipError> {
     check_request(req)?;
+    output::refuse_input_as_output(&req.segments, out)?;
     let plan = plan::plan(req)?;
-    let bytes_written = write::write_clip(&plan, out).inspect_err(|_| {
-        let _ = std::fs::remove_file(out);
-    })?;
+    let bytes_written = output::write_beside(out, |file| write::write_clip(&plan, file, out))?;
     Ok(CutReport {
         start_s: plan.start_s,
         end_s: plan.end_s,

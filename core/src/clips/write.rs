@@ -36,8 +36,9 @@ struct Range {
     len: u64,
 }
 
-/// Writes the clip and returns the number of bytes written.
-pub(crate) fn write_clip(plan: &Plan, out: &Path) -> Result<u64, ClipError> {
+/// Writes the clip into `file` (a fresh temp file; `out` names the clip in errors) and returns
+/// the number of bytes written. The caller fsyncs and renames it.
+pub(crate) fn write_clip(plan: &Plan, file: File, out: &Path) -> Result<u64, ClipError> {
     let order = write_order(plan);
     let (chunks, data_len) = layout(plan, &order);
     let ftyp = encode(&ftyp_box(plan))?;
@@ -50,7 +51,6 @@ pub(crate) fn write_clip(plan: &Plan, out: &Path) -> Result<u64, ClipError> {
         return Err(ClipError::Encode("moov size changed between passes".into()));
     }
     let werr = |source| ClipError::Write { path: out.to_path_buf(), source };
-    let file = File::create(out).map_err(werr)?;
     let mut w = BufWriter::with_capacity(COPY_BUF, file);
     w.write_all(&ftyp)
         .and_then(|()| w.write_all(&moov))
@@ -58,8 +58,7 @@ pub(crate) fn write_clip(plan: &Plan, out: &Path) -> Result<u64, ClipError> {
         .map_err(werr)?;
     drop(moov);
     copy_samples(plan, &order, &mut w, out)?;
-    let file = w.into_inner().map_err(|e| werr(e.into_error()))?;
-    file.sync_all().map_err(werr)?;
+    w.into_inner().map_err(|e| werr(e.into_error()))?;
     Ok(base + data_len)
 }
 
