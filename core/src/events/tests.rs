@@ -180,6 +180,58 @@ fn calm_drive_and_turns_fire_nothing() {
     }
 }
 
+/// Hard accelerations of 0.3, 0.4 and 0.5 g, three seconds each, starting at `at`.
+fn hard_accelerations(at: f64) -> Script {
+    vec![
+        (at, 3.0, Man::Long(0.3)),
+        (at + 15.0, 3.0, Man::Long(0.4)),
+        (at + 30.0, 3.0, Man::Long(0.5)),
+    ]
+}
+
+#[test]
+fn hard_accelerations_are_not_hard_brakes_with_the_forward_axis_unknown() {
+    // The drive starts with them: no turn, no speed, nothing has told the detector where
+    // forward is yet.
+    for mount in mounts() {
+        for (gyro, speed) in [(true, false), (false, false)] {
+            let events = run(&drive(&hard_accelerations(2.0), 40.0, mount, gyro, speed));
+            let brakes = onsets(&events, EventKind::HardBrake);
+            assert!(brakes.is_empty(), "{mount:?} gyro {gyro}: brakes at {brakes:?}");
+        }
+    }
+}
+
+#[test]
+fn hard_accelerations_are_not_hard_brakes_with_the_forward_axis_known() {
+    // Turns first (the gyroscope learns forward from them), or GPS speed all along.
+    let mut script: Script = vec![(3.0, 4.0, Man::Turn(0.35)), (10.0, 4.0, Man::Turn(-0.35))];
+    script.extend(hard_accelerations(20.0));
+    for mount in mounts() {
+        for (gyro, speed) in [(true, false), (true, true), (false, true)] {
+            let events = run(&drive(&script, 60.0, mount, gyro, speed));
+            let brakes = onsets(&events, EventKind::HardBrake);
+            assert!(brakes.is_empty(), "{mount:?} gyro {gyro} speed {speed}: brakes at {brakes:?}");
+        }
+    }
+}
+
+#[test]
+fn a_brake_before_the_axis_is_known_is_reported_once_it_is() {
+    // A hard brake 5 s into the drive, a hard acceleration, then turns that teach the axis: the
+    // brake is reported (late), the acceleration is not.
+    let script: Script = vec![
+        (5.0, 1.5, Man::Long(-0.6)),
+        (12.0, 3.0, Man::Long(0.45)),
+        (25.0, 4.0, Man::Turn(0.35)),
+        (35.0, 4.0, Man::Turn(-0.35)),
+    ];
+    for mount in mounts() {
+        let events = run(&drive(&script, 60.0, mount, true, false));
+        assert_near(&onsets(&events, EventKind::HardBrake), &[5.0], &format!("{mount:?}"));
+    }
+}
+
 #[test]
 fn collision_suppresses_the_brake_of_the_same_incident() {
     let script: Script = vec![(20.0, 2.0, Man::Long(-0.6)), (20.8, 0.08, Man::Impact(4.0))];
@@ -290,9 +342,12 @@ fn csv_errors_are_typed() {
 
 fn trip(name: &str) -> Vec<DetectedEvent> {
     let path: PathBuf =
-        [env!("CARGO_MANIFEST_DIR"), "../../shared/data/driver-behavior", name].iter().collect();
+        [env!("CARGO_MANIFEST_DIR"), "../tests/data/driver-behavior", name].iter().collect();
     let file = std::fs::File::open(&path).unwrap_or_else(|e| {
-        panic!("real-data test needs {} (the shared driver-behavior data set): {e}", path.display())
+        panic!(
+            "real-data test needs {} (the driver-behavior data set in the repository): {e}",
+            path.display()
+        )
     });
     match detect_csv(file, Sensitivity::Normal) {
         Ok(events) => events,
