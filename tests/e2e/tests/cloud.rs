@@ -451,8 +451,9 @@ async fn worker_resumes_when_an_allowed_network_returns() {
 const CHILD_DIR: &str = "DASHKEEP_CLOUD_CHILD_DIR";
 
 /// Not a test on its own: the child process of `kill_dash_9_mid_upload_then_resume`, which sets
-/// its environment; without it, it returns at once.
+/// its environment and runs it with `--ignored`; without that environment it returns at once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "the child process of kill_dash_9_mid_upload_then_resume, which runs it"]
 async fn child_process_uploading_until_killed() {
     let Ok(dir) = std::env::var(CHILD_DIR) else { return };
     let endpoint = std::env::var("DASHKEEP_CLOUD_CHILD_ENDPOINT").unwrap();
@@ -489,7 +490,7 @@ async fn kill_dash_9_mid_upload_then_resume() {
     phone.cloud.enqueue(clip).await.unwrap();
     proxy.set(|f| f.throttle = Some(Duration::from_millis(2)));
     let mut child = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "child_process_uploading_until_killed", "--test-threads=1"])
+        .args(["--exact", "child_process_uploading_until_killed", "--ignored", "--test-threads=1"])
         .env(CHILD_DIR, phone.dir.path())
         .env("DASHKEEP_CLOUD_CHILD_ENDPOINT", &proxy.url)
         .env("DASHKEEP_CLOUD_CHILD_ACCOUNT", &account)
