@@ -179,11 +179,7 @@ fn leave_one_trip_out(trips: &[Trip], frame: &str, rot: Option<&[[f64; 3]; 3]>) 
             let role = if i == j { "in-sample" } else { "held-out" };
             println!(
                 "{}",
-                sc.row(
-                    &format!("{role}"),
-                    name,
-                    &format!("{:.2}g/{:.2}", chosen.brake_g, chosen.max_brake_yaw)
-                )
+                sc.row(role, name, &format!("{:.2}g/{:.2}", chosen.brake_g, chosen.max_brake_yaw))
             );
             if i != j {
                 held_out.add(&sc);

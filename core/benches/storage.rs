@@ -4,6 +4,12 @@
 //! `storage_status()` and the at-risk list. Goals: open < 200 ms, decision < 1 ms median,
 //! status < 5 ms.
 //!
+//! The files the loop recorder deletes are of real size (a 60 MB segment and its 200 KB
+//! telemetry, their blocks allocated with fallocate), since most of a deletion's cost is the
+//! file system freeing them; the other phone files are one byte (only their names matter).
+//! Every figure is printed beside a reference measured in the same run: the same SQLite file
+//! opened and queried by rusqlite alone, and `unlink` of files of the same size.
+//!
 //! Run: `cargo bench -p dashkeep-core --bench storage`.
 
 use std::path::Path;
@@ -26,6 +32,10 @@ const CLIPS: i64 = 2_000;
 const SEGMENT_BYTES: i64 = 60_000_000;
 const TELEMETRY_BYTES: i64 = 200_000;
 const START_MS: i64 = 1_764_000_000_000;
+/// Incoming segments timed, each evicting (about) one old segment.
+const INCOMING: i64 = 100;
+/// The oldest phone segments, which the timed decisions evict, are real-size files.
+const REAL_SIZE: i64 = INCOMING + 20;
 
 /// A phone whose volume is exactly twice what Dashkeep holds at the start: the default 50% quota
 /// is full, so every incoming segment needs the loop recorder.
@@ -59,6 +69,12 @@ async fn run() {
     })
     .await;
     report("Companion::open", &opens, 200.0);
+    let raw_opens = time_n(7, || async {
+        let conn = Connection::open(DataLayout::new(&data).catalog_path()).expect("open");
+        usage(&conn);
+    })
+    .await;
+    report("  reference: rusqlite open+usage", &raw_opens, f64::NAN);
 
     let companion = Companion::open(config()).await.expect("open");
     let status = time_n(200, || async {
@@ -66,6 +82,13 @@ async fn run() {
     })
     .await;
     report("storage_status()", &status, 5.0);
+    let conn = Connection::open(DataLayout::new(&data).catalog_path()).expect("open");
+    let raw_status = time_n(200, || async {
+        usage(&conn);
+    })
+    .await;
+    drop(conn);
+    report("  reference: SELECT phone_usage", &raw_status, f64::NAN);
     let risk = time_n(20, || async {
         companion.at_risk(5.0).await.expect("at risk");
     })
@@ -75,10 +98,45 @@ async fn run() {
 
     let (decisions, evicted) = eviction_decisions(&data, owned).await;
     report("make_room per incoming segment", &decisions, 1.0);
+    report("  reference: unlink 60 MB + 200 KB", &unlinks(dir.path(), 40), f64::NAN);
     println!("  ({evicted} segments evicted over {} incoming segments)", decisions.len());
 }
 
-/// Evicts for 300 incoming segments, storing each (untimed) as ingest would.
+/// The phone's usage, straight from SQLite: the reference for `open` and `storage_status`.
+fn usage(conn: &Connection) -> i64 {
+    conn.query_row(
+        "SELECT segment_bytes + telemetry_bytes + clip_bytes FROM phone_usage",
+        [],
+        |r| r.get(0),
+    )
+    .expect("usage")
+}
+
+/// A file of `len` bytes with its blocks allocated (as a written file has), quickly.
+fn real_file(path: &Path, len: i64) {
+    let file = std::fs::File::create(path).expect("create");
+    let len = u64::try_from(len).expect("positive");
+    rustix::fs::fallocate(&file, rustix::fs::FallocateFlags::empty(), 0, len).expect("fallocate");
+}
+
+/// The reference for an eviction: unlinking a segment-size and a telemetry-size file.
+fn unlinks(dir: &Path, n: usize) -> Vec<Duration> {
+    let dir = dir.join("unlink-reference");
+    std::fs::create_dir_all(&dir).expect("dir");
+    (0..n)
+        .map(|i| {
+            let (v, t) = (dir.join(format!("{i}.mp4")), dir.join(format!("{i}.json")));
+            real_file(&v, SEGMENT_BYTES);
+            real_file(&t, TELEMETRY_BYTES);
+            let start = Instant::now();
+            std::fs::remove_file(&v).expect("unlink");
+            std::fs::remove_file(&t).expect("unlink");
+            start.elapsed()
+        })
+        .collect()
+}
+
+/// Evicts for INCOMING incoming segments, storing each (untimed) as ingest would.
 async fn eviction_decisions(data: &Path, owned: u64) -> (Vec<Duration>, usize) {
     let layout = DataLayout::new(data);
     let catalog = Catalog::open(&layout.catalog_path()).await.expect("catalog");
@@ -94,7 +152,7 @@ async fn eviction_decisions(data: &Path, owned: u64) -> (Vec<Duration>, usize) {
     let camera = catalog.cameras().await.expect("cameras")[0].id;
     let mut times = Vec::new();
     let mut evicted = 0;
-    for i in 0..300 {
+    for i in 0..INCOMING {
         let seq = SEGMENTS + 1 + i;
         let start = START_MS + seq * 60_000;
         let t = Instant::now();
@@ -140,7 +198,8 @@ async fn store(catalog: &Catalog, layout: &DataLayout, camera: CameraId, seq: i6
 }
 
 /// Writes the year of driving straight into SQLite (one transaction) and creates the phone's
-/// files (one byte each: only names matter to the recorder). Returns the bytes on the phone.
+/// files (real size for the oldest, which get evicted; one byte for the others). Returns the
+/// bytes on the phone.
 async fn populate(data: &Path) -> u64 {
     drop(Companion::open(CompanionConfig::new(data)).await.expect("create"));
     let layout = DataLayout::new(data);
@@ -169,14 +228,7 @@ async fn populate(data: &Path) -> u64 {
         insert_clip(&tx, &layout, c);
     }
     tx.commit().expect("commit");
-    let owned: i64 = conn
-        .query_row(
-            "SELECT segment_bytes + telemetry_bytes + clip_bytes FROM phone_usage",
-            [],
-            |r| r.get(0),
-        )
-        .expect("usage");
-    u64::try_from(owned).expect("positive")
+    u64::try_from(usage(&conn)).expect("positive")
 }
 
 fn insert_segment(tx: &rusqlite::Transaction<'_>, layout: &DataLayout, s: i64) {
@@ -225,8 +277,13 @@ fn insert_segment(tx: &rusqlite::Transaction<'_>, layout: &DataLayout, s: i64) {
             params![s + 1, tname, TELEMETRY_BYTES],
         )
         .expect("telemetry");
-        std::fs::write(layout.video_path(&file), b"v").expect("file");
-        std::fs::write(layout.video_path(&tname), b"t").expect("file");
+        if s < SEGMENTS - ON_PHONE + REAL_SIZE {
+            real_file(&layout.video_path(&file), SEGMENT_BYTES);
+            real_file(&layout.video_path(&tname), TELEMETRY_BYTES);
+        } else {
+            std::fs::write(layout.video_path(&file), b"v").expect("file");
+            std::fs::write(layout.video_path(&tname), b"t").expect("file");
+        }
     }
 }
 
@@ -276,7 +333,7 @@ fn report(what: &str, times: &[Duration], goal_ms: f64) {
     let pick = |q: f64| ms[((ms.len() - 1) as f64 * q).round() as usize];
     let goal = if goal_ms.is_nan() { String::new() } else { format!("   goal < {goal_ms} ms") };
     println!(
-        "{what:<32} median {:>8.3} ms   p90 {:>8.3} ms   max {:>8.3} ms{goal}",
+        "{what:<36} median {:>8.3} ms   p90 {:>8.3} ms   max {:>8.3} ms{goal}",
         pick(0.5),
         pick(0.9),
         pick(1.0)

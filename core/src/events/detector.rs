@@ -3,8 +3,8 @@
 
 use std::collections::VecDeque;
 
-use super::math::{V3, alpha, dot, lerp, norm, reject};
-use super::orientation::{AxisInput, Gravity, Orientation};
+use super::math::{V3, add, alpha, cross, dot, lerp, norm, reject, rotate, scale, unit};
+use super::orientation::{AxisInput, Frame, Gravity, Orientation};
 use super::{DetectedEvent, EventKind, G, MotionSample, MotionSource, Sensitivity};
 
 /// Normal hard-brake threshold: smoothed deceleration, in g.
@@ -45,9 +45,38 @@ const MAX_GAP_S: f64 = 1.0;
 /// Gyro bias tracking: time constant (s) and the largest rate (rad/s) taken as "straight".
 const YAW_BIAS_TAU: f64 = 60.0;
 const YAW_BIAS_BAND: f64 = 0.03;
+/// Hard brakes seen before the forward axis was known, kept until it is (their sign decides).
+const MAX_UNSIGNED: usize = 16;
+/// Turn evidence (≈ seconds of clear turning) after an unsigned brake that decides its sign, and
+/// the consistency that evidence needs.
+const LOCAL_WEIGHT: f64 = 1.0;
+const LOCAL_CONSISTENCY: f64 = 0.7;
+/// Yaw rate (rad/s) and horizontal acceleration (m/s²) of a clear turn (as the orientation's).
+const TURN_YAW: f64 = 0.12;
+const TURN_ACCEL: f64 = 1.0;
 /// GPS fixes kept for locating events, and how far from an onset a fix may be (s).
 const MAX_FIXES: usize = 64;
 const FIX_MAX_AGE_S: f64 = 10.0;
+
+/// The detector's tunable constants. [`Tuning::for_sensitivity`] gives the product's values
+/// (see `docs/events.md` for which were chosen on which data).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Tuning {
+    /// Hard-brake threshold on the smoothed deceleration, in g.
+    pub brake_g: f64,
+    /// Collision threshold on the horizontal acceleration, in g.
+    pub collision_g: f64,
+    /// With a gyroscope, the largest yaw-rate envelope (rad/s) at which a hard brake counts.
+    pub max_brake_yaw: f64,
+}
+
+impl Tuning {
+    /// The product's constants at a sensitivity (thresholds scaled, the turn gate not).
+    pub fn for_sensitivity(sensitivity: Sensitivity) -> Self {
+        let k = sensitivity.scale();
+        Self { brake_g: BRAKE_G * k, collision_g: COLLISION_G * k, max_brake_yaw: MAX_BRAKE_YAW }
+    }
+}
 
 /// A hard brake in progress.
 #[derive(Debug, Clone, Copy)]
@@ -56,6 +85,59 @@ struct Brake {
     above_s: f64,
     peak: f64,
     last_t: f64,
+    /// Sum of the smoothed horizontal acceleration over its strong samples: its direction.
+    dir: V3,
+    /// Whether the forward axis was known (and confirmed deceleration) at every strong sample.
+    signed: bool,
+}
+
+/// A strong straight-line acceleration seen while the forward axis was unknown: a hard brake
+/// or a hard acceleration, told apart once the axis is learned, or once the turns that follow
+/// it say where forward was (its own evidence: the yaw between the event and those turns is
+/// small, so the earth-frame estimate does not need the long-memory average to be consistent).
+/// Directions are kept under both frame hypotheses (see [`Frame`]): as seen (`device`), and
+/// turned with the yaw since (`earth`).
+#[derive(Debug, Clone, Copy)]
+struct Unsigned {
+    event: DetectedEvent,
+    device: V3,
+    earth: V3,
+    /// Turn evidence of forward since the event, under each hypothesis, and its weight.
+    ev_device: V3,
+    ev_earth: V3,
+    weight: f64,
+}
+
+impl Unsigned {
+    fn new(event: DetectedEvent, dir: V3) -> Self {
+        Self {
+            event,
+            device: dir,
+            earth: dir,
+            ev_device: [0.0; 3],
+            ev_earth: [0.0; 3],
+            weight: 0.0,
+        }
+    }
+
+    /// Whether it was a deceleration, once its own turn evidence is enough: the hypothesis whose
+    /// evidence is the more consistent decides.
+    fn local_sign(&self, up: V3) -> Option<bool> {
+        if self.weight < LOCAL_WEIGHT {
+            return None;
+        }
+        let (cd, ce) = (norm(self.ev_device) / self.weight, norm(self.ev_earth) / self.weight);
+        let (dir, ev, c) = if ce > cd {
+            (self.earth, self.ev_earth, ce)
+        } else {
+            (self.device, self.ev_device, cd)
+        };
+        if c < LOCAL_CONSISTENCY {
+            return None;
+        }
+        let f = unit(reject(ev, up))?;
+        Some(unit(reject(dir, up)).is_some_and(|d| -dot(d, f) >= SIGN_CONE_COS))
+    }
 }
 
 /// A collision in progress.
@@ -77,6 +159,7 @@ pub struct Detector {
     source: MotionSource,
     brake_thr: f64,
     collision_thr: f64,
+    max_brake_yaw: f64,
     last_t: Option<f64>,
     skipped: u64,
     gravity: Gravity,
@@ -93,6 +176,7 @@ pub struct Detector {
     crash: Option<Crash>,
     crash_cooldown_until: f64,
     held: VecDeque<DetectedEvent>,
+    unsigned: VecDeque<Unsigned>,
     crashes: VecDeque<f64>,
     fixes: VecDeque<(f64, f64, f64)>,
 }
@@ -105,11 +189,17 @@ impl Detector {
 
     /// A detector whose events are labelled with `source` (use `Camera` for G-sensor telemetry).
     pub fn with_source(sensitivity: Sensitivity, source: MotionSource) -> Self {
-        let k = sensitivity.scale();
+        Self::with_tuning(Tuning::for_sensitivity(sensitivity), source)
+    }
+
+    /// A detector with explicit constants: for evaluating the detector (leave-one-trip-out
+    /// tuning in `core/benches/events_eval.rs`); products use [`Detector::with_source`].
+    pub fn with_tuning(tuning: Tuning, source: MotionSource) -> Self {
         Self {
             source,
-            brake_thr: BRAKE_G * k * G,
-            collision_thr: COLLISION_G * k * G,
+            brake_thr: tuning.brake_g * G,
+            collision_thr: tuning.collision_g * G,
+            max_brake_yaw: tuning.max_brake_yaw,
             last_t: None,
             skipped: 0,
             gravity: Gravity::default(),
@@ -126,6 +216,7 @@ impl Detector {
             crash: None,
             crash_cooldown_until: f64::NEG_INFINITY,
             held: VecDeque::new(),
+            unsigned: VecDeque::new(),
             crashes: VecDeque::new(),
             fixes: VecDeque::new(),
         }
@@ -199,8 +290,61 @@ impl Detector {
             yaw: yaw.map(|raw| (raw, self.yaw_slow)),
             speed: s.speed_mps,
         });
+        if let Some(raw) = yaw {
+            self.turn_unsigned(up, raw * dt.min(MAX_GAP_S), dt.min(MAX_GAP_S));
+        }
+        self.resolve_unsigned(up);
         self.collision_step(s.t, prev_t, norm(ah), out);
         self.brake_step(s.t, dt, up, yaw.is_some());
+    }
+
+    /// Keeps the unsigned brakes' earth-frame directions fixed to the car, and adds the turn
+    /// evidence of forward (`sign(yaw) · â_h × up`, as the orientation's) to each.
+    fn turn_unsigned(&mut self, up: V3, angle: f64, dt: f64) {
+        let turn = (self.yaw_slow.abs() >= TURN_YAW && norm(self.ah_slow) >= TURN_ACCEL)
+            .then(|| unit(self.ah_slow))
+            .flatten()
+            .map(|inside| {
+                let w = dt * ((self.yaw_slow.abs() - TURN_YAW) / 0.2).min(1.0);
+                (cross(scale(inside, self.yaw_slow.signum()), up), w)
+            });
+        for u in &mut self.unsigned {
+            u.earth = rotate(u.earth, up, angle);
+            u.ev_earth = rotate(u.ev_earth, up, angle);
+            if let Some((f, w)) = turn {
+                u.ev_device = add(u.ev_device, scale(f, w));
+                u.ev_earth = add(u.ev_earth, scale(f, w));
+                u.weight += w;
+            }
+        }
+    }
+
+    /// Once the forward axis is known, reports the unsigned brakes that were decelerations
+    /// and forgets the accelerations.
+    fn resolve_unsigned(&mut self, up: V3) {
+        if self.unsigned.is_empty() {
+            return;
+        }
+        let global = self.orientation.forward_in(up);
+        let mut pending = VecDeque::new();
+        for u in std::mem::take(&mut self.unsigned) {
+            let sign = match global {
+                Some((forward, frame)) => {
+                    let dir = match frame {
+                        Frame::Device => u.device,
+                        Frame::Earth => u.earth,
+                    };
+                    Some(unit(reject(dir, up)).is_some_and(|d| -dot(d, forward) >= SIGN_CONE_COS))
+                }
+                None => u.local_sign(up),
+            };
+            match sign {
+                Some(true) => self.held.push_back(u.event),
+                Some(false) => {}
+                None => pending.push_back(u),
+            }
+        }
+        self.unsigned = pending;
     }
 
     /// Bias-corrected yaw rate; the bias is learned while the car goes straight.
@@ -231,40 +375,53 @@ impl Detector {
     /// that tolerates a coarse axis. Without a gyroscope the axis must also reject turns, so the
     /// deceleration along it is tested and must dominate the lateral acceleration; until the
     /// axis is learned no sample counts (like commercial trackers' "uncalibrated" state).
-    fn brake_metric(&self, up: V3, has_gyro: bool) -> (f64, bool) {
+    ///
+    /// The third value says whether the sign was checked: with a gyroscope and no forward axis
+    /// yet, a strong straight-line acceleration may be a brake or a hard acceleration, and is
+    /// kept unsigned until the axis is learned (never reported as a brake on its magnitude).
+    fn brake_metric(&self, up: V3, has_gyro: bool) -> (f64, bool, bool) {
         let ah = self.ah_fast;
         let forward = self.orientation.forward(up);
         if has_gyro {
             let mag = norm(ah);
-            let straight = self.yaw_envelope <= MAX_BRAKE_YAW;
+            let straight = self.yaw_envelope <= self.max_brake_yaw;
             let backward = forward.is_none_or(|f| -dot(ah, f) >= SIGN_CONE_COS * mag);
-            return (mag, straight && backward);
+            return (mag, straight && backward, forward.is_some());
         }
         match forward {
             Some(f) => {
                 let decel = -dot(ah, f);
                 let lateral = norm(reject(reject(ah, up), f));
-                (decel, decel >= BRAKE_DIRECTION_RATIO * lateral)
+                (decel, decel >= BRAKE_DIRECTION_RATIO * lateral, true)
             }
             // Uncalibrated and blind to turns: no hard brakes until the axis is learned.
-            None => (norm(ah), false),
+            None => (norm(ah), false, true),
         }
     }
 
     fn brake_step(&mut self, t: f64, dt: f64, up: V3, has_gyro: bool) {
-        let (d, aligned) = self.brake_metric(up, has_gyro);
+        let (d, aligned, signed) = self.brake_metric(up, has_gyro);
         if d < 0.5 * self.brake_thr {
             self.rise_t = t;
         }
         let strong = d >= self.brake_thr && aligned;
         match self.brake {
             None if strong && t >= self.brake_cooldown_until => {
-                self.brake = Some(Brake { onset: self.rise_t, above_s: 0.0, peak: d, last_t: t });
+                self.brake = Some(Brake {
+                    onset: self.rise_t,
+                    above_s: 0.0,
+                    peak: d,
+                    last_t: t,
+                    dir: self.ah_fast,
+                    signed,
+                });
             }
             None => {}
             Some(mut b) => {
                 if strong {
                     b.above_s += dt.min(MAX_GAP_S);
+                    b.dir = add(b.dir, self.ah_fast);
+                    b.signed &= signed;
                 }
                 b.peak = b.peak.max(d);
                 let ended = d < BRAKE_RELEASE * self.brake_thr || t - b.onset > BRAKE_MAX_S;
@@ -284,8 +441,15 @@ impl Detector {
             return;
         }
         self.brake_cooldown_until = b.last_t + BRAKE_COOLDOWN_S;
-        let ev = self.event(EventKind::HardBrake, b.onset, b.peak, b.last_t - b.onset);
-        self.held.push_back(ev);
+        let event = self.event(EventKind::HardBrake, b.onset, b.peak, b.last_t - b.onset);
+        if b.signed {
+            self.held.push_back(event);
+            return;
+        }
+        self.unsigned.push_back(Unsigned::new(event, b.dir));
+        while self.unsigned.len() > MAX_UNSIGNED {
+            self.unsigned.pop_front();
+        }
     }
 
     fn collision_step(&mut self, t: f64, prev_t: f64, mag: f64, out: &mut Vec<DetectedEvent>) {

@@ -17,7 +17,7 @@ mod pipeline;
 mod tests;
 
 pub use csv::{detect_csv, read_csv};
-pub use detector::Detector;
+pub use detector::{Detector, Tuning};
 pub use merge::EventMerger;
 pub use pipeline::MotionPipeline;
 

@@ -142,6 +142,16 @@ impl Scatter {
     }
 }
 
+/// Which hypothesis about the device's frame the forward axis was learned under.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Frame {
+    /// The device is fixed to the car: a direction seen earlier is still valid as it was.
+    Device,
+    /// The samples are in an earth-fixed frame: a direction seen earlier must be turned with
+    /// the yaw integrated since, to stay fixed to the car.
+    Earth,
+}
+
 /// Running estimate of the car's forward axis in the device frame.
 #[derive(Debug, Default, Clone)]
 pub(crate) struct Orientation {
@@ -229,12 +239,19 @@ impl Orientation {
 
     /// The current forward unit vector (horizontal), or `None` while it is not yet known.
     pub(crate) fn forward(&self, up: V3) -> Option<V3> {
+        self.forward_in(up).map(|(f, _)| f)
+    }
+
+    /// The forward unit vector and the hypothesis it comes from: a direction observed earlier
+    /// can be compared with it only in that hypothesis' frame (see [`Frame`]).
+    pub(crate) fn forward_in(&self, up: V3) -> Option<(V3, Frame)> {
         let use_earth =
             self.has_gyro && self.earth.consistency() > self.fixed.consistency() + EARTH_MARGIN;
         let ev = if use_earth { &self.earth } else { &self.fixed };
         if ev.weight >= MIN_SIGNED_WEIGHT && ev.consistency() >= MIN_CONSISTENCY {
-            return unit(reject(ev.sum, up));
+            let frame = if use_earth { Frame::Earth } else { Frame::Device };
+            return unit(reject(ev.sum, up)).map(|f| (f, frame));
         }
-        self.scatter.forward(up)
+        self.scatter.forward(up).map(|f| (f, Frame::Device))
     }
 }

@@ -255,7 +255,8 @@ fn invalid_samples_are_skipped_not_fatal() {
 
 #[test]
 fn fixes_locate_events() {
-    let script: Script = vec![(30.0, 1.5, Man::Long(-0.6))];
+    // The turn after the brake tells the detector where forward is, so the brake's sign.
+    let script: Script = vec![(30.0, 1.5, Man::Long(-0.6)), (34.0, 4.0, Man::Turn(0.35))];
     let mut samples = drive(&script, 45.0, mounts()[3], true, false);
     samples.iter_mut().filter(|s| s.t < 1.0).for_each(|s| s.gyro = None);
     let mut d = Detector::with_source(Sensitivity::Normal, MotionSource::Camera);
@@ -362,7 +363,7 @@ fn real_trip20_turns_raise_at_most_one_hard_brake() {
 }
 
 #[test]
-fn real_trip17_finds_at_least_five_of_six_hard_brakes() {
+fn real_trip17_finds_hard_brakes_without_false_alarms() {
     let labels = [
         (141.0, 143.3),
         (151.3, 153.2),
@@ -374,5 +375,33 @@ fn real_trip17_finds_at_least_five_of_six_hard_brakes() {
     let brakes = onsets(&trip("trip17.csv"), EventKind::HardBrake);
     let found =
         labels.iter().filter(|(s, e)| brakes.iter().any(|&t| t >= s - 2.0 && t <= e + 2.0)).count();
-    assert!(found >= 5, "found {found} of 6 labelled brakes; detections {brakes:?}");
+    // Three, not six: the last three brakes come after turns that leave the forward axis
+    // unknown, with no turn after them to sign them, so they are not reported rather than
+    // reported on magnitude alone (which would also report hard accelerations). See
+    // docs/events.md, "Limits".
+    assert!(found >= 3, "found {found} of 6 labelled brakes; detections {brakes:?}");
+    assert_eq!(brakes.len(), found, "no false alarm on trip17: {brakes:?}");
+}
+
+/// The real hard accelerations of trip17 (0.3 g and more at their peaks) are not hard brakes.
+#[test]
+fn real_trip17_hard_accelerations_are_not_hard_brakes() {
+    let accelerations = [
+        (288.0, 290.6),
+        (304.6, 308.2),
+        (324.8, 329.1),
+        (361.0, 364.7),
+        (379.6, 384.5),
+        (395.7, 400.2),
+    ];
+    let brakes = onsets(&trip("trip17.csv"), EventKind::HardBrake);
+    let wrong: Vec<f64> = brakes
+        .iter()
+        .copied()
+        .filter(|&t| accelerations.iter().any(|(s, e)| t >= s - 2.0 && t <= e + 2.0))
+        .collect();
+    assert!(
+        wrong.is_empty(),
+        "hard accelerations reported as hard brakes at {wrong:?} (all: {brakes:?})"
+    );
 }
