@@ -19,7 +19,8 @@ pub struct DemoArgs {
     /// How many times faster than real time the camera records (60: a minute a second).
     #[arg(long, default_value_t = 60.0)]
     speed: f64,
-    /// A scenario file instead of the built-in 5-minute drive (see tests/simcam/scenarios).
+    /// A built-in scenario by name (`demo`, `calm`) or a scenario TOML file (see
+    /// tests/simcam/scenarios); the default is the built-in 5-minute drive.
     #[arg(long)]
     scenario: Option<PathBuf>,
     /// Print the final table as JSON.
@@ -30,19 +31,47 @@ pub struct DemoArgs {
 /// How long the demo waits for the phone to catch up once the camera stops recording.
 const CATCH_UP: Duration = Duration::from_secs(120);
 
-/// Runs the demo. Without `--data-dir` it uses a new directory, so runs do not mix.
+/// Runs the demo. Without `--data-dir` the phone's data lives in a new temporary directory, so
+/// runs do not mix; the camera's SD card always does. The temporary directory is removed when
+/// the demo ends, whether it succeeds, fails or is interrupted (Ctrl-C).
 pub async fn run(
     args: DemoArgs,
     data_dir: Option<PathBuf>,
     cloud: &crate::cloud_cmd::CloudArgs,
     keep_free: Option<u64>,
 ) -> anyhow::Result<()> {
-    let scenario = match &args.scenario {
-        Some(path) => Scenario::from_file(path)
-            .with_context(|| format!("reading scenario {}", path.display()))?,
-        None => Scenario::demo(),
-    };
-    let work = tempfile::Builder::new().prefix("dashkeep-demo-").tempdir()?.keep();
+    let scenario = scenario(args.scenario.as_deref())?;
+    // Removed on drop: every return below, and the interrupt, clean up.
+    let work = tempfile::Builder::new().prefix("dashkeep-demo-").tempdir()?;
+    tokio::select! {
+        result = drive(args, scenario, work.path(), data_dir, cloud, keep_free) => result,
+        _ = tokio::signal::ctrl_c() => anyhow::bail!("interrupted"),
+    }
+}
+
+/// The demo's scenario: a built-in one by name, a TOML file, or the default drive. The built-in
+/// scenarios and the camera's video fixture are embedded in the binary (no repository needed).
+fn scenario(arg: Option<&std::path::Path>) -> anyhow::Result<Scenario> {
+    let Some(path) = arg else { return Ok(Scenario::demo()) };
+    if let Some(builtin) = path.to_str().and_then(Scenario::builtin) {
+        return Ok(builtin?);
+    }
+    Scenario::from_file(path).with_context(|| {
+        let names = Scenario::builtin_names().join(", ");
+        format!("reading scenario {} (built-in scenarios: {names})", path.display())
+    })
+}
+
+/// The demo's drive in `work`: the camera records, the phone pairs, streams and clips.
+async fn drive(
+    args: DemoArgs,
+    scenario: Scenario,
+    work: &std::path::Path,
+    data_dir: Option<PathBuf>,
+    cloud: &crate::cloud_cmd::CloudArgs,
+    keep_free: Option<u64>,
+) -> anyhow::Result<()> {
+    let temporary = data_dir.is_none();
     let data_dir = data_dir.unwrap_or_else(|| work.join("phone"));
     let camera = SimCamera::start(SimConfig {
         speed: args.speed,
@@ -85,7 +114,13 @@ pub async fn run(
         cloud.run_queue().await?;
     }
 
-    eprintln!("Drive recorded and streamed. Data directory: {}", data_dir.display());
+    if temporary {
+        eprintln!(
+            "Drive recorded and streamed (into a temporary directory, removed at exit; pass --data-dir to keep it)."
+        );
+    } else {
+        eprintln!("Drive recorded and streamed. Data directory: {}", data_dir.display());
+    }
     output::drives(&companion.drives().await?, args.json)?;
     if !args.json {
         println!();

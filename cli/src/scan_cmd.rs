@@ -2,8 +2,8 @@
 //!
 //! With `--camera-ble ADDR` the scan runs over the loopback link (simulated cameras at
 //! `host:port`, as `pair` takes them); without it, over the machine's Bluetooth adapter with
-//! btleplug (the `btleplug` feature, on by default), failing at once with a typed "no Bluetooth
-//! adapter" error where there is none.
+//! btleplug (the `btleplug` feature, off by default so the default build links no system
+//! library), failing at once with a typed "no Bluetooth adapter" error where there is none.
 
 use std::time::Duration;
 
@@ -53,11 +53,14 @@ async fn adapter_scan(timeout: Duration) -> anyhow::Result<Vec<BleDevice>> {
 
 #[cfg(not(feature = "btleplug"))]
 async fn adapter_scan(_timeout: Duration) -> anyhow::Result<Vec<BleDevice>> {
-    anyhow::bail!(
-        "this dashkeep was built without Bluetooth (feature `btleplug`); scan a simulated camera \
-         with --camera-ble ADDR"
-    )
+    anyhow::bail!("{NO_BLUETOOTH}; or scan a simulated camera with --camera-ble ADDR")
 }
+
+/// What a build without the `btleplug` feature says when asked for the Bluetooth adapter.
+#[cfg(not(feature = "btleplug"))]
+const NO_BLUETOOTH: &str = "this dashkeep was built without Bluetooth: rebuild it with \
+     `cargo install --path cli --features btleplug` (on Linux this needs libdbus-1-dev and \
+     pkg-config: `apt-get install libdbus-1-dev pkg-config`)";
 
 /// The BLE link that reaches `address`: a `host:port` is a simulated camera's loopback GATT
 /// service; anything else is a Bluetooth address, reached through the adapter (btleplug).
@@ -76,7 +79,7 @@ async fn adapter_link() -> anyhow::Result<Box<dyn BleLink>> {
 
 #[cfg(not(feature = "btleplug"))]
 async fn adapter_link() -> anyhow::Result<Box<dyn BleLink>> {
-    anyhow::bail!("this dashkeep was built without Bluetooth (feature `btleplug`)")
+    anyhow::bail!("{NO_BLUETOOTH}")
 }
 
 fn print(found: &[BleDevice], timeout: Duration, json: bool) -> anyhow::Result<()> {

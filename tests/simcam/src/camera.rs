@@ -587,9 +587,9 @@ impl SimCamera {
         if !(cfg.speed.is_finite() && cfg.speed > 0.0) {
             return Err(SimError::Scenario(format!("speed {} must be positive", cfg.speed)));
         }
-        let path = cfg.fixture.path();
+        let fixture = cfg.fixture;
         let clip = Arc::new(
-            tokio::task::spawn_blocking(move || Clip::load(&path)).await.map_err(join_err)??,
+            tokio::task::spawn_blocking(move || Clip::of(fixture)).await.map_err(join_err)??,
         );
         let dir = cfg.sd_dir.clone();
         tokio::task::spawn_blocking(move || format_card(&dir)).await.map_err(join_err)??;

@@ -36,7 +36,17 @@ pub enum Fixture {
 }
 
 impl Fixture {
-    /// The fixture's path: `tests/fixtures/` of this repository (works from any directory).
+    /// The fixture's bytes, embedded in the binary at build time so that an installed
+    /// `dashkeep demo` or `dashkeep-simcam` runs from any directory, without the repository.
+    pub fn bytes(self) -> &'static [u8] {
+        match self {
+            Fixture::Small360p => include_bytes!("../../fixtures/gop-360p.mp4"),
+            Fixture::Hd1080p => include_bytes!("../../fixtures/gop-1080p.mp4"),
+        }
+    }
+
+    /// The fixture's source file in this repository (`tests/fixtures/`), for tools that want
+    /// the file itself; the camera uses [`Fixture::bytes`].
     pub fn path(self) -> PathBuf {
         let name = match self {
             Fixture::Small360p => "gop-360p.mp4",
@@ -76,10 +86,21 @@ fn mp4_err(what: &str, e: impl std::fmt::Display) -> SimError {
 }
 
 impl Clip {
-    /// Reads and demuxes a fixture, checking it is one closed GOP of exactly 1 s.
+    /// Reads and demuxes a fixture file, checking it is one closed GOP of exactly 1 s.
+    #[cfg(test)]
     pub(crate) fn load(path: &Path) -> Result<Clip, SimError> {
         let data = std::fs::read(path)
             .map_err(|e| SimError::Fixture(format!("cannot read {}: {e}", path.display())))?;
+        Self::parse(data)
+    }
+
+    /// Demuxes an embedded fixture (see [`Fixture::bytes`]).
+    pub(crate) fn of(fixture: Fixture) -> Result<Clip, SimError> {
+        Self::parse(fixture.bytes().to_vec())
+    }
+
+    /// Demuxes a fixture's bytes, checking it is one closed GOP of exactly 1 s.
+    fn parse(data: Vec<u8>) -> Result<Clip, SimError> {
         let mut demuxer = Mp4FileDemuxer::new();
         demuxer.handle_input(Input { position: 0, data: &data });
         let mut video: Option<ClipTrack> = None;
@@ -280,6 +301,8 @@ mod tests {
     fn loads_fixture_and_writes_a_segment() {
         let clip = Clip::load(&Fixture::Small360p.path()).unwrap();
         assert_eq!(clip.video.samples.len(), 30);
+        let embedded = Clip::of(Fixture::Small360p).unwrap();
+        assert_eq!(embedded.data, clip.data, "the embedded fixture is the repository's file");
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("x.mp4");
         let (size, sha) = write_segment(&clip, 3, 1_795_000_000_000, &p).unwrap();

@@ -168,6 +168,17 @@ impl Scenario {
         Self::from_toml_str(&text)
     }
 
+    /// A scenario shipped in `tests/simcam/scenarios/` by name (`demo`, `calm`), embedded in the
+    /// binary so that an installed `dashkeep demo --scenario calm` needs no repository.
+    pub fn builtin(name: &str) -> Option<Result<Scenario, SimError>> {
+        BUILTIN.iter().find(|(n, _)| *n == name).map(|(_, text)| Self::from_toml_str(text))
+    }
+
+    /// The names [`Scenario::builtin`] knows.
+    pub fn builtin_names() -> Vec<&'static str> {
+        BUILTIN.iter().map(|(n, _)| *n).collect()
+    }
+
     /// A 5-minute drive with a turn, a hard brake at 95 s, two stops, and a camera tilted 8° down.
     pub fn demo() -> Scenario {
         Scenario {
@@ -483,6 +494,12 @@ events = [{ kind = "hard_brake", at_s = 95, peak_g = 0.6, duration_s = 2.0 }, { 
     }
 }
 
+/// The committed scenario files, by name.
+const BUILTIN: [(&str, &str); 2] = [
+    ("demo", include_str!("../scenarios/demo.toml")),
+    ("calm", include_str!("../scenarios/calm.toml")),
+];
+
 #[cfg(test)]
 mod files {
     use super::*;
@@ -495,5 +512,8 @@ mod files {
         let calm = Scenario::from_file(dir.join("calm.toml")).unwrap();
         assert_eq!(calm.drives.len(), 2);
         assert!(calm.drives.iter().all(|d| d.events.is_empty()));
+        assert_eq!(Scenario::builtin("demo").unwrap().unwrap(), demo);
+        assert_eq!(Scenario::builtin("calm").unwrap().unwrap(), calm);
+        assert!(Scenario::builtin("nope").is_none());
     }
 }

@@ -2,7 +2,10 @@
 //!
 //! The car is integrated at 100 Hz. Longitudinal acceleration is what makes the speed change, so
 //! the G-sensor and the GPS speed always agree: a speed controller follows the scenario's profile
-//! with gentle limits (−3.5..+3.0 m/s², below any hard-brake threshold), a hard brake replaces
+//! (its scripted slope, plus a catch-up term limited to ±0.2 g, below the detector's lowest
+//! hard-brake threshold of 0.24 g at High sensitivity), so a scenario never brakes harder than
+//! its script: where the profile drops faster than 0.2 g, the car decelerates exactly as steeply
+//! as scripted, and no harder. A hard brake replaces
 //! the controller by a half-sine deceleration pulse of the given peak, and a collision adds a
 //! sharp half-sine spike on all axes (its longitudinal part also slows the car). Turns give a
 //! lateral acceleration `v·ω`. Road vibration is seeded, deterministic noise.
@@ -19,6 +22,10 @@ pub(crate) const G: f64 = 9.81;
 const HZ: u32 = 100;
 const DT: f64 = 1.0 / HZ as f64;
 const EARTH_R: f64 = 6_371_000.0;
+/// The speed controller's largest correction beyond the scripted slope, m/s² (0.2 g): gentler
+/// than any hard-brake threshold (0.3 g Normal, 0.24 g High), so only scripted hard brakes and
+/// scripted steep slopes decelerate harder.
+const CATCH_UP: f64 = 0.2 * G;
 
 /// A tiny deterministic PRNG (xorshift64*), so telemetry is reproducible without `rand`.
 #[derive(Debug, Clone)]
@@ -157,7 +164,7 @@ impl DriveSim {
         } else {
             let target = profile(&d.speed, t);
             let slope = (profile(&d.speed, t + DT) - target) / DT;
-            (slope + 1.0 * (target - self.v)).clamp(-3.5, 3.0)
+            (slope + 1.0 * (target - self.v)).clamp(slope.min(-CATCH_UP), slope.max(CATCH_UP))
         };
         // Collision spike: backwards, to the side and up.
         let mut spike = [0.0; 3];
@@ -280,6 +287,38 @@ mod tests {
         // Heading 90° (east) at first: longitude grows, latitude stays.
         let (g0, g1) = (t[0].gps[20], t[0].gps[50]);
         assert!(g1.lon > g0.lon && (g1.lat - g0.lat).abs() < 1e-6);
+    }
+
+    #[test]
+    fn the_car_never_brakes_harder_than_scripted() {
+        // A stop scripted over 2 s (1 g), a hard brake event on a flat profile (the car then
+        // lags the profile and catches up), and a gentle slowdown: outside the hard brake, the
+        // deceleration never exceeds the scripted slope or the 0.2 g catch-up, whichever is
+        // steeper. The old controller braked at 0.36 g for seconds after the scripted stop.
+        let text = r#"
+name = "steep"
+start_ms = 0
+[[drive]]
+at_s = 0
+duration_s = 120
+start = { lat = 1.0, lon = 1.0 }
+speed = [[0, 20.0], [20, 20.0], [22, 0.0], [30, 0.0], [40, 25.0], [80, 25.0], [100, 15.0], [120, 15.0]]
+events = [{ kind = "hard_brake", at_s = 60, peak_g = 0.5, duration_s = 1.5 }]
+"#;
+        let s = Scenario::from_toml_str(text).unwrap();
+        let d = &s.drives[0];
+        let mut sim = DriveSim::new(d, &Mount::default(), 1);
+        let noise = 0.5; // road vibration on x is at most ~0.1 m/s² (σ); 0.5 is five σ
+        while sim.step < 120 * u64::from(HZ) {
+            let t = sim.step as f64 * DT;
+            let f = sim.tick();
+            if (60.0..=61.5).contains(&t) {
+                continue;
+            }
+            let slope = (profile(&d.speed, t + DT) - profile(&d.speed, t)) / DT;
+            let limit = slope.min(-CATCH_UP);
+            assert!(f[0] >= limit - noise, "t {t:.2}: {:.2} m/s² beyond {limit:.2}", f[0]);
+        }
     }
 
     #[test]
