@@ -72,7 +72,7 @@ fn messages(mut data: &[u8]) -> Vec<&[u8]> {
 fn camera() -> CameraPairing {
     CameraPairing::new(
         "SIM0001",
-        Some(PairingCode::parse("123456").expect("a valid code")),
+        Some(PairingCode::parse("12345678").expect("a valid code")),
         ("ssid".into(), "passphrase".into()),
         "https://127.0.0.1:1".into(),
         [9; 32],
@@ -114,7 +114,7 @@ fn runtime() -> &'static tokio::runtime::Runtime {
 /// The phone side of pairing: the camera's answers (REPLY, PAIRED, errors) as a camera could
 /// send them.
 pub fn pairing_phone(data: &[u8]) {
-    let code = PairingCode::parse("123456").expect("a valid code");
+    let code = PairingCode::parse("12345678").expect("a valid code");
     let mut chan = Replay(messages(data).into_iter());
     let _ = runtime().block_on(pairing::pair_over(&mut chan, "SIM0001", &code, "phone1"));
 }
