@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use dashkeep_core::cloud::{BackendConfig, CloudConfig, NetworkState, RetrySettings, S3Config};
+use dashkeep_core::cloud::{BackendConfig, CloudConfig, NetworkState, RetrySettings};
 use dashkeep_core::ingest::RetryPolicy;
 use dashkeep_core::storage::{SafetyFloor, StorageError, StorageProbe, VolumeSpace};
 use dashkeep_core::{Companion, CompanionConfig};
