@@ -9,6 +9,8 @@ pub mod clips;
 pub mod cloud;
 pub mod companion;
 pub mod events;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod ingest;
 pub mod protocol;
 pub mod storage;

@@ -1,9 +1,7 @@
-//! Feeds arbitrary bytes to the segment reader used by `clips::cut_clip`: it must return a
-//! typed error or a summary, never panic, and never allocate without bound.
+//! Fuzz target `mp4_read`: arbitrary bytes through `dashkeep_core::fuzzing::mp4_read`, which drives the
+//! same parser the app runs on outside input. It must return (an error or a value), never panic.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| {
-    let _ = dashkeep_core::clips::probe_segment_bytes(data);
-});
+fuzz_target!(|data: &[u8]| dashkeep_core::fuzzing::mp4_read(data));

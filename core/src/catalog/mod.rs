@@ -47,6 +47,43 @@ pub enum CatalogError {
     /// The blocking task running the query was lost (the runtime is shutting down).
     #[error("catalog task failed: {0}")]
     Task(String),
+    /// The volume holding the catalog (or its WAL) is full: SQLite answered SQLITE_FULL, or an
+    /// I/O error while the volume has no room left. Nothing was committed; a pause, not a failure.
+    #[error("phone storage is full while writing the catalog {path}")]
+    StorageFull {
+        /// The database file.
+        path: PathBuf,
+    },
+}
+
+impl CatalogError {
+    /// Whether the write failed only because the volume is full (ingest pauses until room
+    /// appears, as for a full disk while writing a video).
+    pub fn is_storage_full(&self) -> bool {
+        matches!(self, Self::StorageFull { .. })
+    }
+
+    /// Tells a full disk apart: SQLITE_FULL always, and SQLITE_IOERR (a write, fsync, truncate or
+    /// WAL-index growth refused by the OS) when the catalog's volume has less than
+    /// [`FULL_VOLUME_BYTES`] free, as SQLite reports some ENOSPC failures only as I/O errors.
+    fn full_disk(self, path: &Path) -> Self {
+        let Self::Sqlite(rusqlite::Error::SqliteFailure(e, _)) = &self else { return self };
+        let full = match e.code {
+            rusqlite::ErrorCode::DiskFull => true,
+            rusqlite::ErrorCode::SystemIoFailure => volume_nearly_full(path),
+            _ => false,
+        };
+        if full { Self::StorageFull { path: path.to_path_buf() } } else { self }
+    }
+}
+
+/// Below this much free space, an SQLite I/O error on the catalog's volume counts as a full disk.
+const FULL_VOLUME_BYTES: u64 = 1 << 20;
+
+fn volume_nearly_full(db: &Path) -> bool {
+    let dir = db.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    rustix::fs::statvfs(dir)
+        .is_ok_and(|st| st.f_bavail.saturating_mul(st.f_frsize) < FULL_VOLUME_BYTES)
 }
 
 /// A handle on the catalog database. Cheap to clone; all clones share one connection.
@@ -79,9 +116,10 @@ impl Catalog {
     pub async fn open(path: &Path) -> Result<Self, CatalogError> {
         let path = path.to_path_buf();
         let p = path.clone();
-        let conn = tokio::task::spawn_blocking(move || open_connection(&p))
-            .await
-            .map_err(|e| CatalogError::Task(e.to_string()))??;
+        let conn =
+            tokio::task::spawn_blocking(move || open_connection(&p).map_err(|e| e.full_disk(&p)))
+                .await
+                .map_err(|e| CatalogError::Task(e.to_string()))??;
         Ok(Self { conn: Arc::new(Mutex::new(conn)), path })
     }
 
@@ -97,10 +135,11 @@ impl Catalog {
         F: FnOnce(&mut Connection) -> Result<R, CatalogError> + Send + 'static,
     {
         let conn = Arc::clone(&self.conn);
+        let path = self.path.clone();
         tokio::task::spawn_blocking(move || {
             // A poisoned lock only means another query panicked; the connection is still sound.
             let mut guard = conn.lock().unwrap_or_else(|p| p.into_inner());
-            f(&mut guard)
+            f(&mut guard).map_err(|e| e.full_disk(&path))
         })
         .await
         .map_err(|e| CatalogError::Task(e.to_string()))?

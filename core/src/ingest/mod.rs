@@ -63,9 +63,9 @@ pub enum IngestError {
         /// What is wrong.
         reason: String,
     },
-    /// The catalog failed.
+    /// The catalog failed (a full disk under the catalog is [`IngestError::Storage`] instead).
     #[error(transparent)]
-    Catalog(#[from] CatalogError),
+    Catalog(CatalogError),
     /// Phone storage failed (full disk, I/O error).
     #[error(transparent)]
     Storage(#[from] StorageError),
@@ -75,6 +75,17 @@ pub enum IngestError {
     /// A background task was lost.
     #[error("ingest task failed: {0}")]
     Task(String),
+}
+
+impl From<CatalogError> for IngestError {
+    /// A catalog write refused by a full disk becomes a storage-full error, so ingest pauses on
+    /// it exactly as on a video write that hit ENOSPC.
+    fn from(e: CatalogError) -> Self {
+        match e {
+            CatalogError::StorageFull { path } => Self::Storage(StorageError::Full { path }),
+            e => Self::Catalog(e),
+        }
+    }
 }
 
 /// What ingest reports while it works; the companion forwards these to the UI.

@@ -47,9 +47,9 @@ pub enum StorageError {
     /// A quota outside 10% to 90% of the phone's storage.
     #[error("a quota of {0} is outside 0.1 to 0.9 of the phone's storage")]
     QuotaOutOfRange(f64),
-    /// The catalog failed.
+    /// The catalog failed (a full disk under the catalog is [`StorageError::Full`] instead).
     #[error(transparent)]
-    Catalog(#[from] CatalogError),
+    Catalog(CatalogError),
     /// A blocking task was lost.
     #[error("storage task failed: {0}")]
     Task(String),
@@ -62,6 +62,16 @@ pub enum StorageError {
         #[source]
         source: io::Error,
     },
+}
+
+impl From<CatalogError> for StorageError {
+    /// A catalog write refused by a full disk is a full volume like any other write.
+    fn from(e: CatalogError) -> Self {
+        match e {
+            CatalogError::StorageFull { path } => Self::Full { path },
+            e => Self::Catalog(e),
+        }
+    }
 }
 
 impl StorageError {

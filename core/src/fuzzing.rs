@@ -1,0 +1,166 @@
+//! Entry points for the fuzz targets in `fuzz/` and for the corpus replay test
+//! (`core/tests/fuzz_corpus.rs`): one function per parser that takes outside input, each taking
+//! raw bytes and driving the same public code the app runs on them. They must never panic;
+//! whatever they return is ignored. Not part of the product API.
+
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+
+use crate::camera::auth::{ApiSecret, RequestVerifier, SignedParts};
+use crate::camera::ble::{BleError, MessageChannel, Reassembler};
+use crate::camera::control::{self, BleStatus, CameraEvent, ClipMark};
+use crate::camera::pairing::{self, CameraPairing, PairingCode, PairingSession};
+use crate::protocol::{ApiError, CameraStatus, DriveList, SegmentList, Telemetry};
+
+/// The fuzz targets, by name, with their entry point: the replay test walks `fuzz/corpus/<name>`.
+pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+    ("mp4_read", mp4_read),
+    ("camera_listing", camera_listing),
+    ("telemetry", telemetry),
+    ("motion_csv", motion_csv),
+    ("pairing_camera", pairing_camera),
+    ("pairing_phone", pairing_phone),
+    ("ble_control", ble_control),
+    ("auth_header", auth_header),
+    ("cloud_sidecar", cloud_sidecar),
+];
+
+/// MP4 boxes and sample tables: the segment reader behind clip cutting.
+pub fn mp4_read(data: &[u8]) {
+    let _ = crate::clips::probe_segment_bytes(data);
+}
+
+/// The camera's JSON answers: segment and drive listings (each entry validated as ingest does),
+/// status and error bodies.
+pub fn camera_listing(data: &[u8]) {
+    if let Ok(list) = serde_json::from_slice::<SegmentList>(data) {
+        for s in &list.segments {
+            let _ = s.validate();
+        }
+    }
+    let _ = serde_json::from_slice::<DriveList>(data);
+    let _ = serde_json::from_slice::<CameraStatus>(data);
+    let _ = serde_json::from_slice::<ApiError>(data);
+}
+
+/// A segment's telemetry sidecar, parsed and run through the camera motion pipeline.
+pub fn telemetry(data: &[u8]) {
+    let Ok(t) = serde_json::from_slice::<Telemetry>(data) else { return };
+    let mut pipeline = crate::events::MotionPipeline::new(Default::default());
+    let _ = pipeline.camera_segment(crate::catalog::DriveId(1), 1_700_000_000_000, &t);
+}
+
+/// The motion CSV (phone recordings, `dashkeep events detect`), parsed and detected.
+pub fn motion_csv(data: &[u8]) {
+    let _ = crate::events::read_csv(data);
+    let _ = crate::events::detect_csv(data, Default::default());
+}
+
+/// Splits fuzz input into messages: each is `[len: u8][bytes]`.
+fn messages(mut data: &[u8]) -> Vec<&[u8]> {
+    let mut out = Vec::new();
+    while let [len, rest @ ..] = data {
+        let n = usize::from(*len).min(rest.len());
+        out.push(&rest[..n]);
+        data = &rest[n..];
+    }
+    out
+}
+
+fn camera() -> CameraPairing {
+    CameraPairing::new(
+        "SIM0001",
+        Some(PairingCode::parse("12345678").expect("a valid code")),
+        ("ssid".into(), "passphrase".into()),
+        "https://127.0.0.1:1".into(),
+        [9; 32],
+        Duration::from_millis(1),
+    )
+}
+
+/// The camera side of pairing and BLE control: each message as a phone could send it.
+pub fn pairing_camera(data: &[u8]) {
+    let mut cam = camera();
+    let mut session = PairingSession::default();
+    let now = Instant::now();
+    for m in messages(data) {
+        let _ = cam.handle(&mut session, m, now);
+        let _ = cam.handle_control(m, 1_700_000_000_000, |_| Some(b"{}".to_vec()));
+    }
+}
+
+/// A channel that answers with the fuzz input's messages.
+struct Replay<'a>(std::vec::IntoIter<&'a [u8]>);
+
+#[async_trait]
+impl MessageChannel for Replay<'_> {
+    async fn send(&mut self, _msg: &[u8]) -> Result<(), BleError> {
+        Ok(())
+    }
+    async fn recv(&mut self, _timeout: Duration) -> Result<Vec<u8>, BleError> {
+        self.0.next().map(<[u8]>::to_vec).ok_or(BleError::Framing("no more input"))
+    }
+}
+
+fn runtime() -> &'static tokio::runtime::Runtime {
+    static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RT.get_or_init(|| {
+        tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime")
+    })
+}
+
+/// The phone side of pairing: the camera's answers (REPLY, PAIRED, errors) as a camera could
+/// send them.
+pub fn pairing_phone(data: &[u8]) {
+    let code = PairingCode::parse("12345678").expect("a valid code");
+    let mut chan = Replay(messages(data).into_iter());
+    let _ = runtime().block_on(pairing::pair_over(&mut chan, "SIM0001", &code, "phone1"));
+}
+
+/// BLE framing and the control messages both ways: chunk reassembly, control requests
+/// (camera side), answers' JSON bodies and notified events (phone side), loopback frames.
+pub fn ble_control(data: &[u8]) {
+    let mut reasm = Reassembler::default();
+    for chunk in messages(data) {
+        if let Ok(Some(m)) = reasm.push(chunk) {
+            let _ = control::parse_request(&m);
+            let _ = CameraEvent::decode(&m);
+        }
+    }
+    let _ = control::parse_request(data);
+    let _ = CameraEvent::decode(data);
+    let _ = serde_json::from_slice::<BleStatus>(data);
+    let _ = serde_json::from_slice::<ClipMark>(data);
+    if let Ok(text) = std::str::from_utf8(data) {
+        let _ = crate::camera::ble::GattUuid::parse(text);
+    }
+    let mut r = data;
+    let _ = runtime().block_on(crate::camera::ble::loopback::read_frame(&mut r));
+}
+
+/// The signed-request `Authorization` header as the camera checks it.
+pub fn auth_header(data: &[u8]) {
+    let Ok(header) = std::str::from_utf8(data) else { return };
+    let parts = SignedParts { method: "GET", path: "/api/v1/status", query: "", range: "" };
+    let mut verifier = RequestVerifier::default();
+    let now = 1_700_000_000_000;
+    let _ = verifier.verify(Some(header), &parts, now, |_| Some(ApiSecret([7; 32])));
+}
+
+/// A cloud sidecar read back from the store (restore), under the name the seeds use.
+pub fn cloud_sidecar(data: &[u8]) {
+    let _ = crate::cloud::Sidecar::parse(data, "0123456789abcdef0123456789abcdef");
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_entry_point_takes_empty_and_garbage_input() {
+        for (_, f) in super::TARGETS {
+            f(b"");
+            f(b"\x01\x01\x00\xff{not json");
+        }
+    }
+}
