@@ -18,7 +18,7 @@ import org.dashkeep.app.service.DriveCore
 import org.dashkeep.app.service.DriveHost
 import org.dashkeep.app.service.UploadJobService
 import org.dashkeep.ffi.BleTransport
-import org.dashkeep.ffi.Companion
+import org.dashkeep.ffi.Companion as FfiCompanion
 import org.dashkeep.ffi.CompanionSettings
 import org.dashkeep.ffi.LogLevel
 import org.dashkeep.ffi.LogRecord
@@ -64,7 +64,7 @@ open class DashkeepApp : Application(), DriveHost {
         initPlatform(PlatformConfig(logFilter = "info", logToStderr = false, logSink = Logcat))
         core = CoreOwner(workScope, ::openCore)
         core.start()
-        workScope.launch { core.companion()?.let(::onOpen) }
+        workScope.launch { core.companion()?.let { onOpen(it) } }
     }
 
     /** The companion's settings: the Keystore store and the cloud account, if any. */
@@ -74,9 +74,9 @@ open class DashkeepApp : Application(), DriveHost {
     /** Where the core keeps its catalog and videos. */
     protected open fun dataDir(): String = filesDir.resolve("dashkeep").path
 
-    private suspend fun openCore(): Companion = openCompanion(dataDir(), settings())
+    private suspend fun openCore(): FfiCompanion = openCompanion(dataDir(), settings())
 
-    private suspend fun onOpen(companion: Companion) {
+    private suspend fun onOpen(companion: FfiCompanion) {
         if (!companion.hasCloud()) return
         reporter = NetworkReporter(this) { kind, metered ->
             runCatching { companion.setNetwork(kind, metered) }
@@ -93,7 +93,7 @@ open class DashkeepApp : Application(), DriveHost {
     @Synchronized
     fun <T : Any> retained(key: String, create: () -> T): T = retainedObjects.getOrPut(key, create) as T
 
-    override suspend fun companion(): Companion? = core.companion()
+    override suspend fun companion(): FfiCompanion? = core.companion()
 
     override suspend fun driveCore(): DriveCore? = companion()?.let { c ->
         CompanionDriveCore(c, { BleTransport.platform(ble) }, cameraWifi, cameraWifi)

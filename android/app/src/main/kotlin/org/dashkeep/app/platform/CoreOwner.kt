@@ -6,7 +6,7 @@ import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.flow.asStateFlow
 import kotlinx.coroutines.flow.first
 import kotlinx.coroutines.launch
-import org.dashkeep.ffi.Companion
+import org.dashkeep.ffi.Companion as FfiCompanion
 import org.dashkeep.ffi.CompanionException
 
 /**
@@ -18,14 +18,14 @@ import org.dashkeep.ffi.CompanionException
  */
 class CoreOwner(
     private val scope: CoroutineScope,
-    private val open: suspend () -> Companion,
+    private val open: suspend () -> FfiCompanion,
 ) {
     /** Where the core is. */
     sealed interface State {
         /** Opening (reconciling the catalog with the files). */
         data object Opening : State
         /** Open: the companion to use. */
-        data class Ready(val companion: Companion) : State
+        data class Ready(val companion: FfiCompanion) : State
         /** Not open; `message` says why, for the user. */
         data class Failed(val message: String) : State
     }
@@ -51,7 +51,7 @@ class CoreOwner(
     }
 
     /** The companion once open, or null if opening failed. */
-    suspend fun companion(): Companion? =
+    suspend fun companion(): FfiCompanion? =
         (state.first { it !is State.Opening } as? State.Ready)?.companion
 
     private fun launchOpen() {
