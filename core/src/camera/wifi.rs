@@ -270,7 +270,8 @@ mod tests {
                 tokio::spawn(async move {
                     let mut buf = [0u8; 1024];
                     let _ = s.read(&mut buf).await;
-                    let answer = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok";
+                    let answer =
+                        "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok";
                     let _ = s.write_all(answer.as_bytes()).await;
                 });
             }
@@ -308,10 +309,8 @@ mod tests {
     #[tokio::test]
     async fn the_relay_stops_with_its_client() {
         let (url, _) = server().await;
-        let camera = CameraClient::new(&url)
-            .unwrap()
-            .routed(Arc::new(Recording::default()), None)
-            .unwrap();
+        let camera =
+            CameraClient::new(&url).unwrap().routed(Arc::new(Recording::default()), None).unwrap();
         let name = camera.relay.as_ref().unwrap().name.clone();
         drop(camera);
         tokio::task::yield_now().await;

@@ -258,11 +258,14 @@ class AndroidBleCentral(
 
             override fun onServicesDiscovered(gatt: BluetoothGatt, status: Int) = finish(Op.DISCOVER, status)
 
-            // The pre-33 callbacks: API 33+ stacks call the value-carrying ones, whose default
-            // implementations call these with the value set on the characteristic.
+            // API 33+ passes the value; below 33 it is on the characteristic (deprecated).
+            override fun onCharacteristicRead(gatt: BluetoothGatt, ch: BluetoothGattCharacteristic, value: ByteArray, status: Int) =
+                finish(Op.READ, status, value)
+
             @Suppress("OVERRIDE_DEPRECATION", "DEPRECATION")
-            override fun onCharacteristicRead(gatt: BluetoothGatt, ch: BluetoothGattCharacteristic, status: Int) =
-                finish(Op.READ, status, ch.value ?: ByteArray(0))
+            override fun onCharacteristicRead(gatt: BluetoothGatt, ch: BluetoothGattCharacteristic, status: Int) {
+                if (Build.VERSION.SDK_INT < Build.VERSION_CODES.TIRAMISU) finish(Op.READ, status, ch.value ?: ByteArray(0))
+            }
 
             override fun onCharacteristicWrite(gatt: BluetoothGatt, ch: BluetoothGattCharacteristic, status: Int) =
                 finish(Op.WRITE, status)
@@ -270,9 +273,15 @@ class AndroidBleCentral(
             override fun onDescriptorWrite(gatt: BluetoothGatt, d: BluetoothGattDescriptor, status: Int) =
                 finish(Op.DESCRIPTOR, status)
 
+            override fun onCharacteristicChanged(gatt: BluetoothGatt, ch: BluetoothGattCharacteristic, value: ByteArray) {
+                notifications.trySend(GattNotification(ch.uuid.toString(), value))
+            }
+
             @Suppress("OVERRIDE_DEPRECATION", "DEPRECATION")
             override fun onCharacteristicChanged(gatt: BluetoothGatt, ch: BluetoothGattCharacteristic) {
-                notifications.trySend(GattNotification(ch.uuid.toString(), ch.value ?: ByteArray(0)))
+                if (Build.VERSION.SDK_INT < Build.VERSION_CODES.TIRAMISU) {
+                    notifications.trySend(GattNotification(ch.uuid.toString(), ch.value ?: ByteArray(0)))
+                }
             }
         }
     }
