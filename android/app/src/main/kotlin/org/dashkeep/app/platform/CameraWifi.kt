@@ -75,14 +75,12 @@ class CameraWifi(context: Context) : WifiJoiner, CameraNetworkBinder {
     /** Binds one of the core's camera sockets (not yet connected) to the camera's network. */
     override fun bindSocket(fd: Int) {
         val camera = network ?: throw PlatformException.Failed("not on the camera's WiFi")
-        // adoptFd wraps the core's descriptor without a copy; detachFd hands it back unclosed.
-        val wrapped = ParcelFileDescriptor.adoptFd(fd)
+        // A duplicate of the core's descriptor names the same socket: binding it binds the
+        // socket, and closing the duplicate leaves the core's descriptor open.
         try {
-            camera.bindSocket(wrapped.fileDescriptor)
+            ParcelFileDescriptor.fromFd(fd).use { camera.bindSocket(it.fileDescriptor) }
         } catch (e: java.io.IOException) {
             throw PlatformException.Failed("could not bind a camera socket: ${e.message}")
-        } finally {
-            wrapped.detachFd()
         }
     }
 
