@@ -27,5 +27,7 @@ kotlin { jvmToolchain(17) }
 dependencies {
     // The @aar variant: JNA's own native dispatch library for each Android ABI.
     api("net.java.dev.jna:jna:5.19.1@aar")
-    api("org.jetbrains.kotlinx:kotlinx-coroutines-core:1.10.2")
+    // The bindings generated with android = true (bindings/uniffi-android.toml) use androidx annotations.
+    implementation("androidx.annotation:annotation:1.9.1")
+    api("org.jetbrains.kotlinx:kotlinx-coroutines-core:1.11.0") // pom.xml's coroutines.version
 }

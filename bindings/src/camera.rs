@@ -11,8 +11,8 @@ use dashkeep_core::camera::ble::BleLink;
 use dashkeep_core::camera::ble::loopback::LoopbackLink;
 use dashkeep_core::camera::secrets::{SecretStore as CoreSecretStore, SecretStoreError};
 use dashkeep_core::camera::{
-    AlreadyJoined, CameraKey, PairedCamera as CorePairedCamera, PairingError, WifiError,
-    WifiJoiner as CoreWifiJoiner,
+    AlreadyJoined, CameraKey, CameraNetwork as CoreCameraNetwork, PairedCamera as CorePairedCamera,
+    PairingError, WifiError, WifiJoiner as CoreWifiJoiner,
 };
 use dashkeep_core::companion::{ConnectionState as CoreState, DisconnectReason as CoreReason};
 
@@ -265,8 +265,27 @@ impl CoreSecretStore for ForeignSecretStore {
     }
 }
 
-/// Adapts the app's joiner to the core's.
-struct ForeignWifi(Arc<dyn WifiJoiner>);
+/// Binds the core's camera sockets to the camera's network (Android: `Network.bindSocket` on
+/// the network the WiFi request returned), so only camera traffic goes over the camera's WiFi
+/// and the cloud keeps the phone's internet. Given to `connect` beside the `WifiJoiner`.
+#[uniffi::export(with_foreign)]
+pub trait CameraNetworkBinder: Send + Sync {
+    /// Binds `fd`, an unconnected TCP socket the core owns (do not close it), to the camera's
+    /// network; throw when there is none (not joined, or lost): the socket then never connects.
+    fn bind_socket(&self, fd: i32) -> Result<(), PlatformError>;
+}
+
+/// Adapts the app's binder to the core's `CameraNetwork`.
+struct ForeignNetwork(Arc<dyn CameraNetworkBinder>);
+
+impl CoreCameraNetwork for ForeignNetwork {
+    fn bind_socket(&self, socket: i32) -> Result<(), WifiError> {
+        self.0.bind_socket(socket).map_err(|e| WifiError::NotBound(e.to_string()))
+    }
+}
+
+/// Adapts the app's joiner (and its network binder, if any) to the core's.
+struct ForeignWifi(Arc<dyn WifiJoiner>, Option<Arc<dyn CameraNetworkBinder>>);
 
 #[async_trait::async_trait]
 impl CoreWifiJoiner for ForeignWifi {
@@ -279,6 +298,11 @@ impl CoreWifiJoiner for ForeignWifi {
 
     async fn leave(&self, ssid: &str) {
         self.0.leave(ssid.into()).await;
+    }
+
+    fn camera_network(&self) -> Option<Arc<dyn CoreCameraNetwork>> {
+        let binder = self.1.clone()?;
+        Some(Arc::new(ForeignNetwork(binder)))
     }
 }
 
@@ -336,16 +360,20 @@ impl Companion {
     /// Connects to the paired camera `serial` and keeps it connected (BLE, its WiFi through
     /// `wifi`, streaming when `auto_stream`), reconnecting by itself; states arrive as
     /// `ConnectionChanged` events. `wifi` null: the phone is already on the camera's network.
+    /// `network` (Android): binds each camera socket to the joined network; null: the system's
+    /// routing.
+    #[uniffi::method(default(network = None))]
     pub async fn connect(
         &self,
         serial: String,
         transport: Arc<BleTransport>,
         wifi: Option<Arc<dyn WifiJoiner>>,
         auto_stream: bool,
+        network: Option<Arc<dyn CameraNetworkBinder>>,
     ) -> Result<(), CompanionError> {
         let inner = Arc::clone(&self.inner);
         let wifi: Arc<dyn CoreWifiJoiner> = match wifi {
-            Some(w) => Arc::new(ForeignWifi(w)),
+            Some(w) => Arc::new(ForeignWifi(w, network)),
             None => Arc::new(AlreadyJoined),
         };
         let link = Arc::clone(&transport.link);

@@ -16,7 +16,7 @@ compile_error!(
     "dashkeep-ffi must be built with panic = \"unwind\" (see [profile.*] in Cargo.toml)"
 );
 
-#[cfg(all(target_os = "android", feature = "btleplug"))]
+#[cfg(target_os = "android")]
 mod android;
 pub mod ble;
 pub mod camera;

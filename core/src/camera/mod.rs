@@ -20,7 +20,7 @@ pub mod wifi;
 pub use auth::{ApiSecret, PhoneCredentials};
 pub use pairing::{PairedCamera, PairingError};
 pub use pinned::CameraKey;
-pub use wifi::{AlreadyJoined, WifiError, WifiJoiner};
+pub use wifi::{AlreadyJoined, CameraNetwork, WifiError, WifiJoiner};
 
 use std::time::Duration;
 
@@ -98,6 +98,8 @@ pub struct CameraClient {
     base: String,
     http: reqwest::Client,
     credentials: Option<PhoneCredentials>,
+    /// The relay binding this client's sockets to the camera's network ([`wifi`]), if any.
+    relay: Option<std::sync::Arc<wifi::Relay>>,
 }
 
 /// How long to wait for a camera to accept a connection: cameras are on the same WiFi.
@@ -123,6 +125,11 @@ fn link_error(e: reqwest::Error) -> CameraError {
 
 /// The HTTP client: rustls on ring, with `tls` (a pinned camera key) when given.
 fn http_client(tls: Option<rustls::ClientConfig>) -> Result<reqwest::Client, CameraError> {
+    http_builder(tls).build().map_err(CameraError::Link)
+}
+
+/// The camera client's settings, before [`wifi`] may route its sockets through a relay.
+fn http_builder(tls: Option<rustls::ClientConfig>) -> reqwest::ClientBuilder {
     crate::tls::ensure_crypto_provider();
     let mut builder = reqwest::Client::builder()
         .connect_timeout(CONNECT_TIMEOUT)
@@ -131,7 +138,7 @@ fn http_client(tls: Option<rustls::ClientConfig>) -> Result<reqwest::Client, Cam
     if let Some(tls) = tls {
         builder = builder.tls_backend_preconfigured(tls);
     }
-    builder.build().map_err(CameraError::Link)
+    builder
 }
 
 impl CameraClient {
@@ -141,7 +148,7 @@ impl CameraClient {
         if !(base.starts_with("http://") || base.starts_with("https://")) {
             return Err(CameraError::BadUrl(base_url.to_string()));
         }
-        Ok(Self { http: http_client(None)?, base, credentials: None })
+        Ok(Self { http: http_client(None)?, base, credentials: None, relay: None })
     }
 
     /// A client for a paired camera: HTTPS that accepts only the camera's pinned key, and every

@@ -186,7 +186,8 @@ impl Supervisor {
                 .await
                 .map_err(|e| DisconnectReason::WifiJoinFailed(e.to_string()))?;
             self.joined.store(true, std::sync::atomic::Ordering::SeqCst);
-            let client = CameraClient::paired(&self.camera).map_err(|e| lost(&e))?;
+            let network = self.wifi.camera_network();
+            let client = CameraClient::paired_on(&self.camera, network).map_err(|e| lost(&e))?;
             client.status().await.map_err(|e| lost(&e))?;
             self.states.set(ConnectionState::WifiJoined { serial, ssid: ssid.clone() });
             self.stay_connected(&client, ble.as_mut(), cancel).await
