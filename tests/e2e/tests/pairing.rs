@@ -242,7 +242,7 @@ async fn an_unpaired_or_wrongly_signed_client_gets_401_on_every_endpoint() {
         "/api/v1/nope".into(),
     ] {
         let (p, q) = path.split_once('?').unwrap_or((&path, ""));
-        let parts = SignedParts { method: "GET", path: p, query: q, range: "" };
+        let parts = SignedParts { method: "GET", path: p, query: q, range: "", body: b"" };
         let url = format!("{}{path}", cam.api_url());
         for auth in [
             None,
@@ -280,7 +280,8 @@ async fn replayed_and_stale_requests_get_401() {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let http = raw_https(cam);
     let url = format!("{}/api/v1/status", cam.api_url());
-    let parts = SignedParts { method: "GET", path: "/api/v1/status", query: "", range: "" };
+    let parts =
+        SignedParts { method: "GET", path: "/api/v1/status", query: "", range: "", body: b"" };
     let send = |auth: String| {
         let req = http.get(&url).header("authorization", auth);
         async move { req.send().await.unwrap().status().as_u16() }
