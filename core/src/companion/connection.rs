@@ -230,14 +230,16 @@ impl Supervisor {
     }
 
     /// Why a failed BLE command brings the link down. A refusal (even one carrying the
-    /// camera's MAC) is taken as a revocation only once the pinned HTTPS API confirms it with a
-    /// 401; until then it is a lost link, retried.
+    /// camera's MAC) or an unauthenticated answer is taken as a revocation only once the pinned
+    /// HTTPS API confirms it with a 401; until then it is a lost link, retried.
     async fn ble_failure(
         &self,
         e: &PairingError,
         client: Option<&CameraClient>,
     ) -> DisconnectReason {
-        if !matches!(e, PairingError::Refused) {
+        // A refusal, or an answer without the camera's MAC (what a camera that forgot this
+        // phone sends, and what a spoofer sends), is checked over the pinned HTTPS.
+        if !matches!(e, PairingError::Refused | PairingError::Unauthenticated) {
             return DisconnectReason::BleLost(e.to_string());
         }
         let confirmed = match client {

@@ -320,8 +320,10 @@ async fn unpair_revokes_the_phone() {
     pairing::unpair(&link(cam), &paired).await.expect("unpair");
     assert!(cam.paired_phones().is_empty());
     assert!(is_401(c.status().await));
-    // Unpairing again is refused: the secret no longer exists on the camera.
-    assert!(matches!(pairing::unpair(&link(cam), &paired).await, Err(PairingError::Refused)));
+    // Unpairing again is refused: the secret no longer exists on the camera, so its answer
+    // cannot carry a MAC under it.
+    let again = pairing::unpair(&link(cam), &paired).await;
+    assert!(matches!(again, Err(PairingError::Unauthenticated)), "{again:?}");
     // The camera's own menu revokes too.
     let again = pair_phone(cam, "phone-u").await;
     let c = client(cam, Some(again.credentials().unwrap()));
@@ -351,8 +353,13 @@ async fn two_phones_have_separate_secrets_and_re_pairing_replaces_one() {
     pairing::unpair(&link(cam), &a).await.unwrap();
     assert!(is_401(client(cam, Some(ca)).status().await));
     assert!(client(cam, Some(cb.clone())).status().await.is_ok());
-    // Re-pairing B gives it a new secret; the old one stops working.
-    let b2 = pair_phone(cam, "phone-b").await;
+    // Re-pairing B (proven with its current secret) gives it a new secret; the old one stops
+    // working.
+    let code = PairingCode::parse(&cam.pairing_code()).unwrap();
+    let addr = cam.ble_addr().to_string();
+    let b2 = pairing::pair_as(&link(cam), &addr, &code, "phone-b", Some(&cb.api_secret))
+        .await
+        .expect("re-pairs with proof");
     assert_ne!(b2.payload.api_secret, b.payload.api_secret);
     assert!(is_401(client(cam, Some(cb)).status().await));
     assert!(client(cam, Some(b2.credentials().unwrap())).status().await.is_ok());
