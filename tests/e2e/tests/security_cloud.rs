@@ -45,6 +45,8 @@ fn free_port() -> u16 {
 }
 
 fn start_moto() -> Moto {
+    // reqwest is built without a default TLS provider here: the process installs ring's.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let installed = Command::new("python3")
         .args(["-c", "import moto, flask"])
         .status()
