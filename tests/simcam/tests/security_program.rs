@@ -19,6 +19,8 @@ fn free_port() -> u16 {
 
 /// Starts `simcam --listen 127.0.0.1:<port>` with `extra` args; waits until it accepts.
 fn simcam(extra: &[&str]) -> (Program, String) {
+    // reqwest is built without a default TLS provider here: the process installs ring's.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let port = free_port();
     let listen = format!("127.0.0.1:{port}");
     let child = Command::new(env!("CARGO_BIN_EXE_simcam"))
