@@ -109,16 +109,22 @@ pub fn nonce_of(header: &str) -> Option<&str> {
     parse(header).map(|p| p.nonce)
 }
 
-/// The MAC a camera puts on a control answer, under the phone's secret: over the operation, the
-/// status, the request's nonce and the body, so a spoofed answer (a fake "refused") fails it.
-pub fn answer_mac(secret: &ApiSecret, op: u8, status: u8, nonce: &str, body: &[u8]) -> [u8; 32] {
+/// The HMAC of a control answer under the phone's secret: the operation, the status, the
+/// request's nonce and the body.
+fn answer_hmac(secret: &ApiSecret, op: u8, status: u8, nonce: &str, body: &[u8]) -> Hmac<Sha256> {
     let mut m = <Hmac<Sha256> as Mac>::new_from_slice(&secret.0).expect("HMAC takes any key");
     m.update(b"dk1 control answer\n");
     m.update(&[op, status]);
     m.update(nonce.as_bytes());
     m.update(b"\n");
     m.update(body);
-    m.finalize().into_bytes().into()
+    m
+}
+
+/// The MAC a camera puts on a control answer, under the phone's secret: over the operation, the
+/// status, the request's nonce and the body, so a spoofed answer (a fake "refused") fails it.
+pub fn answer_mac(secret: &ApiSecret, op: u8, status: u8, nonce: &str, body: &[u8]) -> [u8; 32] {
+    answer_hmac(secret, op, status, nonce, body).finalize().into_bytes().into()
 }
 
 /// Checks a camera's answer MAC in constant time.
@@ -130,13 +136,7 @@ pub fn answer_mac_ok(
     body: &[u8],
     mac: &[u8],
 ) -> bool {
-    let mut m = <Hmac<Sha256> as Mac>::new_from_slice(&secret.0).expect("HMAC takes any key");
-    m.update(b"dk1 control answer\n");
-    m.update(&[op, status]);
-    m.update(nonce.as_bytes());
-    m.update(b"\n");
-    m.update(body);
-    m.verify_slice(mac).is_ok()
+    answer_hmac(secret, op, status, nonce, body).verify_slice(mac).is_ok()
 }
 
 /// The `Authorization` header value for a request, with a fresh nonce.

@@ -368,7 +368,7 @@ mod tests {
 
     #[test]
     fn plain_http_only_on_loopback() {
-        assert_eq!(plain_http_endpoint("https://s3.example.com").unwrap(), false);
+        assert!(!plain_http_endpoint("https://s3.example.com").unwrap());
         for ok in ["http://127.0.0.1:9000", "http://[::1]:9000", "http://localhost:9000"] {
             assert!(plain_http_endpoint(ok).unwrap(), "{ok}");
         }
