@@ -111,6 +111,7 @@ impl From<CloudSettings> for core_cloud::CloudConfig {
                 access_key: access_key.to_core(),
                 secret_key: secret_key.to_core(),
                 session_token: session_token.map(|t| t.to_core()),
+                credential_source: None,
                 path_style,
                 part_checksums: true,
             }),

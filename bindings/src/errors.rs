@@ -325,11 +325,14 @@ impl From<CorePairingError> for CompanionError {
             },
             CorePairingError::BadCode => PairingErrorKind::BadCode,
             CorePairingError::NotPairing => PairingErrorKind::NotPairing,
-            CorePairingError::Protocol(_) => PairingErrorKind::Protocol,
+            CorePairingError::Protocol(_) | CorePairingError::Unauthenticated => {
+                PairingErrorKind::Protocol
+            }
             CorePairingError::Version(v) => {
                 PairingErrorKind::UnsupportedVersion { camera_version: *v }
             }
-            CorePairingError::Refused => PairingErrorKind::Refused,
+            // The camera refuses the re-pair of a phone id it knows without that phone's secret.
+            CorePairingError::Refused | CorePairingError::PhoneIdTaken => PairingErrorKind::Refused,
         };
         Self::Pairing { detail: e.to_string(), reason }
     }
@@ -363,7 +366,9 @@ impl From<CoreCloudError> for CompanionError {
             CoreCloudError::Transient(_) => CloudErrorKind::Transient,
             CoreCloudError::UnknownClip(id) => CloudErrorKind::UnknownClip { clip_id: *id },
             CoreCloudError::UploadGone(_) => CloudErrorKind::UploadGone,
-            CoreCloudError::InvalidConfig(_) => CloudErrorKind::InvalidConfig,
+            CoreCloudError::InvalidConfig(_) | CoreCloudError::ShareExpiry(_) => {
+                CloudErrorKind::InvalidConfig
+            }
             CoreCloudError::NotFound(_)
             | CoreCloudError::Integrity(_)
             | CoreCloudError::Unsupported(_)
@@ -384,7 +389,10 @@ impl From<CoreCameraError> for CompanionError {
                 CameraErrorKind::Status { status: *status, message: message.clone() }
             }
             CoreCameraError::Protocol(_) => CameraErrorKind::Protocol,
-            CoreCameraError::WrongKey => CameraErrorKind::WrongKey,
+            // A camera that cannot prove the paired serial is, to the app, not its camera.
+            CoreCameraError::WrongKey
+            | CoreCameraError::UnprovenSerial(_)
+            | CoreCameraError::WrongSerial { .. } => CameraErrorKind::WrongKey,
             CoreCameraError::NotHttps(url) => CameraErrorKind::NotHttps { url: url.clone() },
             CoreCameraError::Tls(_) => CameraErrorKind::Tls,
             CoreCameraError::Version(v) => {

@@ -15,7 +15,9 @@ use serde::Deserialize;
 use crate::output::bytes;
 
 /// Where clips go. Flags and the environment win over the config file; without an S3 bucket, a
-/// local directory stands in for the cloud.
+/// local directory stands in for the cloud. Credentials never come from a flag (a command line
+/// shows in `ps` and shell history): only from the environment (`DASHKEEP_S3_ACCESS_KEY`,
+/// `DASHKEEP_S3_SECRET_KEY`, `DASHKEEP_S3_SESSION_TOKEN`) or the config file.
 #[derive(Args, Default)]
 pub struct CloudArgs {
     /// A TOML file with a `[cloud]` table using the same names as these flags (keys only from
@@ -34,12 +36,6 @@ pub struct CloudArgs {
     /// S3 region.
     #[arg(long, global = true, env = "DASHKEEP_S3_REGION")]
     pub s3_region: Option<String>,
-    /// S3 access key id.
-    #[arg(long, global = true, env = "DASHKEEP_S3_ACCESS_KEY", hide_env_values = true)]
-    pub s3_access_key: Option<String>,
-    /// S3 secret access key.
-    #[arg(long, global = true, env = "DASHKEEP_S3_SECRET_KEY", hide_env_values = true)]
-    pub s3_secret_key: Option<String>,
     /// Address buckets by path (most self-hosted servers) rather than by host name.
     #[arg(long, global = true, env = "DASHKEEP_S3_PATH_STYLE")]
     pub s3_path_style: bool,
@@ -87,8 +83,14 @@ struct FileCloud {
     s3_region: Option<String>,
     s3_access_key: Option<String>,
     s3_secret_key: Option<String>,
+    s3_session_token: Option<String>,
     s3_path_style: Option<bool>,
     account: Option<String>,
+}
+
+/// A credential from the environment (never a flag); empty counts as unset.
+fn env_secret(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
 }
 
 impl CloudArgs {
@@ -115,18 +117,19 @@ impl CloudArgs {
                     .unwrap_or_else(|| "us-east-1".into()),
                 bucket,
                 access_key: Secret::new(
-                    self.s3_access_key
-                        .clone()
+                    env_secret("DASHKEEP_S3_ACCESS_KEY")
                         .or(file.s3_access_key)
-                        .context("no S3 access key")?,
+                        .context("no S3 access key (DASHKEEP_S3_ACCESS_KEY or the config file)")?,
                 ),
                 secret_key: Secret::new(
-                    self.s3_secret_key
-                        .clone()
+                    env_secret("DASHKEEP_S3_SECRET_KEY")
                         .or(file.s3_secret_key)
-                        .context("no S3 secret key")?,
+                        .context("no S3 secret key (DASHKEEP_S3_SECRET_KEY or the config file)")?,
                 ),
-                session_token: None,
+                session_token: env_secret("DASHKEEP_S3_SESSION_TOKEN")
+                    .or(file.s3_session_token)
+                    .map(Secret::new),
+                credential_source: None,
                 path_style: self.s3_path_style || file.s3_path_style.unwrap_or(false),
                 part_checksums: true,
             }),
@@ -240,7 +243,7 @@ pub async fn upload(companion: &Companion, clip: Option<i64>, json: bool) -> any
 
 /// `dashkeep share CLIP`.
 pub async fn share(companion: &Companion, clip: i64, hours: Option<u64>) -> anyhow::Result<()> {
-    let expiry = hours.map(|h| Duration::from_secs(h * 3600));
+    let expiry = hours.map(|h| Duration::from_secs(h.saturating_mul(3600)));
     println!("{}", cloud(companion)?.share_url(clip, expiry).await?);
     Ok(())
 }

@@ -49,8 +49,9 @@ impl ControlCommand {
         Self::ALL.into_iter().find(|c| c.op() == op)
     }
 
-    /// What the signature covers: the method is the command's name, the path `/ble/control`.
-    pub fn signed_parts(self) -> SignedParts<'static> {
+    /// What the signature covers: the method is the command's name, the path `/ble/control`,
+    /// and the command's body (its SHA-256 is in the signed string).
+    pub fn signed_parts(self, body: &[u8]) -> SignedParts<'_> {
         let method = match self {
             Self::Unpair => "UNPAIR",
             Self::Status => "STATUS",
@@ -58,7 +59,7 @@ impl ControlCommand {
             Self::WifiOff => "WIFI_OFF",
             Self::ClipNow => "CLIP_NOW",
         };
-        SignedParts { method, path: "/ble/control", query: "", range: "" }
+        SignedParts { method, path: "/ble/control", query: "", range: "", body }
     }
 }
 
@@ -142,9 +143,26 @@ fn control_msg(op: u8, authorization: &str, body: &[u8]) -> Vec<u8> {
     m
 }
 
-/// The camera's answer: `[version][op | 0x80][status: 0 ok, 1 refused][body]`.
-pub fn answer(op: u8, ok: bool, body: &[u8]) -> Vec<u8> {
-    let mut m = vec![PAIRING_VERSION, op | 0x80, u8::from(!ok)];
+/// Answer status: done.
+pub const STATUS_OK: u8 = 0;
+/// Answer status: refused (unknown or revoked phone, bad signature, replay, or the command
+/// cannot be done now).
+pub const STATUS_REFUSED: u8 = 1;
+/// Answer status: the request's timestamp is outside the camera's window; the body is the
+/// camera's clock (decimal ms since the epoch), so the phone corrects its offset and retries.
+pub const STATUS_CLOCK: u8 = 2;
+const ANSWER_MAC_LEN: usize = 32;
+
+/// The camera's answer: `[version][op | 0x80][status][mac: 32][body]`, `mac` =
+/// [`auth::answer_mac`] under the phone's secret over op, status, the request's nonce and body;
+/// `key` `None` (the phone is unknown, or its signature failed) sends an all-zero MAC, which a
+/// phone treats as unauthenticated, never as a refusal.
+pub fn answer(op: u8, status: u8, key: Option<(&auth::ApiSecret, &str)>, body: &[u8]) -> Vec<u8> {
+    let mac = key.map_or([0; ANSWER_MAC_LEN], |(secret, nonce)| {
+        auth::answer_mac(secret, op | 0x80, status, nonce, body)
+    });
+    let mut m = vec![PAIRING_VERSION, op | 0x80, status];
+    m.extend_from_slice(&mac);
     m.extend_from_slice(body);
     m
 }
@@ -154,8 +172,10 @@ pub fn answer(op: u8, ok: bool, body: &[u8]) -> Vec<u8> {
 pub struct ControlRequest<'a> {
     /// The command.
     pub command: ControlCommand,
-    /// The `Authorization` value to verify against `command.signed_parts()`.
+    /// The `Authorization` value to verify against `command.signed_parts(body)`.
     pub authorization: &'a str,
+    /// The command's body (empty for today's commands), covered by the signature.
+    pub body: &'a [u8],
 }
 
 /// Parses a control message (camera side); `Err(op)` for a malformed one, to refuse.
@@ -167,27 +187,64 @@ pub fn parse_request(m: &[u8]) -> Result<ControlRequest<'_>, u8> {
     let len = usize::from(u16::from_be_bytes([*len_hi, *len_lo]));
     let auth = rest.get(..len).ok_or(*op)?;
     let authorization = std::str::from_utf8(auth).map_err(|_| *op)?;
-    Ok(ControlRequest { command, authorization })
+    Ok(ControlRequest { command, authorization, body: &rest[len..] })
 }
 
 /// Sends a signed command over an open BLE connection (phone side) and returns the body of the
-/// camera's answer; a refusal is [`PairingError::Refused`].
+/// camera's answer. Only an answer carrying the camera's MAC under this phone's secret counts: a
+/// refusal is [`PairingError::Refused`], an answer without a valid MAC (a spoof)
+/// [`PairingError::Unauthenticated`]. A camera telling its clock (signed) sets the phone's
+/// offset for it ([`auth::clock`]) and the command is signed again once.
 pub async fn send(
     conn: &mut dyn BleConnection,
     camera: &PairedCamera,
     command: ControlCommand,
 ) -> Result<Vec<u8>, PairingError> {
     let creds = camera.credentials()?;
-    let authorization = auth::authorization(&creds, &command.signed_parts(), auth::now_ms());
     let mut chan = GattChannel::open(conn, CONTROL_UUID).await?;
-    chan.send(&control_msg(command.op(), &authorization, &[])).await?;
-    let reply = chan.recv(ANSWER_TIMEOUT).await?;
-    match reply.as_slice() {
-        [PAIRING_VERSION, op, 0, body @ ..] if *op == command.op() | 0x80 => Ok(body.to_vec()),
-        [PAIRING_VERSION, op, _, ..] if *op == command.op() | 0x80 => Err(PairingError::Refused),
-        [v, ..] if *v != PAIRING_VERSION => Err(PairingError::Version(*v)),
-        _ => Err(PairingError::Protocol("unexpected control answer")),
+    for _ in 0..2 {
+        let now = auth::clock::camera_now(&creds.phone_id);
+        let authorization = auth::authorization(&creds, &command.signed_parts(&[]), now);
+        let nonce = auth::nonce_of(&authorization).unwrap_or_default().to_string();
+        chan.send(&control_msg(command.op(), &authorization, &[])).await?;
+        let reply = chan.recv(ANSWER_TIMEOUT).await?;
+        let (status, body) = open_answer(&reply, command.op(), &creds.api_secret, &nonce)?;
+        match status {
+            STATUS_OK => return Ok(body.to_vec()),
+            STATUS_REFUSED => return Err(PairingError::Refused),
+            STATUS_CLOCK => {
+                let camera_ms = std::str::from_utf8(body).ok().and_then(|t| t.parse().ok());
+                let camera_ms = camera_ms.ok_or(PairingError::Protocol("bad camera clock"))?;
+                auth::clock::learn(&creds.phone_id, camera_ms, auth::now_ms());
+            }
+            _ => return Err(PairingError::Protocol("unknown control status")),
+        }
     }
+    Err(PairingError::Protocol("the camera's clock keeps moving"))
+}
+
+/// Checks an answer's shape and MAC; returns its status and body.
+fn open_answer<'a>(
+    reply: &'a [u8],
+    op: u8,
+    secret: &auth::ApiSecret,
+    nonce: &str,
+) -> Result<(u8, &'a [u8]), PairingError> {
+    let (head, rest) = match reply {
+        [PAIRING_VERSION, answer_op, status, rest @ ..] if *answer_op == op | 0x80 => {
+            ((*answer_op, *status), rest)
+        }
+        [v, ..] if *v != PAIRING_VERSION => return Err(PairingError::Version(*v)),
+        _ => return Err(PairingError::Protocol("unexpected control answer")),
+    };
+    if rest.len() < ANSWER_MAC_LEN {
+        return Err(PairingError::Unauthenticated);
+    }
+    let (mac, body) = rest.split_at(ANSWER_MAC_LEN);
+    if !auth::answer_mac_ok(secret, head.0, head.1, nonce, body, mac) {
+        return Err(PairingError::Unauthenticated);
+    }
+    Ok((head.1, body))
 }
 
 /// Asks the camera for its status over BLE.
@@ -224,11 +281,44 @@ mod tests {
             let parsed = parse_request(&m).unwrap();
             assert_eq!(parsed.command, command);
             assert_eq!(parsed.authorization, "DK1-HMAC-SHA256 phone=p");
+            assert!(parsed.body.is_empty());
         }
         assert_eq!(parse_request(&[1, 0x09, 0, 0]).unwrap_err(), 0x09);
         assert_eq!(parse_request(&[1, 0x02, 0, 50, b'x']).unwrap_err(), 0x02);
         assert_eq!(parse_request(&[2, 0x02]).unwrap_err(), 0x02);
         assert!(parse_request(&[]).is_err());
+    }
+
+    #[test]
+    fn answers_count_only_with_the_cameras_mac() {
+        let secret = auth::ApiSecret([3; 32]);
+        let signed = answer(0x02, STATUS_REFUSED, Some((&secret, "abcd")), b"");
+        assert_eq!(
+            open_answer(&signed, 0x02, &secret, "abcd").unwrap(),
+            (STATUS_REFUSED, &b""[..])
+        );
+        // The same answer to another request (nonce), op, or under another secret: refused.
+        assert!(matches!(
+            open_answer(&signed, 0x02, &secret, "abce"),
+            Err(PairingError::Unauthenticated)
+        ));
+        let other = auth::ApiSecret([4; 32]);
+        assert!(matches!(
+            open_answer(&signed, 0x02, &other, "abcd"),
+            Err(PairingError::Unauthenticated)
+        ));
+        let spoof = answer(0x02, STATUS_REFUSED, None, b"");
+        assert!(matches!(
+            open_answer(&spoof, 0x02, &secret, "abcd"),
+            Err(PairingError::Unauthenticated)
+        ));
+        let mut flipped = answer(0x02, STATUS_OK, Some((&secret, "abcd")), b"{}");
+        flipped[2] = STATUS_REFUSED;
+        assert!(open_answer(&flipped, 0x02, &secret, "abcd").is_err());
+        assert!(matches!(
+            open_answer(&[1, 0x82, 0], 0x02, &secret, "n"),
+            Err(PairingError::Unauthenticated)
+        ));
     }
 
     #[test]

@@ -62,6 +62,18 @@ pub enum CameraError {
     /// The camera's answer does not follow the protocol.
     #[error("camera broke the protocol: {0}")]
     Protocol(String),
+    /// A camera reached without its pinned key claims the serial of a paired camera: an
+    /// impostor (a paired camera is only reached over its pinned HTTPS).
+    #[error("camera {0} is paired and must prove it with its pinned key; refused")]
+    UnprovenSerial(String),
+    /// The paired camera's pinned key answered with another serial than the one paired.
+    #[error("the camera paired as {expected} says it is {got}")]
+    WrongSerial {
+        /// The serial paired.
+        expected: String,
+        /// The serial the camera claims.
+        got: String,
+    },
     /// The camera speaks a protocol version this build does not.
     #[error("camera speaks protocol v{0}, this app speaks v{PROTOCOL_VERSION}")]
     Version(u32),
@@ -79,6 +91,8 @@ impl CameraError {
             | Self::NotHttps(_)
             | Self::Tls(_)
             | Self::Protocol(_)
+            | Self::UnprovenSerial(_)
+            | Self::WrongSerial { .. }
             | Self::Version(_) => false,
         }
     }
@@ -100,6 +114,10 @@ pub struct CameraClient {
     credentials: Option<PhoneCredentials>,
     /// The relay binding this client's sockets to the camera's network ([`wifi`]), if any.
     relay: Option<std::sync::Arc<wifi::Relay>>,
+    /// The serial a pinned client's camera proved at pairing (its status must say it).
+    proven_serial: Option<String>,
+    /// Serials a plain client refuses: those of paired cameras, which must prove their key.
+    reserved_serials: std::sync::Arc<[String]>,
 }
 
 /// How long to wait for a camera to accept a connection: cameras are on the same WiFi.
@@ -134,7 +152,9 @@ fn http_builder(tls: Option<rustls::ClientConfig>) -> reqwest::ClientBuilder {
     let mut builder = reqwest::Client::builder()
         .connect_timeout(CONNECT_TIMEOUT)
         .read_timeout(READ_TIMEOUT)
-        .pool_idle_timeout(Duration::from_secs(30));
+        .pool_idle_timeout(Duration::from_secs(30))
+        // A camera never redirects: following one would take signed requests elsewhere.
+        .redirect(reqwest::redirect::Policy::none());
     if let Some(tls) = tls {
         builder = builder.tls_backend_preconfigured(tls);
     }
@@ -148,7 +168,14 @@ impl CameraClient {
         if !(base.starts_with("http://") || base.starts_with("https://")) {
             return Err(CameraError::BadUrl(base_url.to_string()));
         }
-        Ok(Self { http: http_client(None)?, base, credentials: None, relay: None })
+        Ok(Self {
+            http: http_client(None)?,
+            base,
+            credentials: None,
+            relay: None,
+            proven_serial: None,
+            reserved_serials: std::sync::Arc::from([]),
+        })
     }
 
     /// A client for a paired camera: HTTPS that accepts only the camera's pinned key, and every
@@ -157,7 +184,18 @@ impl CameraClient {
         let key = CameraKey::from_hex(&camera.payload.identity_key)
             .ok_or(CameraError::Protocol("the pinned camera key is not 32 bytes of hex".into()))?;
         let creds = camera.credentials().map_err(|e| CameraError::Protocol(e.to_string()))?;
-        Ok(Self::new(&camera.payload.api_url)?.pinned(key)?.with_credentials(Some(creds)))
+        let mut client =
+            Self::new(&camera.payload.api_url)?.pinned(key)?.with_credentials(Some(creds));
+        client.proven_serial = Some(camera.serial.clone());
+        Ok(client)
+    }
+
+    /// The same client, refusing a camera whose status claims one of `serials` (the paired
+    /// cameras: they are reached only with their pinned key, so a plain link claiming one is an
+    /// impostor).
+    pub fn refusing_serials(mut self, serials: Vec<String>) -> Self {
+        self.reserved_serials = serials.into();
+        self
     }
 
     /// The same client, speaking HTTPS that accepts only `key` (the camera's identity key pinned
@@ -202,8 +240,10 @@ impl CameraClient {
                 path: req.url().path(),
                 query: req.url().query().unwrap_or(""),
                 range: &range,
+                body: req.body().and_then(|b| b.as_bytes()).unwrap_or_default(),
             };
-            let value = auth::authorization(creds, &parts, auth::now_ms());
+            let now = auth::clock::camera_now(&creds.phone_id);
+            let value = auth::authorization(creds, &parts, now);
             let value = header::HeaderValue::from_str(&value)
                 .map_err(|_| CameraError::Protocol("unsignable request".into()))?;
             req.headers_mut().insert(header::AUTHORIZATION, value);
@@ -241,7 +281,15 @@ impl CameraClient {
         if !is_safe_id(&status.serial) {
             return Err(CameraError::Protocol(format!("unsafe serial {:?}", status.serial)));
         }
-        Ok(status)
+        match &self.proven_serial {
+            Some(expected) if *expected != status.serial => {
+                Err(CameraError::WrongSerial { expected: expected.clone(), got: status.serial })
+            }
+            None if self.reserved_serials.contains(&status.serial) => {
+                Err(CameraError::UnprovenSerial(status.serial))
+            }
+            _ => Ok(status),
+        }
     }
 
     /// The drives on the camera's SD card.

@@ -19,7 +19,8 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::time::{Duration, Instant};
+use std::path::PathBuf;
+use std::time::Duration;
 
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
@@ -53,6 +54,7 @@ const E_CONFIRMATION: u8 = 1;
 const E_BACKOFF: u8 = 2;
 const E_BAD_MESSAGE: u8 = 3;
 const E_NOT_PAIRING: u8 = 4;
+const E_PHONE_TAKEN: u8 = 5;
 
 /// Why pairing failed.
 #[derive(Debug, thiserror::Error)]
@@ -81,9 +83,17 @@ pub enum PairingError {
     /// The peer speaks another pairing version.
     #[error("camera speaks pairing v{0}, this app v{PAIRING_VERSION}")]
     Version(u8),
-    /// The camera answered a control command with a refusal.
+    /// The phone id is paired at the camera and this phone cannot prove its secret: re-pairing
+    /// it would lock its owner out, so the camera refuses.
+    #[error("this phone id is already paired at the camera; re-pairing needs its secret")]
+    PhoneIdTaken,
+    /// The camera answered a control command with a refusal (carrying its MAC: really it).
     #[error("camera refused the command")]
     Refused,
+    /// A control answer without the camera's MAC under this phone's secret: someone else
+    /// answered (a spoof), or the camera could not check the request. Never a revocation.
+    #[error("a control answer not signed by the camera")]
+    Unauthenticated,
 }
 
 /// The code a camera shows on its screen: 8 to 12 decimal digits. Never printed.
@@ -271,6 +281,7 @@ fn camera_error(body: &[u8]) -> PairingError {
             PairingError::BackingOff { retry_after: Duration::from_millis(u64::from(retry)) }
         }
         Some(&E_NOT_PAIRING) => PairingError::NotPairing,
+        Some(&E_PHONE_TAKEN) => PairingError::PhoneIdTaken,
         _ => PairingError::Protocol("camera refused the message"),
     }
 }
@@ -281,6 +292,18 @@ pub async fn pair_over(
     serial: &str,
     code: &PairingCode,
     phone_id: &str,
+) -> Result<PairingPayload, PairingError> {
+    pair_over_as(chan, serial, code, phone_id, None).await
+}
+
+/// [`pair_over`] for a phone re-pairing under an id the camera knows, proving it with the
+/// `current` secret of that id (the camera refuses an unproven re-pair: [`PairingError::PhoneIdTaken`]).
+pub async fn pair_over_as(
+    chan: &mut dyn MessageChannel,
+    serial: &str,
+    code: &PairingCode,
+    phone_id: &str,
+    current: Option<&ApiSecret>,
 ) -> Result<PairingPayload, PairingError> {
     if !is_safe_id(phone_id) || !is_safe_id(serial) {
         return Err(PairingError::Protocol("unsafe phone id or serial"));
@@ -293,6 +316,9 @@ pub async fn pair_over(
     let mut body = vec![phone_id.len() as u8];
     body.extend_from_slice(phone_id.as_bytes());
     body.extend_from_slice(&element_a);
+    if let Some(secret) = current {
+        body.extend_from_slice(&repair_proof(secret, phone_id, &element_a).finalize().into_bytes());
+    }
     chan.send(&msg(T_START, &body)).await?;
     let reply = chan.recv(ANSWER_TIMEOUT).await?;
     let element_b = match open(&reply)? {
@@ -335,6 +361,17 @@ pub async fn pair(
     code: &PairingCode,
     phone_id: &str,
 ) -> Result<PairedCamera, PairingError> {
+    pair_as(link, address, code, phone_id, None).await
+}
+
+/// [`pair`], re-pairing under a phone id the camera knows with its `current` secret.
+pub async fn pair_as(
+    link: &dyn BleLink,
+    address: &str,
+    code: &PairingCode,
+    phone_id: &str,
+    current: Option<&ApiSecret>,
+) -> Result<PairedCamera, PairingError> {
     let mut conn = link.connect(address, Duration::from_secs(10)).await?;
     let result = async {
         let info = read_device_info(conn.as_mut()).await?;
@@ -342,7 +379,7 @@ pub async fn pair(
             return Err(PairingError::NotPairing);
         }
         let mut chan = GattChannel::open(conn.as_mut(), PAIRING_UUID).await?;
-        let payload = pair_over(&mut chan, &info.serial, code, phone_id).await?;
+        let payload = pair_over_as(&mut chan, &info.serial, code, phone_id, current).await?;
         tracing::info!(serial = %info.serial, phone_id, "paired with camera");
         Ok(PairedCamera {
             serial: info.serial,
@@ -356,6 +393,25 @@ pub async fn pair(
     .await;
     let _ = conn.disconnect().await;
     result
+}
+
+/// Reads the camera's flash; `None` when it is missing or unreadable (a fresh camera).
+fn load_flash(path: &std::path::Path) -> Option<Flash> {
+    serde_json::from_slice(&std::fs::read(path).ok()?).ok()
+}
+
+/// Writes the camera's flash atomically (a temporary file renamed over it), owner-only.
+fn store_flash(path: &std::path::Path, flash: &Flash) -> std::io::Result<()> {
+    use std::io::Write;
+    let tmp = path.with_extension("tmp");
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(&tmp)?;
+    file.write_all(&serde_json::to_vec(flash).map_err(std::io::Error::other)?)?;
+    file.sync_all()?;
+    std::fs::rename(tmp, path)
 }
 
 /// Reads and checks a camera's device info.
@@ -383,18 +439,46 @@ pub async fn unpair(link: &dyn BleLink, camera: &PairedCamera) -> Result<(), Pai
 }
 
 /// A camera's secrets and its paired phones: the camera side of pairing and request auth.
+///
+/// Pairing is open only within a [`PairingWindow`], opened by an action on the camera
+/// ([`Self::open_window`], a button) with a fresh code, and closed by one success or after
+/// [`Self::with_window_len`] (3 minutes by default). Failed attempts back off within the window
+/// only, so a new press lets the owner in. The window, the back-off, the paired phones and the
+/// replay high-water mark are kept in the camera's flash ([`Self::with_flash`]) with wall-clock
+/// deadlines, so a reboot ([`Self::reboot`]) loses none of them.
 pub struct CameraPairing {
-    code: Option<PairingCode>,
     serial: String,
     wifi_ssid: String,
     wifi_passphrase: String,
     api_url: String,
     identity_key: [u8; 32],
     phones: HashMap<String, ApiSecret>,
-    failures: u32,
-    locked_until: Option<Instant>,
+    window: Option<PairingWindow>,
+    /// No signed request with a timestamp at or before this may be accepted after a reboot
+    /// (persisted ahead of every accepted timestamp).
+    accepted_until_ms: i64,
     backoff_base: Duration,
+    window_len: Duration,
     verifier: RequestVerifier,
+    flash: Option<PathBuf>,
+}
+
+/// A pairing window: opened by an action on the camera, with its own code and back-off.
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
+struct PairingWindow {
+    code: String,
+    closes_at_ms: i64,
+    failures: u32,
+    locked_until_ms: i64,
+}
+
+/// What the camera keeps in flash across reboots.
+#[derive(Default, serde::Serialize, serde::Deserialize)]
+struct Flash {
+    window: Option<PairingWindow>,
+    /// Phone id → API secret (hex).
+    phones: std::collections::BTreeMap<String, String>,
+    accepted_until_ms: i64,
 }
 
 impl fmt::Debug for CameraPairing {
@@ -402,13 +486,18 @@ impl fmt::Debug for CameraPairing {
         f.debug_struct("CameraPairing")
             .field("serial", &self.serial)
             .field("phones", &self.phones.len())
-            .field("failures", &self.failures)
+            .field("window_open", &self.window.is_some())
             .finish_non_exhaustive()
     }
 }
 
 /// The longest a camera makes a phone wait between attempts.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(3600);
+/// How long a pairing window stays open without a success.
+pub const DEFAULT_WINDOW: Duration = Duration::from_secs(180);
+/// How far ahead of an accepted timestamp the replay high-water mark is written to flash (one
+/// write per lease, not one per request).
+const ACCEPT_LEASE_MS: i64 = 5_000;
 
 /// The camera's state for one BLE connection's pairing exchange.
 #[derive(Default)]
@@ -421,36 +510,89 @@ struct Pending {
     keys: Keys,
 }
 
+fn duration_ms(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// The proof a phone re-pairing under an id it already holds adds to START: its current secret
+/// over its id and its SPAKE2 element (so the id alone, which travels in clear, cannot replace
+/// the owner's secret).
+fn repair_proof(secret: &ApiSecret, phone_id: &str, element_a: &[u8]) -> Hmac<Sha256> {
+    let mut m = <Hmac<Sha256> as Mac>::new_from_slice(&secret.0).expect("HMAC takes any key");
+    m.update(b"dk1 re-pair\n");
+    m.update(phone_id.as_bytes());
+    m.update(b"\n");
+    m.update(element_a);
+    m
+}
+
 impl CameraPairing {
-    /// A camera with these secrets; `code` is what it shows (None: not in pairing mode).
-    /// After each attempt the next one waits `backoff_base × 2^(failures − 1)` (capped at
-    /// [`MAX_BACKOFF`]); a success resets it.
+    /// A camera with these secrets and no pairing window open. After each attempt in a window
+    /// the next one waits `backoff_base × 2^(failures − 1)` (capped at [`MAX_BACKOFF`]).
     pub fn new(
         serial: &str,
-        code: Option<PairingCode>,
         wifi: (String, String),
         api_url: String,
         identity_key: [u8; 32],
         backoff_base: Duration,
     ) -> Self {
         Self {
-            code,
             serial: serial.to_string(),
             wifi_ssid: wifi.0,
             wifi_passphrase: wifi.1,
             api_url,
             identity_key,
             phones: HashMap::new(),
-            failures: 0,
-            locked_until: None,
+            window: None,
+            accepted_until_ms: i64::MIN,
             backoff_base,
+            window_len: DEFAULT_WINDOW,
             verifier: RequestVerifier::default(),
+            flash: None,
         }
     }
 
-    /// Whether the camera accepts pairing now.
-    pub fn is_pairing(&self) -> bool {
-        self.code.is_some()
+    /// The same camera, keeping its state in the flash file `path` (written atomically at every
+    /// change, read back by [`Self::reboot`]).
+    pub fn with_flash(mut self, path: impl Into<PathBuf>) -> Self {
+        self.flash = Some(path.into());
+        self
+    }
+
+    /// The same camera, with pairing windows of `len`.
+    pub fn with_window_len(mut self, len: Duration) -> Self {
+        self.window_len = len;
+        self
+    }
+
+    /// Opens a pairing window (the user pressed the camera's pairing button): a fresh code
+    /// (`code`, or a random one), no failures, open until `now_ms` + the window length.
+    pub fn open_window(&mut self, code: Option<PairingCode>, now_ms: i64) -> PairingCode {
+        let code = code.unwrap_or_else(PairingCode::generate);
+        self.window = Some(PairingWindow {
+            code: code.0.clone(),
+            closes_at_ms: now_ms.saturating_add(duration_ms(self.window_len)),
+            failures: 0,
+            locked_until_ms: i64::MIN,
+        });
+        self.save();
+        tracing::info!("pairing window opened");
+        code
+    }
+
+    fn open_window_at(&mut self, now_ms: i64) -> Option<&mut PairingWindow> {
+        self.window.as_mut().filter(|w| now_ms < w.closes_at_ms)
+    }
+
+    /// The code on the screen while a window is open.
+    pub fn shown_code(&self, now_ms: i64) -> Option<PairingCode> {
+        let w = self.window.as_ref().filter(|w| now_ms < w.closes_at_ms)?;
+        Some(PairingCode(w.code.clone()))
+    }
+
+    /// Whether the camera accepts pairing now (a window is open).
+    pub fn is_pairing(&self, now_ms: i64) -> bool {
+        self.shown_code(now_ms).is_some()
     }
 
     /// The paired phones' ids.
@@ -462,10 +604,40 @@ impl CameraPairing {
 
     /// Forgets a phone (its secret stops working at once). Returns whether it was paired.
     pub fn revoke(&mut self, phone_id: &str) -> bool {
-        self.phones.remove(phone_id).is_some()
+        let was = self.phones.remove(phone_id).is_some();
+        self.save();
+        was
     }
 
-    /// Checks a signed HTTP request.
+    /// A reboot: what was only in memory is lost (the nonces seen), the rest is read back from
+    /// flash; a signed request from before the reboot (at or before the persisted high-water
+    /// mark) is refused ([`AuthRejection::Rebooted`]), so the lost nonces allow no replay.
+    pub fn reboot(&mut self) {
+        if let Some(flash) = self.flash.as_ref().and_then(|p| load_flash(p)) {
+            self.window = flash.window;
+            self.accepted_until_ms = flash.accepted_until_ms;
+            self.phones = flash
+                .phones
+                .into_iter()
+                .filter_map(|(id, hex)| Some((id, ApiSecret(decode32(&hex).ok()?))))
+                .collect();
+        }
+        self.verifier = RequestVerifier::after_reboot(self.accepted_until_ms);
+    }
+
+    fn save(&self) {
+        let Some(path) = &self.flash else { return };
+        let flash = Flash {
+            window: self.window.clone(),
+            phones: self.phones.iter().map(|(id, s)| (id.clone(), hex::encode(s.0))).collect(),
+            accepted_until_ms: self.accepted_until_ms,
+        };
+        if let Err(e) = store_flash(path, &flash) {
+            tracing::error!(error = %e, "camera flash write failed");
+        }
+    }
+
+    /// Checks a signed HTTP request (or control command).
     pub fn verify_request(
         &mut self,
         header: Option<&str>,
@@ -473,34 +645,42 @@ impl CameraPairing {
         now_ms: i64,
     ) -> Result<String, AuthRejection> {
         let phones = &self.phones;
-        self.verifier.verify(header, parts, now_ms, |id| phones.get(id).cloned())
+        let (phone, ts) =
+            self.verifier.verify_at(header, parts, now_ms, |id| phones.get(id).cloned())?;
+        if ts >= self.accepted_until_ms {
+            self.accepted_until_ms = ts.saturating_add(ACCEPT_LEASE_MS);
+            self.save();
+        }
+        Ok(phone)
     }
 
-    /// Answers one pairing message of a connection.
-    pub fn handle(&mut self, session: &mut PairingSession, m: &[u8], now: Instant) -> Vec<u8> {
+    /// Answers one pairing message of a connection; `now_ms` is the camera's wall clock.
+    pub fn handle(&mut self, session: &mut PairingSession, m: &[u8], now_ms: i64) -> Vec<u8> {
         let (t, body) = match open(m) {
             Ok(x) => x,
             Err(_) => return error_msg(E_BAD_MESSAGE, Duration::ZERO),
         };
         match t {
-            T_START => self.start(session, body, now),
+            T_START => self.start(session, body, now_ms),
             T_CONFIRM => self.confirm(session, body),
             _ => error_msg(E_BAD_MESSAGE, Duration::ZERO),
         }
     }
 
-    fn start(&mut self, session: &mut PairingSession, body: &[u8], now: Instant) -> Vec<u8> {
-        let Some(code) = &self.code else { return error_msg(E_NOT_PAIRING, Duration::ZERO) };
-        if let Some(until) = self.locked_until
-            && until > now
-        {
-            return error_msg(E_BACKOFF, until - now);
+    fn start(&mut self, session: &mut PairingSession, body: &[u8], now_ms: i64) -> Vec<u8> {
+        let base = self.backoff_base;
+        let Some(window) = self.open_window_at(now_ms) else {
+            return error_msg(E_NOT_PAIRING, Duration::ZERO);
+        };
+        if window.locked_until_ms > now_ms {
+            let wait = window.locked_until_ms.saturating_sub(now_ms);
+            return error_msg(E_BACKOFF, Duration::from_millis(wait.unsigned_abs()));
         }
         let Some((&n, rest)) = body.split_first() else {
             return error_msg(E_BAD_MESSAGE, Duration::ZERO);
         };
         let n = usize::from(n);
-        if rest.len() != n + ELEMENT_LEN {
+        if rest.len() != n + ELEMENT_LEN && rest.len() != n + ELEMENT_LEN + MAC_LEN {
             return error_msg(E_BAD_MESSAGE, Duration::ZERO);
         }
         let Ok(phone_id) = std::str::from_utf8(&rest[..n]) else {
@@ -509,14 +689,21 @@ impl CameraPairing {
         if !is_safe_id(phone_id) {
             return error_msg(E_BAD_MESSAGE, Duration::ZERO);
         }
-        let element_a = &rest[n..];
+        let (element_a, proof) = rest[n..].split_at(ELEMENT_LEN);
         // Every attempt counts until it is confirmed: an abandoned one costs like a wrong one.
-        self.failures = self.failures.saturating_add(1);
-        let wait =
-            self.backoff_base.saturating_mul(1u32 << (self.failures - 1).min(20)).min(MAX_BACKOFF);
-        self.locked_until = Some(now + wait);
+        window.failures = window.failures.saturating_add(1);
+        let wait = base.saturating_mul(1u32 << (window.failures - 1).min(20)).min(MAX_BACKOFF);
+        window.locked_until_ms = now_ms.saturating_add(duration_ms(wait));
+        let (code, attempt) = (window.code.clone(), window.failures);
+        self.save();
+        if let Some(secret) = self.phones.get(phone_id)
+            && repair_proof(secret, phone_id, element_a).verify_slice(proof).is_err()
+        {
+            tracing::warn!(phone_id, "re-pairing a paired phone id without its secret");
+            return error_msg(E_PHONE_TAKEN, Duration::ZERO);
+        }
         let (state, element_b) = Spake2::<Ed25519Group>::start_b(
-            &Password::new(code.0.as_bytes()),
+            &Password::new(code.as_bytes()),
             &Identity::new(phone_id.as_bytes()),
             &Identity::new(self.serial.as_bytes()),
         );
@@ -525,7 +712,7 @@ impl CameraPairing {
         };
         let keys = derive(&k, phone_id, &self.serial, element_a, &element_b);
         session.pending = Some(Pending { phone_id: phone_id.to_string(), keys });
-        tracing::info!(phone_id, attempt = self.failures, "pairing attempt");
+        tracing::info!(phone_id, attempt, "pairing attempt");
         msg(T_REPLY, &element_b)
     }
 
@@ -537,8 +724,6 @@ impl CameraPairing {
             tracing::warn!(phone_id = %p.phone_id, "pairing confirmation failed");
             return error_msg(E_CONFIRMATION, Duration::ZERO);
         }
-        self.failures = 0;
-        self.locked_until = None;
         let secret = ApiSecret::generate();
         let payload = PairingPayload {
             v: 1,
@@ -560,9 +745,11 @@ impl CameraPairing {
         else {
             return error_msg(E_BAD_MESSAGE, Duration::ZERO);
         };
-        // A re-pair of the same phone replaces its secret.
+        // One success closes the window; a re-pair (proven at START) replaces the secret.
+        self.window = None;
         self.phones.insert(p.phone_id.clone(), secret);
-        tracing::info!(phone_id = %p.phone_id, "phone paired");
+        self.save();
+        tracing::info!(phone_id = %p.phone_id, "phone paired; pairing window closed");
         let mut out =
             confirm_mac(&p.keys.confirm_camera, &p.keys.th).finalize().into_bytes().to_vec();
         out.extend_from_slice(&nonce);
@@ -572,34 +759,49 @@ impl CameraPairing {
 
     /// Answers one control message (signed commands from paired phones): checks its signature,
     /// performs an unpair itself, and hands every other command to `act`, whose `Some(body)`
-    /// is the answer (`None`: refused).
+    /// is the answer (`None`: refused). Every answer to a phone whose signature verified carries
+    /// a MAC under its secret; a request signed outside the window gets the camera's clock.
     pub fn handle_control(
         &mut self,
         m: &[u8],
         now_ms: i64,
         act: impl FnOnce(ControlCommand) -> Option<Vec<u8>>,
     ) -> Vec<u8> {
+        use control::{STATUS_CLOCK, STATUS_OK, STATUS_REFUSED};
         let request = match control::parse_request(m) {
             Ok(r) => r,
-            Err(op) => return control::answer(op, false, &[]),
+            Err(op) => return control::answer(op, STATUS_REFUSED, None, &[]),
         };
         let (command, op) = (request.command, request.command.op());
-        let parts = command.signed_parts();
-        let phone = match self.verify_request(Some(request.authorization), &parts, now_ms) {
+        let parts = command.signed_parts(request.body);
+        let nonce = super::auth::nonce_of(request.authorization).unwrap_or_default().to_string();
+        let verdict = self.verify_request(Some(request.authorization), &parts, now_ms);
+        let phone = match verdict {
             Ok(phone) => phone,
+            Err(AuthRejection::Stale) => {
+                // The signature verified: tell this phone the camera's time, signed.
+                let secret = super::auth::phone_of(request.authorization)
+                    .and_then(|id| self.phones.get(id).cloned());
+                let key = secret.as_ref().map(|s| (s, nonce.as_str()));
+                return control::answer(op, STATUS_CLOCK, key, now_ms.to_string().as_bytes());
+            }
             Err(e) => {
                 tracing::warn!(reason = %e, ?command, "control command refused");
-                return control::answer(op, false, &[]);
+                return control::answer(op, STATUS_REFUSED, None, &[]);
             }
         };
+        let Some(secret) = self.phones.get(&phone).cloned() else {
+            return control::answer(op, STATUS_REFUSED, None, &[]);
+        };
+        let key = Some((&secret, nonce.as_str()));
         if command == ControlCommand::Unpair {
             self.revoke(&phone);
             tracing::info!(phone_id = %phone, "phone unpaired");
-            return control::answer(op, true, &[]);
+            return control::answer(op, STATUS_OK, key, &[]);
         }
         match act(command) {
-            Some(body) => control::answer(op, true, &body),
-            None => control::answer(op, false, &[]),
+            Some(body) => control::answer(op, STATUS_OK, key, &body),
+            None => control::answer(op, STATUS_REFUSED, key, &[]),
         }
     }
 }
@@ -614,7 +816,7 @@ mod tests {
         camera: &'a mut CameraPairing,
         session: PairingSession,
         answer: Option<Vec<u8>>,
-        now: Instant,
+        now: i64,
     }
 
     #[async_trait]
@@ -628,21 +830,24 @@ mod tests {
         }
     }
 
+    const T0: i64 = 1_800_000_000_000;
+
     fn camera(code: &str) -> CameraPairing {
-        CameraPairing::new(
+        let mut cam = CameraPairing::new(
             "CAM1",
-            Some(PairingCode::parse(code).unwrap()),
             ("ssid".into(), "passphrase-123".into()),
             "http://127.0.0.1:1".into(),
             [5; 32],
             Duration::from_secs(1),
-        )
+        );
+        cam.open_window(Some(PairingCode::parse(code).unwrap()), T0);
+        cam
     }
 
     async fn attempt(
         cam: &mut CameraPairing,
         code: &str,
-        now: Instant,
+        now: i64,
     ) -> Result<PairingPayload, PairingError> {
         let mut chan =
             Direct { camera: cam, session: PairingSession::default(), answer: None, now };
@@ -652,38 +857,39 @@ mod tests {
     #[tokio::test]
     async fn pairs_and_backs_off_exponentially() {
         let mut cam = camera("12345678");
-        let t0 = Instant::now();
+        let t0 = T0;
         let err = attempt(&mut cam, "87654321", t0).await.unwrap_err();
         assert!(matches!(err, PairingError::ConfirmationFailed));
         let err = attempt(&mut cam, "12345678", t0).await.unwrap_err();
         assert!(matches!(err, PairingError::BackingOff { .. }));
-        let t1 = t0 + Duration::from_secs(1);
+        let t1 = t0 + 1000;
         assert!(attempt(&mut cam, "87654321", t1).await.is_err());
         let Err(PairingError::BackingOff { retry_after }) =
-            attempt(&mut cam, "12345678", t1 + Duration::from_millis(1500)).await
+            attempt(&mut cam, "12345678", t1 + 1500).await
         else {
             panic!("expected back-off")
         };
         assert_eq!(retry_after, Duration::from_millis(500));
-        let ok = attempt(&mut cam, "12345678", t1 + Duration::from_secs(2)).await.unwrap();
+        let ok = attempt(&mut cam, "12345678", t1 + 2000).await.unwrap();
         assert_eq!(ok.serial, "CAM1");
         assert_eq!(ok.wifi_passphrase, "passphrase-123");
         assert_eq!(cam.phones(), vec!["phone1".to_string()]);
-        // A success resets the count.
-        assert!(attempt(&mut cam, "12345678", t1 + Duration::from_secs(2)).await.is_ok());
+        // A success closes the window: the same code is worth nothing now.
+        let again = attempt(&mut cam, "12345678", t1 + 2000).await.unwrap_err();
+        assert!(matches!(again, PairingError::NotPairing), "{again:?}");
     }
 
     #[test]
     fn refuses_malformed_messages_and_unknown_versions() {
         let mut cam = camera("12345678");
         let mut s = PairingSession::default();
-        let now = Instant::now();
+        let now = T0;
         for m in [&[][..], &[2, 1, 0], &[1, 1, 200], &[1, 3, 0], &[1, 9]] {
             let answer = cam.handle(&mut s, m, now);
             assert_eq!(&answer[..3], &[1, T_ERROR, E_BAD_MESSAGE], "{m:?}");
         }
         let mut off = camera("12345678");
-        off.code = None;
+        off.window = None;
         assert_eq!(off.handle(&mut s, &[1, T_START, 0], now)[2], E_NOT_PAIRING);
     }
 

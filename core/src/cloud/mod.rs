@@ -13,6 +13,7 @@
 //! `WorkManager`) with presigned part URLs ([`CloudService::plan_platform_upload`]).
 
 mod backend;
+mod credentials;
 mod local;
 mod restore;
 mod s3;
@@ -32,8 +33,9 @@ use crate::catalog::{Catalog, CatalogError, CloudClipRow, UploadState};
 use crate::storage::{DataLayout, StorageError};
 
 pub use backend::{BackendKind, ByteStream, Listed, ObjectBackend, ObjectInfo, PresignedRequest};
+pub use credentials::{CredentialSource, TemporaryCredentials};
 pub use local::LocalBackend;
-pub use restore::{DeleteOutcome, SyncReport};
+pub use restore::{DeleteOutcome, MAX_SHARE_EXPIRY, MIN_SHARE_EXPIRY, SyncReport};
 pub use s3::{S3Backend, S3Config, Secret};
 pub use sidecar::Sidecar;
 pub use upload::{PlatformPart, PlatformPlan, QueueReport, UploadOutcome};
@@ -70,6 +72,10 @@ pub enum CloudError {
     /// A clip the call names is unknown or has no cloud identity yet.
     #[error("clip {0} is not known to the cloud")]
     UnknownClip(i64),
+    /// A share link's lifetime is outside [`restore::MIN_SHARE_EXPIRY`] ..=
+    /// [`restore::MAX_SHARE_EXPIRY`] (1 minute to 7 days, the longest S3 presigning allows).
+    #[error("a share link lasts between 1 minute and 7 days, not {0} s")]
+    ShareExpiry(u64),
     /// The transfer was cancelled (the clip was deleted, or the service stopped).
     #[error("transfer cancelled")]
     Cancelled,
@@ -694,6 +700,7 @@ mod tests {
             access_key: Secret::new("AKIDSECRET"),
             secret_key: Secret::new("hunter2"),
             session_token: Some(Secret::new("tok")),
+            credential_source: None,
             path_style: true,
             part_checksums: true,
         };

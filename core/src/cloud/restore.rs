@@ -153,22 +153,23 @@ impl CloudService {
         Ok(())
     }
 
-    /// A link to the clip: on S3 a presigned GET valid for `expires_in` (default 7 days); on the
-    /// local backend a `file://` URL.
+    /// A link to the clip: on S3 a presigned GET valid for `expires_in` (default 7 days, allowed
+    /// 1 minute to 7 days: [`CloudError::ShareExpiry`] outside); on the local backend a `file://`
+    /// URL. A link cannot be revoked: it works until it expires or the clip is deleted.
     pub async fn share_url(
         &self,
         clip_id: i64,
         expires_in: Option<Duration>,
     ) -> Result<String, CloudError> {
+        let expiry = checked_share_expiry(expires_in.unwrap_or(self.inner.config.share_expiry))?;
         let job = self.inner.catalog.upload_job(clip_id).await?;
         let Some(job) = job.filter(|j| j.state == crate::catalog::UploadState::Uploaded) else {
             return Err(CloudError::UnknownClip(clip_id));
         };
-        let expiry = expires_in.unwrap_or(self.inner.config.share_expiry);
         self.inner.backend.share_url(&self.object_key(&job.cloud_key), expiry).await
     }
 
-    /// Deletes a clip for good, by the user's hand: from the phone at once, and from the cloud
+    /// Deletes a clip for good, by the user's hand (also the only way to revoke its share links): from the phone at once, and from the cloud
     /// now if the network allows, else by a tombstone applied when it returns. A later sync never
     /// brings it back. (The phone's loop recorder never calls this: evictions leave the cloud be.)
     pub async fn delete_clip(&self, clip_id: i64) -> Result<DeleteOutcome, CloudError> {
@@ -265,4 +266,35 @@ async fn hash_prefix(path: PathBuf, size: u64) -> Result<(Sha256, u64), CloudErr
         Ok((hasher, total))
     })
     .await
+}
+
+/// The shortest share link: shorter is useless to the person it is sent to.
+pub const MIN_SHARE_EXPIRY: Duration = Duration::from_secs(60);
+/// The longest share link: the most an S3 presigned URL (SigV4) allows, 7 days.
+pub const MAX_SHARE_EXPIRY: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// `expiry` when it is a share link's lifetime (1 minute to 7 days), else
+/// [`CloudError::ShareExpiry`].
+pub fn checked_share_expiry(expiry: Duration) -> Result<Duration, CloudError> {
+    if (MIN_SHARE_EXPIRY..=MAX_SHARE_EXPIRY).contains(&expiry) {
+        Ok(expiry)
+    } else {
+        Err(CloudError::ShareExpiry(expiry.as_secs()))
+    }
+}
+
+#[cfg(test)]
+mod share_tests {
+    use super::*;
+
+    #[test]
+    fn share_expiry_is_one_minute_to_seven_days() {
+        for ok in [60, 3600, 7 * 24 * 3600] {
+            assert_eq!(checked_share_expiry(Duration::from_secs(ok)).unwrap().as_secs(), ok);
+        }
+        for bad in [0, 59, 7 * 24 * 3600 + 1, u64::MAX] {
+            let err = checked_share_expiry(Duration::from_secs(bad)).unwrap_err();
+            assert!(matches!(err, CloudError::ShareExpiry(s) if s == bad), "{bad}");
+        }
+    }
 }

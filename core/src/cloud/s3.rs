@@ -63,6 +63,10 @@ pub struct S3Config {
     pub secret_key: Secret,
     /// A session token, with short-lived (STS) credentials.
     pub session_token: Option<Secret>,
+    /// Where fresh account-scoped temporary credentials come from (the app's sign-in); when
+    /// set, it replaces the three fields above (which may then be empty), and credentials are
+    /// refreshed before they expire.
+    pub credential_source: Option<Arc<dyn super::credentials::CredentialSource>>,
     /// Path-style URLs (`endpoint/bucket/key`) rather than virtual-hosted (`bucket.endpoint/key`);
     /// most self-hosted servers need it.
     pub path_style: bool,
@@ -88,8 +92,12 @@ impl S3Backend {
     /// Builds the client. No request is made until it is used.
     pub fn new(config: &S3Config, retry: &RetrySettings) -> Result<Self, CloudError> {
         crate::tls::ensure_crypto_provider();
+        let plain_http = match &config.endpoint {
+            Some(endpoint) => plain_http_endpoint(endpoint)?,
+            None => false,
+        };
         let options = ClientOptions::new()
-            .with_allow_http(true)
+            .with_allow_http(plain_http)
             .with_timeout(retry.request_timeout)
             .with_connect_timeout(Duration::from_secs(10));
         let retry = RetryConfig {
@@ -115,11 +123,38 @@ impl S3Backend {
         if let Some(token) = &config.session_token {
             builder = builder.with_token(token.expose());
         }
+        if let Some(source) = &config.credential_source {
+            let refreshing = super::credentials::Refreshing::new(Arc::clone(source));
+            builder = builder.with_credentials(Arc::new(refreshing));
+        }
         if config.part_checksums {
             builder = builder.with_checksum_algorithm(object_store::aws::Checksum::SHA256);
         }
         let store = builder.build().map_err(|e| CloudError::InvalidConfig(e.to_string()))?;
         Ok(Self { store: Arc::new(store), checksums: config.part_checksums })
+    }
+}
+
+/// Whether `endpoint` is plain HTTP, which is allowed on loopback only (a local test server):
+/// anywhere else the keys' signatures and the clips would cross the network in clear.
+fn plain_http_endpoint(endpoint: &str) -> Result<bool, CloudError> {
+    let url = reqwest::Url::parse(endpoint)
+        .map_err(|e| CloudError::InvalidConfig(format!("bad S3 endpoint {endpoint:?}: {e}")))?;
+    match url.scheme() {
+        "https" => Ok(false),
+        "http" if is_loopback(&url) => Ok(true),
+        "http" => Err(CloudError::InvalidConfig(format!(
+            "plain HTTP S3 endpoint {endpoint:?}: only https, or http on loopback"
+        ))),
+        other => Err(CloudError::InvalidConfig(format!("S3 endpoint scheme {other:?}"))),
+    }
+}
+
+fn is_loopback(url: &reqwest::Url) -> bool {
+    let host = url.host_str().unwrap_or("").trim_start_matches('[').trim_end_matches(']');
+    match host.parse::<std::net::IpAddr>() {
+        Ok(ip) => ip.is_loopback(),
+        Err(_) => host.eq_ignore_ascii_case("localhost"),
     }
 }
 
@@ -323,6 +358,22 @@ impl ObjectBackend for S3Backend {
             )
         } else {
             etag.to_string()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_http_only_on_loopback() {
+        assert!(!plain_http_endpoint("https://s3.example.com").unwrap());
+        for ok in ["http://127.0.0.1:9000", "http://[::1]:9000", "http://localhost:9000"] {
+            assert!(plain_http_endpoint(ok).unwrap(), "{ok}");
+        }
+        for bad in ["http://192.168.1.10:9000", "http://s3.example.com", "ftp://x", "nonsense"] {
+            assert!(matches!(plain_http_endpoint(bad), Err(CloudError::InvalidConfig(_))), "{bad}");
         }
     }
 }

@@ -21,7 +21,8 @@ impl Companion {
         self.paired.set(camera);
     }
 
-    /// A client for the camera at `camera_url`: pinned and signed when it is the paired camera.
+    /// A client for the camera at `camera_url`: pinned and signed when it is a paired camera's
+    /// address; a plain client (that refuses a paired camera's serial) otherwise.
     pub(super) fn camera(&self, camera_url: &str) -> Result<CameraClient, CameraError> {
         self.paired.client_for(camera_url)
     }
@@ -29,7 +30,9 @@ impl Companion {
     /// The cameras paired with this phone (from the secret store).
     pub async fn paired_cameras(&self) -> Result<Vec<PairedCamera>, CompanionError> {
         let secrets = Arc::clone(&self.secrets);
-        Ok(blocking(move || secrets.list()).await?)
+        let known = blocking(move || secrets.list()).await?;
+        self.paired.set_known(known.clone());
+        Ok(known)
     }
 
     /// The current camera connection state (each change is also sent as an event).
@@ -55,8 +58,8 @@ impl Companion {
     }
 
     /// Pairs with the camera at BLE `address` using the code on its screen, and keeps the
-    /// pairing in the secret store. Re-pairing a camera keeps this phone's id at the camera, so
-    /// the camera replaces its old secret.
+    /// pairing in the secret store. Re-pairing a camera keeps this phone's id at the camera,
+    /// proven with its current secret, so the camera replaces its old secret.
     pub async fn pair(
         &self,
         ble: &dyn BleLink,
@@ -65,12 +68,13 @@ impl Companion {
     ) -> Result<PairedCamera, CompanionError> {
         let code = PairingCode::parse(code)?;
         let known = self.paired_cameras().await?;
-        let phone_id = known
-            .into_iter()
-            .find(|c| c.ble_address == address)
-            .map_or_else(pairing::new_phone_id, |c| c.phone_id);
+        let previous = known.into_iter().find(|c| c.ble_address == address);
+        // Re-pairing proves the phone id with its current secret (the camera refuses it else).
+        let current = previous.as_ref().and_then(|c| c.credentials().ok());
+        let phone_id = previous.map_or_else(pairing::new_phone_id, |c| c.phone_id);
+        let secret = current.as_ref().map(|c| &c.api_secret);
         self.states.set(ConnectionState::Pairing);
-        let paired = match pairing::pair(ble, address, &code, &phone_id).await {
+        let paired = match pairing::pair_as(ble, address, &code, &phone_id, secret).await {
             Ok(paired) => paired,
             Err(e) => {
                 self.states.set(ConnectionState::Idle);
@@ -95,8 +99,8 @@ impl Companion {
         let camera = self.paired_camera(serial).await?;
         if self.paired.serial().as_deref() == Some(serial) {
             self.disconnect().await;
-            self.paired.set(None);
         }
+        self.paired.forget(serial);
         if !local_only {
             pairing::unpair(ble, &camera).await?;
         }
@@ -178,33 +182,106 @@ impl Companion {
     }
 }
 
-/// The paired camera the companion talks to, shared with the clip pipeline (which fetches
-/// segments a clip needs from the camera too).
+/// The cameras paired with this phone and the one the companion talks to, shared with the clip
+/// pipeline (which fetches segments a clip needs from the camera too).
+///
+/// Once a camera is paired, the only way to reach it is its pinned, signed client: any URL on its
+/// address gets that client, and a plain client refuses a camera claiming a paired serial (an
+/// impostor cannot get its footage filed under the paired camera, nor rewrite its address).
 #[derive(Clone, Default)]
-pub(crate) struct PairedAccess(Arc<std::sync::Mutex<Option<PairedCamera>>>);
+pub(crate) struct PairedAccess(Arc<std::sync::Mutex<Paired>>);
+
+#[derive(Default)]
+struct Paired {
+    /// The camera the companion talks to now.
+    current: Option<PairedCamera>,
+    /// Every camera paired with this phone (from the secret store), the current one included.
+    known: Vec<PairedCamera>,
+}
 
 impl PairedAccess {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Paired> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     fn set(&self, camera: Option<PairedCamera>) {
-        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = camera;
+        let mut paired = self.lock();
+        if let Some(camera) = &camera {
+            paired.known.retain(|c| c.serial != camera.serial);
+            paired.known.push(camera.clone());
+        }
+        paired.current = camera;
+    }
+
+    /// Replaces the list of paired cameras (read from the secret store).
+    pub(crate) fn set_known(&self, cameras: Vec<PairedCamera>) {
+        let mut paired = self.lock();
+        let current = paired.current.clone();
+        paired.known = cameras;
+        if let Some(camera) = current.filter(|c| !paired.known.iter().any(|k| k.serial == c.serial))
+        {
+            paired.known.push(camera);
+        }
+    }
+
+    /// Forgets the pairing of `serial` (unpaired).
+    fn forget(&self, serial: &str) {
+        let mut paired = self.lock();
+        paired.known.retain(|c| c.serial != serial);
+        if paired.current.as_ref().is_some_and(|c| c.serial == serial) {
+            paired.current = None;
+        }
     }
 
     fn serial(&self) -> Option<String> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).as_ref().map(|c| c.serial.clone())
+        self.lock().current.as_ref().map(|c| c.serial.clone())
     }
 
-    /// A client for the camera at `url`: the paired camera's pinned, signed client when `url` is
-    /// its API URL; a plain one otherwise.
+    /// A client for the camera at `url`: a paired camera's pinned, signed client when `url`
+    /// points at its address (whatever the scheme or path); otherwise a plain client that
+    /// refuses a camera claiming the serial of a paired one.
     pub(crate) fn client_for(&self, url: &str) -> Result<CameraClient, CameraError> {
-        let paired = self.0.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let paired = self.lock();
+        let target = authority(url);
+        let current = paired.current.iter();
+        if let Some(camera) = current
+            .chain(paired.known.iter())
+            .find(|c| target.is_some() && authority(&c.payload.api_url) == target)
+        {
+            return CameraClient::paired(camera);
+        }
+        let reserved = paired.known.iter().map(|c| c.serial.clone()).collect();
+        Ok(CameraClient::new(url)?.refusing_serials(reserved))
+    }
+
+    /// A client for the catalogued camera `serial` last reached at `url`: its pinned, signed
+    /// client when it is paired, whatever address the catalog holds.
+    pub(crate) fn client_for_camera(
+        &self,
+        serial: &str,
+        url: &str,
+    ) -> Result<CameraClient, CameraError> {
+        let paired = self.lock().known.iter().find(|c| c.serial == serial).cloned();
         match paired {
-            Some(camera)
-                if camera.payload.api_url.trim_end_matches('/') == url.trim_end_matches('/') =>
-            {
-                CameraClient::paired(&camera)
-            }
-            _ => CameraClient::new(url),
+            Some(camera) => CameraClient::paired(&camera),
+            None => self.client_for(url),
         }
     }
+}
+
+/// The `host:port` a camera URL points at (the default port filled in), to compare addresses.
+fn authority(url: &str) -> Option<(String, u16)> {
+    let url = reqwest::Url::parse(url).ok()?;
+    Some((url.host_str()?.to_ascii_lowercase(), url.port_or_known_default()?))
+}
+
+/// The pairings in `secrets`, read once when the companion opens (so a plain client refuses
+/// their serials from the first call on).
+pub(super) async fn load_pairings(
+    secrets: &Arc<dyn crate::camera::secrets::SecretStore>,
+) -> Result<Vec<PairedCamera>, SecretStoreError> {
+    let secrets = Arc::clone(secrets);
+    blocking(move || secrets.list()).await
 }
 
 /// Runs a secret store call on the blocking pool (platform keystores may block).

@@ -218,13 +218,49 @@ impl Supervisor {
 
     /// Asks the camera (a signed command) to turn its WiFi on if it is off.
     async fn wifi_on(&self, ble: &mut dyn BleConnection) -> Result<(), DisconnectReason> {
-        let status = control::status(ble, &self.camera).await.map_err(|e| ble_failure(&e))?;
-        if !status.wifi_on {
-            control::send(ble, &self.camera, ControlCommand::WifiOn)
-                .await
-                .map_err(|e| ble_failure(&e))?;
+        let status = match control::status(ble, &self.camera).await {
+            Ok(status) => status,
+            Err(e) => return Err(self.ble_failure(&e, None).await),
+        };
+        if !status.wifi_on
+            && let Err(e) = control::send(ble, &self.camera, ControlCommand::WifiOn).await
+        {
+            return Err(self.ble_failure(&e, None).await);
         }
         Ok(())
+    }
+
+    /// Why a failed BLE command brings the link down. A refusal (even one carrying the
+    /// camera's MAC) or an unauthenticated answer is taken as a revocation only once the pinned
+    /// HTTPS API confirms it with a 401; until then it is a lost link, retried.
+    async fn ble_failure(
+        &self,
+        e: &PairingError,
+        client: Option<&CameraClient>,
+    ) -> DisconnectReason {
+        // A refusal, or an answer without the camera's MAC (what a camera that forgot this
+        // phone sends, and what a spoofer sends), is checked over the pinned HTTPS.
+        if !matches!(e, PairingError::Refused | PairingError::Unauthenticated) {
+            return DisconnectReason::BleLost(e.to_string());
+        }
+        let confirmed = match client {
+            Some(client) => client.status().await,
+            None => match CameraClient::paired(&self.camera) {
+                Ok(client) => client.status().await,
+                Err(e) => Err(e),
+            },
+        };
+        match confirmed {
+            Err(e @ CameraError::Status { status: 401, .. }) => lost(&e),
+            Err(e) => {
+                tracing::info!(error = %e, "BLE refusal not confirmed over HTTPS");
+                DisconnectReason::BleLost(format!("refused over BLE, unconfirmed: {e}"))
+            }
+            Ok(_) => {
+                tracing::warn!("the camera's HTTPS accepts this phone: BLE refusal ignored");
+                DisconnectReason::BleLost("refused over BLE, not by the camera's HTTPS".into())
+            }
+        }
     }
 
     /// Streams (when automatic) and watches both links until one is lost or the user stops.
@@ -267,7 +303,9 @@ impl Supervisor {
                 }
                 _ = checks.tick() => {
                     // A signed status request: also notices a phone revoked from the camera's menu.
-                    control::status(ble, &self.camera).await.map_err(|e| ble_failure(&e))?;
+                    if let Err(e) = control::status(ble, &self.camera).await {
+                        return Err(self.ble_failure(&e, Some(client)).await);
+                    }
                     if !self.auto_stream {
                         client.status().await.map_err(|e| lost(&e))?;
                     }
@@ -287,14 +325,6 @@ fn ended(
         Ok(()) => Err(DisconnectReason::CameraUnreachable("streaming ended".into())),
         Err(IngestError::Camera(e)) => Err(lost(&e)),
         Err(e) => Err(DisconnectReason::CameraUnreachable(e.to_string())),
-    }
-}
-
-/// Why a failed BLE command brings the link down.
-fn ble_failure(e: &PairingError) -> DisconnectReason {
-    match e {
-        PairingError::Refused => DisconnectReason::Revoked,
-        other => DisconnectReason::BleLost(other.to_string()),
     }
 }
 

@@ -37,7 +37,7 @@ use crate::storage::{
     Budget, DataLayout, Eviction, Forecast, LoopRecorder, QuotaFraction, SafetyFloor, StatvfsProbe,
     StorageError, StorageEvent, StorageProbe, forecast, remove_phone_copy,
 };
-use camera::PairedAccess;
+use camera::{PairedAccess, load_pairings};
 use connection::{LinkRequest, StatePublisher};
 use pipeline::{Pipeline, PipelineError};
 
@@ -273,6 +273,7 @@ impl Companion {
         let ingestor = Ingestor::new(catalog.clone(), layout.clone(), recorder.clone(), observer)
             .with_retry(config.retry);
         let paired = PairedAccess::default();
+        paired.set_known(load_pairings(&config.secrets).await?);
         let cloud = match config.cloud {
             Some(cloud_config) => {
                 let tx = events.clone();
@@ -496,7 +497,8 @@ impl Companion {
         let camera = self.camera(camera_url)?;
         let status = camera.status().await?;
         let drive = status.current_drive.clone().ok_or(CompanionError::NotRecording)?;
-        let camera_id = self.catalog.upsert_camera(status.clone(), camera_url.to_string()).await?;
+        let camera_id =
+            self.catalog.upsert_camera(status.clone(), camera.base_url().into()).await?;
         let drive = self.catalog.ensure_drive(camera_id, drive, status.clock_ms).await?;
         // Connected over BLE, the camera marks the moment itself and locks it on its SD card.
         let at_ms = match self.mark_over_ble().await {
@@ -518,7 +520,9 @@ impl Companion {
         to_s: f64,
     ) -> Result<ClipRecord, CompanionError> {
         let start = self.catalog.drive(drive).await?.started_at_ms;
-        let window = (start + (from_s * 1000.0) as i64, start + (to_s * 1000.0) as i64);
+        // Saturating: a float cast saturates, and so must the sum (no overflow on any input).
+        let at = |s: f64| start.saturating_add((s * 1000.0) as i64);
+        let window = (at(from_s), at(to_s));
         self.make_clip(drive, window).await
     }
 

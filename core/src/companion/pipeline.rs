@@ -179,7 +179,9 @@ impl Pipeline {
         let cancel = CancellationToken::new();
         for segment in missing {
             let Some(camera) = cameras.iter().find(|c| c.id == segment.camera_id) else { continue };
-            let Ok(client) = self.paired.client_for(&camera.base_url) else { continue };
+            let Ok(client) = self.paired.client_for_camera(&camera.serial, &camera.base_url) else {
+                continue;
+            };
             if let Err(e) = self.ingestor.fetch_segment(&client, segment, &cancel).await {
                 tracing::info!(segment = %segment.camera_segment_id, error = %e,
                     "segment for a clip not fetched; will try again");

@@ -180,6 +180,7 @@ fn s3_config(endpoint: &str, account: &str) -> CloudConfig {
         access_key: Secret::new(setting("DASHKEEP_S3_ACCESS_KEY").unwrap_or_default()),
         secret_key: Secret::new(setting("DASHKEEP_S3_SECRET_KEY").unwrap_or_default()),
         session_token: None,
+        credential_source: None,
         path_style: true,
         part_checksums: true,
     };

@@ -242,7 +242,7 @@ async fn an_unpaired_or_wrongly_signed_client_gets_401_on_every_endpoint() {
         "/api/v1/nope".into(),
     ] {
         let (p, q) = path.split_once('?').unwrap_or((&path, ""));
-        let parts = SignedParts { method: "GET", path: p, query: q, range: "" };
+        let parts = SignedParts { method: "GET", path: p, query: q, range: "", body: b"" };
         let url = format!("{}{path}", cam.api_url());
         for auth in [
             None,
@@ -280,7 +280,8 @@ async fn replayed_and_stale_requests_get_401() {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let http = raw_https(cam);
     let url = format!("{}/api/v1/status", cam.api_url());
-    let parts = SignedParts { method: "GET", path: "/api/v1/status", query: "", range: "" };
+    let parts =
+        SignedParts { method: "GET", path: "/api/v1/status", query: "", range: "", body: b"" };
     let send = |auth: String| {
         let req = http.get(&url).header("authorization", auth);
         async move { req.send().await.unwrap().status().as_u16() }
@@ -319,8 +320,10 @@ async fn unpair_revokes_the_phone() {
     pairing::unpair(&link(cam), &paired).await.expect("unpair");
     assert!(cam.paired_phones().is_empty());
     assert!(is_401(c.status().await));
-    // Unpairing again is refused: the secret no longer exists on the camera.
-    assert!(matches!(pairing::unpair(&link(cam), &paired).await, Err(PairingError::Refused)));
+    // Unpairing again is refused: the secret no longer exists on the camera, so its answer
+    // cannot carry a MAC under it.
+    let again = pairing::unpair(&link(cam), &paired).await;
+    assert!(matches!(again, Err(PairingError::Unauthenticated)), "{again:?}");
     // The camera's own menu revokes too.
     let again = pair_phone(cam, "phone-u").await;
     let c = client(cam, Some(again.credentials().unwrap()));
@@ -350,8 +353,13 @@ async fn two_phones_have_separate_secrets_and_re_pairing_replaces_one() {
     pairing::unpair(&link(cam), &a).await.unwrap();
     assert!(is_401(client(cam, Some(ca)).status().await));
     assert!(client(cam, Some(cb.clone())).status().await.is_ok());
-    // Re-pairing B gives it a new secret; the old one stops working.
-    let b2 = pair_phone(cam, "phone-b").await;
+    // Re-pairing B (proven with its current secret) gives it a new secret; the old one stops
+    // working.
+    let code = PairingCode::parse(&cam.pairing_code()).unwrap();
+    let addr = cam.ble_addr().to_string();
+    let b2 = pairing::pair_as(&link(cam), &addr, &code, "phone-b", Some(&cb.api_secret))
+        .await
+        .expect("re-pairs with proof");
     assert_ne!(b2.payload.api_secret, b.payload.api_secret);
     assert!(is_401(client(cam, Some(cb)).status().await));
     assert!(client(cam, Some(b2.credentials().unwrap())).status().await.is_ok());

@@ -5,9 +5,8 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use dashkeep_core::camera::auth::now_ms;
 use dashkeep_core::camera::ble::loopback::{
     ATT_NOT_FOUND, ATT_NOT_SUPPORTED, Frame, OP_ADVERTISEMENT, OP_NOTIFY, OP_READ, OP_SUBSCRIBE,
     OP_WRITE, RESPONSE, read_frame, write_frame,
@@ -57,7 +56,7 @@ fn device_info(inner: &Inner) -> Vec<u8> {
         model: inner.cfg.model.clone(),
         serial: inner.cfg.serial.clone(),
         firmware: inner.cfg.firmware.clone(),
-        pairing: lock(&inner.pairing).is_pairing(),
+        pairing: lock(&inner.pairing).is_pairing(inner.wall_ms()),
     };
     serde_json::to_vec(&info).unwrap_or_default()
 }
@@ -154,7 +153,7 @@ async fn serve_requests(
                     Ok(None) => answer(0, Vec::new()),
                     Ok(Some(msg)) => {
                         let out = if f.uuid == PAIRING_UUID {
-                            lock(&inner.pairing).handle(&mut session, &msg, Instant::now())
+                            lock(&inner.pairing).handle(&mut session, &msg, inner.wall_ms())
                         } else {
                             control(inner, &msg, &mut wifi)
                         };
@@ -187,7 +186,7 @@ async fn serve_requests(
 /// Runs a signed control command; a WiFi switch is returned in `wifi` for the caller to apply.
 fn control(inner: &Inner, msg: &[u8], wifi: &mut Option<bool>) -> Vec<u8> {
     let status = inner.ble_status();
-    lock(&inner.pairing).handle_control(msg, now_ms(), |command| match command {
+    lock(&inner.pairing).handle_control(msg, inner.wall_ms(), |command| match command {
         ControlCommand::Status => serde_json::to_vec(&status).ok(),
         ControlCommand::WifiOn | ControlCommand::WifiOff => {
             *wifi = Some(command == ControlCommand::WifiOn);

@@ -52,9 +52,16 @@ pub struct SimConfig {
     /// Paired mode (default off, so unpaired tests keep working): every `/api/v1` request must
     /// carry a valid `DK1-HMAC-SHA256` signature of a paired phone, or it is answered 401.
     pub paired_mode: bool,
-    /// The pairing code the camera "shows on its screen" (8 to 12 digits); `None` (default):
-    /// a random 8-digit code, read with [`SimCamera::pairing_code`].
+    /// A pairing window opened at start with this code (8 to 12 digits), as if the pairing
+    /// button had been pressed at power-on; `None` (default): pairing is closed until
+    /// [`SimCamera::press_pairing_button`] (or [`SimCamera::pairing_code`]) opens a window with
+    /// a fresh random code.
     pub pairing_code: Option<String>,
+    /// How long a pairing window stays open without a success (default 3 minutes).
+    pub pairing_window: Duration,
+    /// How far the camera's wall clock (the one signatures are checked against) is from the
+    /// real time, ms (default 0): a camera whose clock drifted.
+    pub clock_skew_ms: i64,
     /// Wait after the first pairing attempt; doubles with each failed one (default 1 s).
     pub pairing_backoff: Duration,
     /// Whether the camera's WiFi (its HTTP API) starts on (default true); when off, a paired
@@ -80,6 +87,8 @@ impl SimConfig {
             serial: "SIM0000001".into(),
             paired_mode: false,
             pairing_code: None,
+            pairing_window: dashkeep_core::camera::pairing::DEFAULT_WINDOW,
+            clock_skew_ms: 0,
             pairing_backoff: Duration::from_secs(1),
             ble_listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             wifi_starts_on: true,
@@ -193,7 +202,6 @@ pub(crate) struct Inner {
     /// Serves the API over HTTPS with the identity key (raw public key, pinned by phones).
     pub tls: TlsAcceptor,
     identity_key: [u8; 32],
-    code: PairingCode,
     ble_addr: SocketAddr,
     ble: Mutex<Option<JoinHandle<()>>>,
 }
@@ -204,6 +212,12 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Inner {
+    /// The camera's wall clock, ms (the real time plus the configured skew): what signatures,
+    /// pairing windows and back-off deadlines are checked against.
+    pub(crate) fn wall_ms(&self) -> i64 {
+        dashkeep_core::camera::auth::now_ms().saturating_add(self.cfg.clock_skew_ms)
+    }
+
     fn now_s(&self) -> f64 {
         lock(&self.clock).now_s()
     }
@@ -598,18 +612,24 @@ impl SimCamera {
         let ble_listener = TcpListener::bind(cfg.ble_listen).await?;
         let ble_addr = ble_listener.local_addr()?;
         let code = match &cfg.pairing_code {
-            Some(c) => PairingCode::parse(c).map_err(|e| SimError::Scenario(e.to_string()))?,
-            None => PairingCode::generate(),
+            Some(c) => Some(PairingCode::parse(c).map_err(|e| SimError::Scenario(e.to_string()))?),
+            None => None,
         };
         let (tls, identity_key) = identity()?;
-        let pairing = CameraPairing::new(
+        let mut pairing = CameraPairing::new(
             &cfg.serial,
-            Some(code.clone()),
             (format!("Dashkeep-{}", cfg.serial), random_passphrase()),
             format!("https://{addr}"),
             identity_key,
             cfg.pairing_backoff,
-        );
+        )
+        .with_window_len(cfg.pairing_window)
+        // The camera's flash: beside the card, outside what formatting it deletes.
+        .with_flash(cfg.sd_dir.join(".camera-flash.json"));
+        if code.is_some() {
+            let now = dashkeep_core::camera::auth::now_ms().saturating_add(cfg.clock_skew_ms);
+            pairing.open_window(code, now);
+        }
         let sc = &cfg.scenario;
         let drive_starts = (0..sc.drives.len())
             .map(|i| (sc.drive_id(i), sc.start_ms + sc.drives[i].at_s as i64 * 1000))
@@ -637,7 +657,6 @@ impl SimCamera {
             pairing: Mutex::new(pairing),
             tls,
             identity_key,
-            code,
             ble_addr,
             ble: Mutex::new(None),
         });
@@ -772,6 +791,10 @@ impl SimCamera {
     /// Powers the camera on: listens again on the same port (if its WiFi is on) and resumes the
     /// clock. Idempotent.
     pub async fn power_on(&self) -> Result<(), SimError> {
+        if !self.is_powered() {
+            // A reboot: the camera's RAM is lost, its flash read back.
+            lock(&self.inner.pairing).reboot();
+        }
         if self.inner.wifi_on.load(Ordering::SeqCst) {
             self.start_api().await?;
         }
@@ -854,9 +877,23 @@ impl SimCamera {
         self.inner.ble_addr
     }
 
-    /// The pairing code the camera shows on its screen.
+    /// The pairing code on the camera's screen, pressing the pairing button first when no
+    /// window is open (what a user does to pair).
     pub fn pairing_code(&self) -> String {
-        self.inner.code.reveal().to_string()
+        self.shown_pairing_code().unwrap_or_else(|| self.press_pairing_button())
+    }
+
+    /// The code on the screen while a pairing window is open.
+    pub fn shown_pairing_code(&self) -> Option<String> {
+        let code = lock(&self.inner.pairing).shown_code(self.inner.wall_ms());
+        code.map(|c| c.reveal().to_string())
+    }
+
+    /// Presses the pairing button: opens a new pairing window with a fresh random code (closing
+    /// any open one, its back-off included) and returns the code shown.
+    pub fn press_pairing_button(&self) -> String {
+        let code = lock(&self.inner.pairing).open_window(None, self.inner.wall_ms());
+        code.reveal().to_string()
     }
 
     /// The ids of the paired phones.

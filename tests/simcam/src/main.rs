@@ -35,12 +35,22 @@ struct Args {
     /// Record the whole scenario before serving.
     #[arg(long)]
     instant: bool,
-    /// Paired mode: answer 401 to every API request not signed by a paired phone.
-    #[arg(long)]
+    /// Paired mode, the default: every API request not signed by a paired phone is refused (401,
+    /// or 403 over plain HTTP). Kept so older scripts that pass it still run.
+    #[arg(long, conflicts_with = "open")]
     paired_mode: bool,
-    /// The pairing code to show (8 to 12 digits; default: a random 8-digit code).
+    /// Open mode, for tests only: serve the API to anyone, unsigned and over plain HTTP, as an
+    /// unpaired v1 camera does. Never the default.
+    #[arg(long)]
+    open: bool,
+    /// Open a pairing window at start with this code (8 to 12 digits), as if the pairing button
+    /// had been pressed at power-on. Without it, pairing stays closed until the button is
+    /// pressed: `POST /sim/pairing-button` (a fresh random code per press, printed here).
     #[arg(long)]
     pairing_code: Option<String>,
+    /// How long a pairing window stays open without a success, seconds.
+    #[arg(long, default_value_t = 180)]
+    pairing_window_secs: u64,
     /// Wait after a failed pairing attempt, ms; doubles with each further failure.
     #[arg(long, default_value_t = 1000)]
     pairing_backoff_ms: u64,
@@ -110,14 +120,21 @@ async fn main() -> anyhow::Result<()> {
     cfg.speed = args.speed;
     cfg.instant = args.instant;
     cfg.fixture = args.fixture;
-    cfg.paired_mode = args.paired_mode;
+    cfg.paired_mode = !args.open;
     cfg.pairing_code = args.pairing_code;
     cfg.ble_listen = args.ble_listen;
     cfg.pairing_backoff = std::time::Duration::from_millis(args.pairing_backoff_ms);
+    cfg.pairing_window = std::time::Duration::from_secs(args.pairing_window_secs);
     let cam = SimCamera::start(cfg).await?;
     tracing::info!(url = %cam.base_url(), ble = %cam.ble_addr(), sd_dir = %sd_dir.display(), "simcam ready");
     // The camera's screen (stdout, never the logs).
-    println!("Pairing code on the camera's screen: {}", cam.pairing_code());
+    match cam.shown_pairing_code() {
+        Some(code) => println!("Pairing code on the camera's screen: {code}"),
+        None => println!(
+            "Pairing is closed: press the pairing button with POST {}/sim/pairing-button",
+            cam.base_url()
+        ),
+    }
     let done = cam.clone();
     tokio::spawn(async move {
         done.wait_for_scenario_end().await;
@@ -132,6 +149,14 @@ async fn main() -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn serves_nothing_unsigned_unless_opened() {
+        let closed = Args::try_parse_from(["simcam", "--listen", "127.0.0.1:0"]).unwrap();
+        assert!(!closed.open);
+        assert!(Args::try_parse_from(["simcam", "--open"]).unwrap().open);
+        assert!(Args::try_parse_from(["simcam", "--open", "--paired-mode"]).is_err());
+    }
 
     #[test]
     fn sizes() {

@@ -30,7 +30,7 @@ use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
 use crate::camera::{Inner, VideoFaults, lock};
 use crate::{Fault, Lie, SimCamera};
-use dashkeep_core::camera::auth::{SignedParts, now_ms};
+use dashkeep_core::camera::auth::{AuthRejection, SignedParts};
 
 /// Video body chunks: large, so each read on the blocking pool moves a lot (a camera serving a
 /// phone is disk-bound; the simulator should not be CPU-bound on thread hand-offs).
@@ -276,6 +276,7 @@ fn router(inner: Shared) -> Router {
         .route("/sim/faults", post(sim_fault))
         .route("/sim/faults/clear", post(sim_clear))
         .route("/sim/power", post(sim_power))
+        .route("/sim/pairing-button", post(sim_pairing_button))
         .fallback(|| async { error(StatusCode::NOT_FOUND, "not_found", "no such endpoint") })
         .method_not_allowed_fallback(|| async {
             error(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "method not allowed")
@@ -304,14 +305,27 @@ async fn api_auth(State(inner): State<Shared>, req: Request, next: Next) -> Resp
                 path,
                 query: req.uri().query().unwrap_or(""),
                 range: text(header::RANGE).unwrap_or(""),
+                // The API has no request bodies (GETs): the signature covers an empty one.
+                body: b"",
             };
-            let v =
-                lock(&inner.pairing).verify_request(text(header::AUTHORIZATION), &parts, now_ms());
+            let v = lock(&inner.pairing).verify_request(
+                text(header::AUTHORIZATION),
+                &parts,
+                inner.wall_ms(),
+            );
             Some(v.map_err(|reason| (reason, path.to_string())))
         }
     };
     match verdict {
         None | Some(Ok(_)) => next.run(req).await,
+        Some(Err((AuthRejection::Rebooted, path))) => {
+            // Nonces were lost at the reboot: a request signed before it may be a replay. A
+            // fresh one passes a few seconds later, so this is "retry", not "unauthorized".
+            tracing::info!(path, "request signed before the reboot; retry");
+            let mut r = error(StatusCode::SERVICE_UNAVAILABLE, "rebooting", "retry in a moment");
+            r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            r
+        }
         Some(Err((reason, path))) => {
             inner.count(|c| c.unauthorized += 1);
             tracing::info!(%reason, path, "unauthorized request");
@@ -666,6 +680,15 @@ async fn sim_fault(
 async fn sim_clear(State(inner): State<Shared>) -> Response {
     sim_camera(inner).clear_faults();
     StatusCode::NO_CONTENT.into_response()
+}
+
+/// `POST /sim/pairing-button`: the camera's pairing button, pressed. Opens a pairing window with
+/// a fresh code, which the camera shows on its screen (here: the answer, `{"code": "…"}`, and
+/// the program's stdout). Simulator only: a real camera has a physical button.
+async fn sim_pairing_button(State(inner): State<Shared>) -> Response {
+    let code = sim_camera(inner).press_pairing_button();
+    println!("Pairing code on the camera's screen: {code}");
+    (StatusCode::OK, Json(serde_json::json!({ "code": code }))).into_response()
 }
 
 /// `POST /sim/power` body.

@@ -47,12 +47,18 @@ final class KeychainSecretStore: SecretStore, @unchecked Sendable {
         return item as? Data
     }
 
+    /// Updates the item in place (SecItemUpdate), adding it only when there is none: never a
+    /// delete then an add, which would lose every pairing if the add failed in between.
     func save(key: String, value: Data) throws {
-        SecItemDelete(query(key) as CFDictionary)
-        var q = query(key)
-        q[kSecValueData as String] = value
-        q[kSecAttrAccessible as String] = kSecAttrAccessibleAfterFirstUnlockThisDeviceOnly
-        let status = SecItemAdd(q as CFDictionary, nil)
+        let changes: [String: Any] = [
+            kSecValueData as String: value,
+            kSecAttrAccessible as String: kSecAttrAccessibleAfterFirstUnlockThisDeviceOnly,
+        ]
+        var status = SecItemUpdate(query(key) as CFDictionary, changes as CFDictionary)
+        if status == errSecItemNotFound {
+            let q = query(key).merging(changes) { _, new in new }
+            status = SecItemAdd(q as CFDictionary, nil)
+        }
         guard status == errSecSuccess else { throw PlatformError.Failed(detail: "keychain write: \(status)") }
     }
 

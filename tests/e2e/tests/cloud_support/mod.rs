@@ -100,6 +100,7 @@ pub fn s3_config(endpoint: &str, account: &str) -> CloudConfig {
             setting("DASHKEEP_S3_SECRET_KEY").unwrap_or_else(|| "dashkeeptestsecret".into()),
         ),
         session_token: None,
+        credential_source: None,
         path_style: true,
         part_checksums: true,
     };

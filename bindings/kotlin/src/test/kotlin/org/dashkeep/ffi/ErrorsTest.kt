@@ -119,7 +119,7 @@ class ErrorsTest {
 
     @Test
     fun `a listener that throws stays subscribed and the task handle cancels`() = Session().use { s ->
-        SimCam.start(segmentSecs = 60).use { cam ->
+        SimCam.start(segmentSecs = 60, open = true).use { cam ->
             val heard = java.util.concurrent.atomic.AtomicInteger()
             val throwing = object : CompanionListener {
                 override fun onEvent(event: CompanionEvent) {

@@ -23,11 +23,16 @@ class SimCam private constructor(private val process: Process, val url: String) 
         /** A free loopback port (for the BLE loopback link's listener). */
         fun freePort(): Int = ServerSocket(0).use { it.localPort }
 
-        /** Starts a camera with the demo scenario at 10-second segments; waits until it answers. */
+        /**
+         * Starts a camera with the demo scenario at 10-second segments; waits until it answers.
+         * Like a real camera it serves nothing unsigned unless [open] (`simcam --open`, for tests
+         * that stream without pairing).
+         */
         fun start(
             scenario: String = "tests/simcam/scenarios/demo.toml",
             segmentSecs: Int = 10,
             extraArgs: List<String> = emptyList(),
+            open: Boolean = false,
         ): SimCam {
             val binary = File(RustBuild.target, "simcam")
             check(binary.canExecute()) { "build it first: cargo build -p dashkeep-simcam --bin simcam ($binary)" }
@@ -35,7 +40,7 @@ class SimCam private constructor(private val process: Process, val url: String) 
             val command = listOf(
                 binary.path, "--listen", "127.0.0.1:$port", "--instant", "--speed", "600",
                 "--segment-secs", segmentSecs.toString(), "--scenario", File(RustBuild.root, scenario).path,
-            ) + extraArgs
+            ) + (if (open) listOf("--open") else emptyList()) + extraArgs
             val process = ProcessBuilder(command)
                 .redirectErrorStream(true)
                 .redirectOutput(File.createTempFile("simcam", ".log"))

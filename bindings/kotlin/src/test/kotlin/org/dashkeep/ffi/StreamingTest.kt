@@ -32,7 +32,7 @@ class StreamingTest {
 
     @BeforeAll
     fun start() {
-        cam = SimCam.start()
+        cam = SimCam.start(open = true)
         session = Session(testSettings(cloud = localCloud(cloudDir)))
     }
 
