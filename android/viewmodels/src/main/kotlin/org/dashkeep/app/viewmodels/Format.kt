@@ -45,8 +45,8 @@ fun Throwable.userMessage(): String = when (this) {
         else -> "the video library could not be read. Restart the app."
     }
     is CompanionException.Clip -> "Clip: " + when (reason) {
-        ClipErrorKind.BadWindow -> "choose a range inside the drive, at least a second long."
-        ClipErrorKind.Cut -> "the clip could not be cut from the videos on the phone."
+        ClipErrorKind.BAD_WINDOW -> "choose a range inside the drive, at least a second long."
+        ClipErrorKind.CUT -> "the clip could not be cut from the videos on the phone."
         else -> detail
     }
     is CompanionException.Cloud -> "Cloud: " + when (val r = reason) {
