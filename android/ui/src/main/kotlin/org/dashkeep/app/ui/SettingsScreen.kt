@@ -87,7 +87,7 @@ fun SettingsScreen(vm: SettingsViewModel, onPair: () -> Unit) {
                 Row(verticalAlignment = Alignment.CenterVertically) {
                     Column(Modifier.weight(1f)) {
                         Text("${cam.model} ${cam.serial}", style = MaterialTheme.typography.titleSmall)
-                        Text("WiFi ${cam.ssid} · key ${cam.keyFingerprint}", style = MaterialTheme.typography.bodySmall)
+                        Text("WiFi ${cam.wifiSsid} · key ${cam.keyFingerprint}", style = MaterialTheme.typography.bodySmall)
                     }
                     TextButton(onClick = { vm.unpair(cam.serial) }, enabled = !state.pairing) { Text("Unpair") }
                 }
