@@ -34,7 +34,7 @@ class Rig(camera: Boolean = true) : AutoCloseable {
     } else {
         null
     }
-    val session = Session(testSettings(localCloud(cloudDir, account = "driver@example.org")))
+    val session = Session(testSettings(localCloud(cloudDir, account = "driver-1")))
     val companion get() = session.companion
     val scope = CoroutineScope(SupervisorJob() + Dispatchers.Default)
     val transport: BleTransport = BleTransport.loopback(listOf("127.0.0.1:$blePort"))

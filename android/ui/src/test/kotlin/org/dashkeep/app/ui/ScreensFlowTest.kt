@@ -105,7 +105,7 @@ class ScreensFlowTest {
             }
             onNodeWithTag("policy-WIFI_ONLY").performClick()
             waitUntil("back to WiFi only", 10_000) { runBlocking { rig.companion.cloudStatus().policy } == UploadPolicy.WIFI_ONLY }
-            onNodeWithText("Account: driver@example.org", substring = true).assertExists()
+            onNodeWithText("Account: driver-1", substring = true).assertExists()
         }
     }
 
