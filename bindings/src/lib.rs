@@ -27,6 +27,7 @@ pub mod errors;
 pub mod events;
 pub mod platform;
 pub mod probe;
+pub mod rules;
 mod runtime;
 pub mod types;
 

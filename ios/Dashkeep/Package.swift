@@ -14,7 +14,14 @@ let package = Package(
         // The static Rust library and its C header/module map (DashkeepFFIFFI).
         .binaryTarget(name: "DashkeepFFIFFI", path: "DashkeepFFI.xcframework"),
         // The generated Swift bindings.
-        .target(name: "DashkeepFFI", dependencies: ["DashkeepFFIFFI"], path: "Sources/DashkeepFFI"),
+        // The system frameworks the Rust core calls (btleplug, rustls, the network stack).
+        .target(
+            name: "DashkeepFFI", dependencies: ["DashkeepFFIFFI"], path: "Sources/DashkeepFFI",
+            linkerSettings: [
+                .linkedFramework("CoreBluetooth"), .linkedFramework("Security"),
+                .linkedFramework("SystemConfiguration"), .linkedLibrary("resolv"),
+            ]
+        ),
         // @Observable view models: map the core's results and events to screen state.
         .target(name: "DashkeepViewModels", dependencies: ["DashkeepFFI"], path: "Sources/DashkeepViewModels"),
         // SwiftUI screens: render the view models only.

@@ -9,8 +9,10 @@ mod camera;
 mod connection;
 mod pipeline;
 mod risk;
+mod rules;
 
 pub use connection::{ConnectionState, DisconnectReason};
+pub use rules::{DEFAULT_CAMERA_URL, QuotaBounds, ShareTarget};
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -225,6 +227,8 @@ pub struct Companion {
     connection: Mutex<Option<StreamingTask>>,
     link_requests: Mutex<Option<tokio::sync::mpsc::Sender<LinkRequest>>>,
     states: StatePublisher,
+    /// How far ahead the at-risk warnings look (see `rules.rs`).
+    at_risk_horizon_hours: f64,
     _lock: File,
 }
 
@@ -335,6 +339,7 @@ impl Companion {
             pipeline,
             cloud,
             stop,
+            at_risk_horizon_hours: config.at_risk_horizon_hours,
             _lock: lock,
         }))
     }

@@ -27,11 +27,11 @@ public struct RootView: View {
         Group {
             if let companion {
                 TabView {
-                    HomeView(vm: HomeViewModel(companion: companion, cameraURL: "http://192.168.42.1", wifi: HotspotWifiJoiner()))
+                    NavigationStack { HomeView(vm: HomeViewModel(companion: companion, wifi: HotspotWifiJoiner())) }
                         .tabItem { Label("Home", systemImage: "car") }
-                    VideosView(vm: VideosViewModel(companion: companion))
+                    NavigationStack { VideosView(vm: VideosViewModel(companion: companion), companion: companion) }
                         .tabItem { Label("Videos", systemImage: "film") }
-                    SettingsView(vm: SettingsViewModel(companion: companion))
+                    NavigationStack { SettingsView(vm: SettingsViewModel(companion: companion)) }
                         .tabItem { Label("Settings", systemImage: "gear") }
                 }
             } else if let failure {

@@ -1,93 +1,216 @@
+import AVKit
 import DashkeepFFI
 import DashkeepViewModels
 import SwiftUI
 
+private func size(_ b: UInt64) -> String { b.formatted(.byteCount(style: .file)) }
+private func date(_ ms: Int64) -> Date { Date(timeIntervalSince1970: Double(ms) / 1000) }
+private func color(_ r: Residency) -> Color { switch r { case .camera: .orange; case .phone: .teal; case .cloud: .indigo } }
+
+struct Badges: View {
+    let residencies: [Residency]
+    var body: some View {
+        HStack { ForEach(residencies, id: \.self) { r in Text("\(r)".capitalized).font(.caption).padding(.horizontal, 6).background(color(r).opacity(0.2), in: Capsule()) } }
+    }
+}
+
 struct HomeView: View {
     @State var vm: HomeViewModel
     var body: some View {
-        VStack(alignment: .leading, spacing: 16) {
-            Text(vm.connection.label).font(.headline)
-            Button(vm.busy ? "Streaming…" : "Stream now") { Task { await vm.streamNow() } }
-                .buttonStyle(.borderedProminent).disabled(vm.busy)
-            if let p = vm.progress { ProgressView(value: p) }
-            if let s = vm.storage {
-                Text("Phone storage: \(s.budget.ownedBytes.formatted(.byteCount(style: .file))) of \(s.budget.limitBytes.formatted(.byteCount(style: .file))) (quota \(Int(s.budget.fraction * 100))%)")
-                ProgressView(value: Double(s.budget.ownedBytes), total: Double(max(s.budget.limitBytes, 1)))
-                if s.full { Text("Storage full: streaming is paused").foregroundStyle(.red) }
-            }
-            if vm.atRiskDrives > 0 {
-                Text("\(vm.atRiskDrives) drive(s) live in one place only and will be overwritten soon").foregroundStyle(.red)
-            }
+        Form {
             if let e = vm.error { Text(e).foregroundStyle(.red) }
+            if !vm.atRisk.isEmpty { Text("\(vm.atRisk.count) drive(s) live in one place only and will be overwritten soon.").foregroundStyle(.red) }
+            Section("Camera") {
+                Text(String(describing: vm.connection)).font(.headline)
+                if let at = vm.retryAt { Text(timerInterval: Date()...at).font(.caption) }
+                if let serial = vm.pairedSerial {
+                    Button("Connect") { Task { await vm.connect(serial: serial) } }
+                    Button("Disconnect") { Task { await vm.disconnect() } }
+                } else {
+                    Button(vm.busy ? "Streaming…" : "Stream now") { Task { await vm.streamNow() } }.disabled(vm.busy)
+                }
+                ForEach(vm.downloads.keys.sorted(), id: \.self) { id in
+                    let d = vm.downloads[id]!
+                    ProgressView("Segment \(id)", value: Double(d.done), total: Double(max(d.total, 1)))
+                }
+            }
+            if let s = vm.storage {
+                Section("Phone storage") {
+                    Text("\(size(s.budget.ownedBytes)) of \(size(s.budget.limitBytes)) (quota \(Int(s.budget.fraction * 100))%)")
+                    ProgressView(value: Double(s.budget.ownedBytes), total: Double(max(s.budget.limitBytes, 1)))
+                    Text("Drives \(size(s.usage.segmentBytes)) · Clips \(size(s.usage.clipBytes)) · Free \(size(s.freeQuotaBytes))").font(.caption)
+                    if s.full { Text("Storage full: streaming is paused.").foregroundStyle(.red) }
+                    ForEach(s.cameras, id: \.serial) { c in
+                        ProgressView("\(c.model) SD: \(size(c.sdUsedBytes)) of \(size(c.sdCapacityBytes))", value: Double(c.sdUsedBytes), total: Double(max(c.sdCapacityBytes, 1)))
+                    }
+                }
+            }
+            if let i = vm.lastIncident {
+                Section("Last incident") { Text("\(i.kind) · \(i.peakG, specifier: "%.1f") g · \(date(i.atMs), style: .relative) ago") }
+            }
         }
-        .padding()
         .task { await vm.listen() }
     }
 }
 
 struct VideosView: View {
     @State var vm: VideosViewModel
+    let companion: Companion
     var body: some View {
         VStack {
             Picker("", selection: $vm.tab) {
-                Text("Drives").tag(VideosViewModel.Tab.drives)
-                Text("Clips").tag(VideosViewModel.Tab.clips)
+                Text("Drives (\(vm.totalDrives))").tag(VideosViewModel.Tab.drives)
+                Text("Clips (\(vm.totalClips))").tag(VideosViewModel.Tab.clips)
             }.pickerStyle(.segmented)
-            if !vm.atRisk.isEmpty {
-                Text("\(vm.atRisk.count) drive(s) live in one place only and will be overwritten soon").foregroundStyle(.red)
-            }
+            if let e = vm.error { Text(e).foregroundStyle(.red) }
             switch vm.tab {
+            case .drives where vm.loaded && vm.drives.isEmpty:
+                ContentUnavailableView("No drives yet", systemImage: "car", description: Text("Connect to your camera on Home: its drives stream here."))
             case .drives:
-                List(vm.drives, id: \.id) { drive in
-                    VStack(alignment: .leading) {
-                        Text(Date(timeIntervalSince1970: Double(drive.startedAtMs) / 1000), style: .date)
-                        HStack { ForEach(drive.residencies, id: \.self) { Text(badge($0)).font(.caption).padding(4).background(.thinMaterial) } }
+                List(vm.drives, id: \.id) { d in
+                    NavigationLink(value: d.id) {
+                        VStack(alignment: .leading) {
+                            Text(date(d.startedAtMs), style: .date)
+                            Text("\(d.segments) segments · \(size(d.bytesTotal))\(d.locked ? " · locked" : "")").font(.caption)
+                            HStack { Badges(residencies: d.residencies); if vm.atRisk.contains(d.id) { Text("At risk").foregroundStyle(.red) } }
+                        }
                     }
-                    .swipeActions {
-                        Button(drive.locked ? "Unlock" : "Lock") { Task { await vm.setLocked(drive, !drive.locked) } }
-                        Button("Remove from phone", role: .destructive) { Task { await vm.removeFromPhone(drive) } }
+                    .onAppear { if d.id == vm.drives.last?.id { Task { await vm.loadMore() } } }
+                }
+                .navigationDestination(for: Int64.self) { id in
+                    if let d = vm.drives.first(where: { $0.id == id }) { DriveView(vm: DriveViewModel(companion: companion, drive: d), companion: companion) }
+                }
+            case .clips where vm.clips.isEmpty:
+                ContentUnavailableView("No clips yet", systemImage: "film", description: Text("Hard brakes make clips by themselves; open a drive to clip any moment."))
+            case .clips:
+                List(vm.clips, id: \.id) { c in
+                    NavigationLink { ClipView(vm: ClipViewModel(companion: companion, id: c.id)) } label: {
+                        VStack(alignment: .leading) {
+                            Text("\(c.reason)").font(.headline)
+                            Badges(residencies: c.residencies)
+                            if c.uploadState == .uploading, let total = c.sizeBytes { ProgressView(value: Double(c.uploadBytesDone), total: Double(max(total, 1))) }
+                        }
                     }
                 }
-            case .clips:
-                // The Clip screen (play, Share, Delete with "deletes from the cloud too") comes
-                // with the clips issue, when the core has clips.
-                Text("No clips yet")
             }
         }
         .task { await vm.refresh() }
+        .task { await vm.listen() }
     }
+}
 
-    private func badge(_ r: Residency) -> String {
-        switch r { case .camera: "camera"; case .phone: "phone"; case .cloud: "cloud" }
+struct DriveView: View {
+    @State var vm: DriveViewModel
+    let companion: Companion
+    var body: some View {
+        Form {
+            if let e = vm.error { Text(e).foregroundStyle(.red) }
+            let files = vm.segments.compactMap(\.phonePath).map { URL(fileURLWithPath: $0) }
+            if !files.isEmpty { VideoPlayer(player: AVQueuePlayer(items: files.map { AVPlayerItem(url: $0) })).frame(height: 200) }
+            Section("Timeline") {
+                GeometryReader { g in
+                    let total = max(Double(vm.drive.endedAtMs - vm.drive.startedAtMs), 1)
+                    ZStack(alignment: .leading) {
+                        ForEach(vm.segments, id: \.id) { s in
+                            Rectangle().fill(s.phonePath == nil ? Color.orange : Color.teal)
+                                .frame(width: max(g.size.width * Double(s.durationMs) / total - 1, 1))
+                                .offset(x: g.size.width * Double(s.startedAtMs - vm.drive.startedAtMs) / total)
+                        }
+                        ForEach(vm.incidents, id: \.id) { i in
+                            Rectangle().fill(.red).frame(width: 3).offset(x: g.size.width * Double(i.atMs - vm.drive.startedAtMs) / total)
+                        }
+                    }
+                }.frame(height: 32)
+            }
+            Section("Make a clip") {
+                Slider(value: Binding(get: { vm.range.lowerBound }, set: { vm.range = $0...max($0 + 1, vm.range.upperBound) }), in: 0...max(vm.length, 1))
+                Slider(value: Binding(get: { vm.range.upperBound }, set: { vm.range = min(vm.range.lowerBound, $0 - 1)...$0 }), in: 0...max(vm.length, 1))
+                Button("Make a clip") { Task { await vm.makeClip() } }
+            }
+            Button(vm.drive.locked ? "Unlock" : "Lock") { Task { await vm.setLocked(!vm.drive.locked) } }
+            Button("Remove from phone", role: .destructive) { Task { await vm.removeFromPhone() } }
+        }
+        .navigationDestination(item: Binding(get: { vm.madeClip?.id }, set: { _ in })) { id in ClipView(vm: ClipViewModel(companion: companion, id: id)) }
+        .task { await vm.load() }
+    }
+}
+
+struct ClipView: View {
+    @State var vm: ClipViewModel
+    @State private var confirming = false
+    @Environment(\.dismiss) private var dismiss
+    var body: some View {
+        Form {
+            if let e = vm.error { Text(e).foregroundStyle(.red) }
+            if let c = vm.clip {
+                if let p = c.phonePath { VideoPlayer(player: AVPlayer(url: URL(fileURLWithPath: p))).frame(height: 220) }
+                Text("\(c.reason)").font(.title2)
+                Text(date(c.startMs), style: .date)
+                if let i = vm.incident {
+                    Text("Peak \(i.peakG, specifier: "%.2f") g")
+                    if let lat = i.lat, let lon = i.lon { Text("\(lat, specifier: "%.5f"), \(lon, specifier: "%.5f")") }
+                }
+                Badges(residencies: c.residencies)
+                switch vm.share {
+                case .link(let url)?: ShareLink("Share", item: URL(string: url)!)
+                case .file(let path)?: ShareLink("Share", item: URL(fileURLWithPath: path))
+                case nil: Button("Share") { Task { await vm.prepareShare() } }
+                }
+                Button("Delete", role: .destructive) { confirming = true }
+            }
+        }
+        .confirmationDialog("Delete this clip?", isPresented: $confirming) {
+            Button("Delete for good", role: .destructive) { Task { await vm.delete(); if vm.deleted { dismiss() } } }
+        } message: { Text(vm.deleteWarning) }
+        .task { await vm.load() }
     }
 }
 
 struct SettingsView: View {
     @State var vm: SettingsViewModel
+    var body: some View {
+        Form {
+            if let e = vm.error { Text(e).foregroundStyle(.red) }
+            Section("Phone storage for videos: \(Int(vm.quota * 100))% (\(size(UInt64(Double(vm.volumeBytes) * vm.quota))))") {
+                Slider(value: $vm.quota, in: vm.bounds.min...vm.bounds.max) { editing in if !editing { Task { await vm.commitQuota() } } }
+            }
+            if let c = vm.cloud {
+                Section("Cloud: \(c.account)") {
+                    Picker("Upload clips over", selection: Binding(get: { c.policy }, set: { p in Task { await vm.setPolicy(p) } })) {
+                        Text("WiFi only").tag(UploadPolicy.wifiOnly)
+                        Text("WiFi and cellular").tag(UploadPolicy.wifiAndCellular)
+                    }
+                    Text("\(c.uploaded) in the cloud · \(c.queued) waiting").font(.caption)
+                }
+            }
+            Section("Paired cameras") {
+                ForEach(vm.paired, id: \.serial) { camera in
+                    HStack { Text("\(camera.model) \(camera.serial)"); Spacer(); Button("Unpair", role: .destructive) { Task { await vm.unpair(camera) } } }
+                }
+                NavigationLink("Pair a camera") { PairingView(vm: vm) }
+            }
+        }
+        .task { await vm.refresh() }
+    }
+}
+
+struct PairingView: View {
+    @State var vm: SettingsViewModel
     @State private var code = ""
     var body: some View {
         Form {
-            Section("Phone storage for videos: \(Int(vm.quota * 100))%") {
-                Slider(value: $vm.quota, in: 0.1...0.9) { editing in if !editing { Task { await vm.commitQuota() } } }
-            }
-            Toggle("Upload clips over cellular", isOn: .constant(false)).disabled(true)
-            Section("Cameras") {
-                ForEach(vm.paired, id: \.serial) { camera in
-                    HStack {
-                        Text("\(camera.model) \(camera.serial)")
-                        Spacer()
-                        Button("Unpair", role: .destructive) { Task { await vm.unpair(camera) } }
-                    }
-                }
-                Button("Pair a camera") { Task { await vm.scan() } }.disabled(vm.pairing)
+            if let p = vm.justPaired {
+                Text("Paired with \(p.model) \(p.serial). Connect to it on Home.")
+            } else {
+                if let e = vm.error { Text(e).foregroundStyle(.red) }
+                if let until = vm.blockedUntil, until > Date() { Text(timerInterval: Date()...until) }
+                Button("Look for cameras") { Task { await vm.scan() } }
+                if vm.scanned && vm.found.isEmpty { Text("No camera found. Is it on, close by, and showing a code?") }
                 if !vm.found.isEmpty { TextField("Code on the camera's screen", text: $code).keyboardType(.numberPad) }
                 ForEach(vm.found, id: \.address) { device in
-                    Button("Pair with \(device.name)") { Task { await vm.pair(device, code: code) } }
-                        .disabled(code.count < 8 || vm.pairing)
+                    Button("Pair with \(device.name)") { Task { await vm.pair(device, code: code) } }.disabled(code.count != 8 || vm.pairing)
                 }
             }
-            if let e = vm.error { Text(e).foregroundStyle(.red) }
         }
-        .task { await vm.refreshPaired() }
     }
 }

@@ -2,6 +2,7 @@ package org.dashkeep.app.viewmodels
 
 import kotlinx.coroutines.CoroutineScope
 import kotlinx.coroutines.Job
+import kotlinx.coroutines.delay
 import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.flow.asStateFlow
@@ -9,47 +10,93 @@ import kotlinx.coroutines.flow.update
 import kotlinx.coroutines.launch
 import org.dashkeep.ffi.BleDevice
 import org.dashkeep.ffi.BleTransport
+import org.dashkeep.ffi.CompanionException
 import org.dashkeep.ffi.CompanionInterface
 import org.dashkeep.ffi.PairedCamera
+import org.dashkeep.ffi.PairingErrorKind
+import org.dashkeep.ffi.UploadPolicy
 
-/** Everything the Settings screen renders. */
+/** The cloud account as Settings shows it. */
+data class CloudAccount(val backend: String, val account: String, val uploaded: Long, val queued: Long, val stopped: String?)
+
+/** Everything the Settings and Pairing screens render. */
 data class SettingsState(
-    /** The quota slider, 0.1..0.9 (the core's default is 0.5). */
+    /** The quota slider's value (the core's default is 0.5). */
     val quota: Double,
+    /** The slider's bounds, from the core. */
+    val quotaMin: Double = 0.1,
+    val quotaMax: Double = 0.9,
+    /** The phone's storage, for the slider's bytes. */
+    val volumeBytes: Long = 0,
     /** What the last quota change evicted, for a snackbar. */
     val lastEvictedCount: Int = 0,
-    /**
-     * Upload clips over cellular. Kept here until the cloud issue adds the core setting that the
-     * upload queue reads; the switch is shown disabled until then.
-     */
-    val uploadOverCellular: Boolean = false,
-    val uploadSettingAvailable: Boolean = false,
+    /** The upload policy, from the core (`null`: no cloud configured). */
+    val uploadPolicy: UploadPolicy? = null,
+    val cloud: CloudAccount? = null,
     /** Whether the phone can pair (it has a BLE transport). */
     val pairingAvailable: Boolean = false,
+    /** A scan is running. */
+    val scanning: Boolean = false,
+    /** The last scan finished (so "no camera found" can be said). */
+    val scanned: Boolean = false,
     /** Cameras found by the last scan. */
     val found: List<BleDevice> = emptyList(),
     /** The paired cameras. */
     val paired: List<PairedCamera> = emptyList(),
     /** A pairing or unpairing is running. */
     val pairing: Boolean = false,
+    /** The camera backs off after wrong codes: no new attempt before this (wall-clock ms). */
+    val pairBlockedUntilMs: Long = 0,
+    /** The camera just paired (the Pairing screen's success). */
+    val justPaired: PairedCamera? = null,
     val error: String? = null,
-)
+) {
+    /** The quota in bytes for a slider position. */
+    fun quotaBytes(fraction: Double): Long = (volumeBytes * fraction).toLong()
+}
 
-/** The Settings screen: quota slider, upload over cellular, pairing. */
+/** The Settings screen (quota, upload policy, cloud, paired cameras) and the Pairing screen. */
 class SettingsViewModel(
     private val companion: CompanionInterface,
     private val scope: CoroutineScope,
     private val transport: (suspend () -> BleTransport)? = null,
 ) {
-    /** The slider's range, as the core enforces it. */
-    val quotaRange: ClosedFloatingPointRange<Double> = 0.1..0.9
+    private val bounds = companion.quotaBounds()
 
-    private val _state = MutableStateFlow(SettingsState(quota = companion.quota(), pairingAvailable = transport != null))
+    /** The slider's range, as the core enforces it. */
+    val quotaRange: ClosedFloatingPointRange<Double> = bounds.min..bounds.max
+
+    private val _state = MutableStateFlow(
+        SettingsState(quota = companion.quota(), quotaMin = bounds.min, quotaMax = bounds.max, pairingAvailable = transport != null),
+    )
     /** The screen's state. */
     val state: StateFlow<SettingsState> = _state.asStateFlow()
 
     init {
-        refreshPaired()
+        refresh()
+    }
+
+    /** Re-reads the paired cameras, the phone's size and the cloud. */
+    fun refresh(): Job = scope.launch {
+        refreshPaired().join()
+        runCatching { companion.storageStatus() }.onSuccess { s ->
+            _state.update { it.copy(volumeBytes = s.budget.volumeTotalBytes.toLong()) }
+        }
+        refreshCloud()
+    }
+
+    private suspend fun refreshCloud() {
+        if (!companion.hasCloud()) return
+        runCatching { companion.cloudStatus() }
+            .onSuccess { c ->
+                _state.update {
+                    it.copy(
+                        uploadPolicy = c.policy,
+                        cloud = CloudAccount(c.backend.name.lowercase(), c.account, c.uploaded.toLong(), (c.queued + c.uploading).toLong(), c.stopped),
+                    )
+                }
+            }
+            .onFailure { e -> _state.update { it.copy(error = e.userMessage()) } }
     }
 
     /** Re-reads the paired cameras. */
@@ -61,25 +108,42 @@ class SettingsViewModel(
 
     /** Looks for cameras nearby ("Pair a camera"). */
     fun scan(): Job = scope.launch {
-        val t = transport ?: return@launch
+        val t = transport ?: return@launch _state.update { it.copy(error = "Bluetooth is not available on this phone.") }
+        _state.update { it.copy(scanning = true, error = null, justPaired = null) }
         runCatching { companion.scanCameras(t(), 5_000uL) }
-            .onSuccess { list -> _state.update { it.copy(found = list, error = null) } }
-            .onFailure { e -> _state.update { it.copy(error = e.userMessage()) } }
+            .onSuccess { list -> _state.update { it.copy(found = list, scanned = true) } }
+            .onFailure { e -> _state.update { it.copy(error = e.userMessage(), scanned = true) } }
+        _state.update { it.copy(scanning = false) }
     }
 
     /** Pairs with the camera at `address` using the code on its screen. */
-    fun pair(address: String, code: String): Job = pairingCall { t -> companion.pair(t(), address, code) }
+    fun pair(address: String, code: String): Job = pairingCall { t ->
+        val camera = companion.pair(t(), address, code)
+        _state.update { it.copy(justPaired = camera, found = emptyList(), pairBlockedUntilMs = 0) }
+    }
 
     /** Unpairs `serial` (the camera revokes this phone). */
     fun unpair(serial: String): Job = pairingCall { t -> companion.unpair(t(), serial, false) }
 
+    /** The error was read. */
+    fun dismissError() = _state.update { it.copy(error = null) }
+
     private fun pairingCall(call: suspend (suspend () -> BleTransport) -> Unit): Job = scope.launch {
-        val t = transport ?: return@launch
+        val t = transport ?: return@launch _state.update { it.copy(error = "Bluetooth is not available on this phone.") }
         _state.update { it.copy(pairing = true, error = null) }
         try {
             call(t)
         } catch (e: Exception) {
-            _state.update { it.copy(error = e.userMessage()) }
+            val wait = ((e as? CompanionException.Pairing)?.reason as? PairingErrorKind.BackingOff)?.retryAfterMs?.toLong()
+            _state.update {
+                it.copy(error = e.userMessage(), pairBlockedUntilMs = if (wait != null) System.currentTimeMillis() + wait else 0)
+            }
+            if (wait != null) {
+                scope.launch {
+                    delay(wait)
+                    _state.update { s -> if (s.error == e.userMessage()) s.copy(error = null) else s }
+                }
+            }
         } finally {
             _state.update { it.copy(pairing = false) }
             refreshPaired().join()
@@ -93,6 +157,16 @@ class SettingsViewModel(
             _state.update { it.copy(quota = companion.quota(), lastEvictedCount = evicted.size, error = null) }
         } catch (e: Exception) {
             _state.update { it.copy(quota = companion.quota(), error = e.userMessage()) }
+        }
+    }
+
+    /** Upload over WiFi only, or over WiFi and cellular; the core's queue follows it at once. */
+    fun setUploadPolicy(policy: UploadPolicy): Job = scope.launch {
+        try {
+            companion.setUploadPolicy(policy)
+            refreshCloud()
+        } catch (e: Exception) {
+            _state.update { it.copy(error = e.userMessage()) }
         }
     }
 }

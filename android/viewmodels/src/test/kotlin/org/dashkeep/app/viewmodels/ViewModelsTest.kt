@@ -11,6 +11,7 @@ import org.dashkeep.ffi.BleTransport
 import org.dashkeep.ffi.openCompanion
 import org.dashkeep.ffi.CompanionSettings
 import org.dashkeep.ffi.Residency
+import org.dashkeep.ffi.ShareTarget
 import org.dashkeep.ffi.StorageProbe
 import org.dashkeep.ffi.VolumeSpace
 import org.junit.jupiter.api.AfterEach
@@ -96,6 +97,7 @@ class ViewModelsTest {
     fun `settings quota defaults to half, round-trips and shows the refusal`() = runBlocking {
         val settings = SettingsViewModel(companion, scope)
         assertEquals(0.5, settings.state.value.quota)
+        assertEquals(0.1..0.9, settings.quotaRange, "the core's bounds")
         settings.setQuota(0.7).join()
         assertEquals(0.7, settings.state.value.quota)
         settings.setQuota(0.95).join()
@@ -109,12 +111,12 @@ class ViewModelsTest {
         val deleted = mutableListOf<Long>()
         val source = object : ClipSource {
             override suspend fun clip(id: Long) = ClipInfo(id, "Hard brake", "/clip.mp4", listOf(Residency.PHONE, Residency.CLOUD))
-            override suspend fun shareTarget(id: Long) = "https://share/$id"
+            override suspend fun shareTarget(id: Long) = ShareTarget.Link("https://share/$id")
             override suspend fun delete(id: Long) { deleted += id }
         }
         val vm = ClipViewModel(source, scope, clipId = 7)
         vm.load().join()
-        assertTrue("cloud" in vm.deleteWarning)
+        assertTrue("from the cloud for good" in vm.deleteWarning, vm.deleteWarning)
         vm.confirmDelete().join()
         assertTrue(deleted.isEmpty(), "nothing is deleted without the confirmation")
         vm.requestDelete()
@@ -141,7 +143,7 @@ class ViewModelsTest {
             settings.scan().join()
             val device = settings.state.value.found.single()
             settings.pair(device.address, "11112222").join()
-            assertEquals("Pairing: wrong code", settings.state.value.error)
+            assertTrue(settings.state.value.error!!.startsWith("Pairing: wrong code"), settings.state.value.error)
             assertTrue(settings.state.value.paired.isEmpty())
             val deadline = System.currentTimeMillis() + 10_000
             do {

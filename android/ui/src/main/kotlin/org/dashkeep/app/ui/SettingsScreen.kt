@@ -1,0 +1,98 @@
+@file:OptIn(androidx.compose.material3.ExperimentalMaterial3Api::class)
+
+package org.dashkeep.app.ui
+
+import androidx.compose.foundation.layout.Arrangement
+import androidx.compose.foundation.layout.Column
+import androidx.compose.foundation.layout.Row
+import androidx.compose.foundation.layout.fillMaxWidth
+import androidx.compose.foundation.layout.padding
+import androidx.compose.foundation.rememberScrollState
+import androidx.compose.foundation.verticalScroll
+import androidx.compose.material3.MaterialTheme
+import androidx.compose.material3.OutlinedButton
+import androidx.compose.material3.SegmentedButton
+import androidx.compose.material3.SegmentedButtonDefaults
+import androidx.compose.material3.SingleChoiceSegmentedButtonRow
+import androidx.compose.material3.Slider
+import androidx.compose.material3.Text
+import androidx.compose.material3.TextButton
+import androidx.compose.runtime.Composable
+import androidx.compose.runtime.collectAsState
+import androidx.compose.runtime.getValue
+import androidx.compose.runtime.mutableFloatStateOf
+import androidx.compose.runtime.remember
+import androidx.compose.runtime.setValue
+import androidx.compose.ui.Alignment
+import androidx.compose.ui.Modifier
+import androidx.compose.ui.platform.testTag
+import androidx.compose.ui.unit.dp
+import org.dashkeep.app.viewmodels.SettingsViewModel
+import org.dashkeep.app.viewmodels.bytes
+import org.dashkeep.app.viewmodels.percent
+import org.dashkeep.ffi.UploadPolicy
+
+/** The quota slider with bytes, the upload policy, the cloud account, paired cameras. */
+@Composable
+fun SettingsScreen(vm: SettingsViewModel, onPair: () -> Unit) {
+    val state by vm.state.collectAsState()
+    var slider by remember(state.quota) { mutableFloatStateOf(state.quota.toFloat()) }
+    Column(Modifier.fillMaxWidth().verticalScroll(rememberScrollState()).padding(16.dp), verticalArrangement = Arrangement.spacedBy(12.dp)) {
+        Text("Settings", style = MaterialTheme.typography.headlineMedium)
+        ErrorBanner(state.error, vm::dismissError)
+        Section("Phone storage for videos") {
+            Text(
+                "${percent(slider.toDouble())} of this phone: ${bytes(state.quotaBytes(slider.toDouble()))}",
+                style = MaterialTheme.typography.titleMedium,
+                modifier = Modifier.testTag("quota-label"),
+            )
+            Slider(
+                value = slider,
+                onValueChange = { slider = it },
+                onValueChangeFinished = { vm.setQuota(Math.round(slider * 100) / 100.0) },
+                valueRange = state.quotaMin.toFloat()..state.quotaMax.toFloat(),
+                modifier = Modifier.testTag("quota-slider"),
+            )
+            Row {
+                Text(percent(state.quotaMin), style = MaterialTheme.typography.bodySmall, modifier = Modifier.weight(1f))
+                Text(percent(state.quotaMax), style = MaterialTheme.typography.bodySmall)
+            }
+            if (state.lastEvictedCount > 0) Text("${plural(state.lastEvictedCount, "old video")} removed from the phone to fit.")
+        }
+        Section("Cloud") {
+            val cloud = state.cloud
+            if (cloud == null) {
+                Text("No cloud account: clips stay on this phone.")
+            } else {
+                Text("Account: ${cloud.account} (${cloud.backend})")
+                Text("${cloud.uploaded} in the cloud · ${cloud.queued} waiting", style = MaterialTheme.typography.bodySmall)
+                cloud.stopped?.let { Text("Uploads stopped: $it. Sign in again.", color = MaterialTheme.colorScheme.error) }
+                Text("Upload clips over")
+                val options = listOf(UploadPolicy.WIFI_ONLY to "WiFi only", UploadPolicy.WIFI_AND_CELLULAR to "WiFi and cellular")
+                SingleChoiceSegmentedButtonRow(Modifier.fillMaxWidth()) {
+                    options.forEachIndexed { i, (policy, label) ->
+                        SegmentedButton(
+                            selected = state.uploadPolicy == policy,
+                            onClick = { vm.setUploadPolicy(policy) },
+                            shape = SegmentedButtonDefaults.itemShape(i, options.size),
+                            modifier = Modifier.testTag("policy-${policy.name}"),
+                        ) { Text(label) }
+                    }
+                }
+            }
+        }
+        Section("Paired cameras") {
+            if (state.paired.isEmpty()) Text("No camera paired yet.")
+            state.paired.forEach { cam ->
+                Row(verticalAlignment = Alignment.CenterVertically) {
+                    Column(Modifier.weight(1f)) {
+                        Text("${cam.model} ${cam.serial}", style = MaterialTheme.typography.titleSmall)
+                        Text("WiFi ${cam.wifiSsid} · key ${cam.keyFingerprint}", style = MaterialTheme.typography.bodySmall)
+                    }
+                    TextButton(onClick = { vm.unpair(cam.serial) }, enabled = !state.pairing) { Text("Unpair") }
+                }
+            }
+            OutlinedButton(onClick = onPair, modifier = Modifier.fillMaxWidth()) { Text("Pair a camera") }
+        }
+    }
+}

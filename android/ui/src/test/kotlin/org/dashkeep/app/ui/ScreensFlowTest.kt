@@ -1,0 +1,126 @@
+package org.dashkeep.app.ui
+
+import androidx.compose.ui.semantics.SemanticsActions
+import androidx.compose.ui.test.assertTextContains
+import androidx.compose.ui.test.assertTextEquals
+import androidx.compose.ui.test.hasTestTag
+import androidx.compose.ui.test.hasText
+import androidx.compose.ui.test.onNodeWithTag
+import androidx.compose.ui.test.onNodeWithText
+import androidx.compose.ui.test.performClick
+import androidx.compose.ui.test.performScrollTo
+import androidx.compose.ui.test.performSemanticsAction
+import androidx.compose.ui.test.performTextReplacement
+import kotlinx.coroutines.runBlocking
+import org.dashkeep.ffi.ClipState
+import org.dashkeep.ffi.UploadPolicy
+import org.junit.jupiter.api.Assertions.assertEquals
+import org.junit.jupiter.api.Assertions.assertTrue
+import org.junit.jupiter.api.Test
+
+/**
+ * The app's screens clicked through on a phone-sized headless screen, over the real core and
+ * the simulated camera: what a user does, and what they must see.
+ */
+class ScreensFlowTest {
+    @Test
+    fun `pair with a wrong then the right code, connect and watch segments arrive`() = Rig().use { rig ->
+        phone {
+            setContent { DashkeepApp(rig.model(), rig.platform, dark = false) }
+            waitForText("Stream now")
+            onNodeWithText("Pair a camera").performScrollTo().performClick()
+            onNodeWithText("Look for cameras").performClick()
+            waitForText("Pair with")
+            onNodeWithTag("code").performTextReplacement("11112222")
+            onNodeWithText("Pair with", substring = true).performClick()
+            waitForText("wrong code")
+            // At once again: the camera backs off, and the screen says how long to wait.
+            onNodeWithTag("code").performTextReplacement(Rig.CODE)
+            waitEnabled("Pair with")
+            onNodeWithText("Pair with", substring = true).performClick()
+            waitForText("too many attempts")
+            waitForTag("backoff")
+            // The button comes back when the wait is over; then the right code pairs.
+            waitEnabled("Pair with", timeoutMs = 15_000)
+            onNodeWithText("Pair with", substring = true).performClick()
+            waitForTag("paired")
+            onNodeWithText("Done").performClick()
+
+            waitForText("Connect")
+            onNodeWithText("Connect").performClick()
+            waitForText(": streaming")
+            waitForText("stored this session")
+            waitForTag("storage-bar")
+            waitForTag("sd-bar")
+        }
+        runBlocking { assertTrue(rig.companion.drives(0u, 10u).drives.isNotEmpty()) }
+    }
+
+    @Test
+    fun `open a drive, make a clip, share it and delete it with the warning`() = Rig().use { rig ->
+        rig.pairAndStream()
+        val driveId = runBlocking { rig.companion.drives(0u, 1u).drives.first().id }
+        phone {
+            setContent { DashkeepApp(rig.model(), rig.platform, dark = false, start = Route.Videos) }
+            waitForTag("drive-$driveId")
+            onNodeWithTag("drive-$driveId").performClick()
+            waitForTag("timeline")
+            waitForTag("poster") // the player slot shows the drive's first frame
+            onNode(hasText("Make a clip") and androidx.compose.ui.test.hasClickAction()).performScrollTo().performClick()
+            waitForTag("clip-title")
+            onNodeWithTag("clip-title").assertTextEquals("Manual clip")
+            waitEnabled("Share")
+            onNodeWithText("Share").performClick()
+            waitUntil("the share sheet", 10_000) { rig.platform.shared.isNotEmpty() }
+            val clipId = runBlocking { rig.companion.clips().first { it.reason == org.dashkeep.ffi.ClipReason.MANUAL }.id }
+            assertEquals(runBlocking { rig.companion.shareTarget(clipId) }, rig.platform.shared.single())
+
+            onNodeWithText("Delete").performClick()
+            waitForTag("delete-warning")
+            onNodeWithTag("delete-warning").assertTextContains("from the cloud for good", substring = true)
+            onNodeWithText("Cancel").performClick()
+            runBlocking { assertEquals(ClipState.READY, rig.companion.clip(clipId).state, "Cancel keeps it") }
+            onNodeWithText("Delete").performClick()
+            onNodeWithTag("confirm-delete").performClick()
+            waitForTag("timeline") // back on the drive's page
+            val left = runBlocking { rig.companion.clips() }.filter { it.id == clipId && it.state != ClipState.DELETED }
+            assertTrue(left.isEmpty(), "deleted: $left")
+        }
+    }
+
+    @Test
+    fun `settings moves the quota slider with bytes and switches the upload policy`() = Rig(camera = false).use { rig ->
+        phone {
+            setContent { DashkeepApp(rig.model(), rig.platform, dark = false, start = Route.Settings) }
+            waitForText("50% of this phone")
+            onNodeWithTag("quota-label").assertTextContains("32.2 GB", substring = true) // half of 64 GiB
+            onNodeWithTag("quota-slider").performSemanticsAction(SemanticsActions.SetProgress) { it(0.7f) }
+            waitForText("70% of this phone")
+            waitUntil("the core took the quota", 10_000) { rig.companion.quota() == 0.7 }
+
+            waitForTag("policy-WIFI_AND_CELLULAR")
+            onNodeWithTag("policy-WIFI_AND_CELLULAR").performClick()
+            waitUntil("the core took the policy", 10_000) {
+                runBlocking { rig.companion.cloudStatus().policy } == UploadPolicy.WIFI_AND_CELLULAR
+            }
+            onNodeWithTag("policy-WIFI_ONLY").performClick()
+            waitUntil("back to WiFi only", 10_000) { runBlocking { rig.companion.cloudStatus().policy } == UploadPolicy.WIFI_ONLY }
+            onNodeWithText("Account: driver-1", substring = true).assertExists()
+        }
+    }
+
+    @Test
+    fun `a new phone shows empty states that say what to do, and errors in words`() = Rig(camera = false).use { rig ->
+        phone {
+            setContent { DashkeepApp(rig.model(cameraUrl = "http://127.0.0.1:9"), rig.platform, dark = false, start = Route.Videos) }
+            waitForText("No drives yet")
+            onNodeWithText("Clips (0)").performClick()
+            waitForText("No clips yet")
+            onNodeWithText("Home").performClick()
+            // No camera answers at the address: the error says what to check.
+            onNodeWithText("Stream now").performClick()
+            waitFor(hasTestTag("error"), 60_000)
+            onNodeWithTag("error").assertTextContains("Camera:", substring = true)
+        }
+    }
+}

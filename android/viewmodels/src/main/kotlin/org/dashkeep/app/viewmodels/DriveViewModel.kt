@@ -1,0 +1,176 @@
+package org.dashkeep.app.viewmodels
+
+import kotlinx.coroutines.CoroutineScope
+import kotlinx.coroutines.Job
+import kotlinx.coroutines.flow.MutableStateFlow
+import kotlinx.coroutines.flow.StateFlow
+import kotlinx.coroutines.flow.asStateFlow
+import kotlinx.coroutines.flow.update
+import kotlinx.coroutines.launch
+import org.dashkeep.ffi.CompanionEvent
+import org.dashkeep.ffi.CompanionInterface
+import org.dashkeep.ffi.Drive
+import org.dashkeep.ffi.Incident
+import org.dashkeep.ffi.Segment
+
+/** One segment on the drive's timeline. */
+data class TimelineSegment(
+    val id: Long,
+    /** Offset from the drive's start, ms. */
+    val startMs: Long,
+    val durationMs: Long,
+    val sizeBytes: Long,
+    /** The phone's file (the player plays these one after another); `null`: not on the phone. */
+    val phonePath: String?,
+)
+
+/** An incident marked on the timeline. */
+data class TimelineIncident(val id: Long, val kind: String, val offsetMs: Long, val peakG: Double, val lat: Double?, val lon: Double?)
+
+/** Everything a drive's page renders. */
+data class DriveState(
+    val drive: DriveRow? = null,
+    val segments: List<TimelineSegment> = emptyList(),
+    val incidents: List<TimelineIncident> = emptyList(),
+    /** The clip range the user chose, seconds from the drive's start. */
+    val clipFromS: Double = 0.0,
+    val clipToS: Double = 0.0,
+    /** The clip just made: the screen offers to open it. */
+    val madeClipId: Long? = null,
+    val busy: Boolean = false,
+    /** The phone's copy is gone (after "remove from phone"). */
+    val removed: Boolean = false,
+    val error: String? = null,
+) {
+    /** The drive's length in seconds (the clip range's bounds). */
+    val lengthS: Double get() = (drive?.durationMs ?: 0) / 1000.0
+
+    /** The phone files to play, in order. */
+    val playlist: List<String> get() = segments.mapNotNull { it.phonePath }
+}
+
+/**
+ * A drive's page: its timeline of segments (where each lives), incidents, a clip from a range,
+ * lock and remove from phone. The drive's summary (speed, g-force, the GPS track) arrives with
+ * the core's drive summary; until then the page draws what the catalog holds.
+ */
+class DriveViewModel(
+    private val companion: CompanionInterface,
+    private val scope: CoroutineScope,
+    private val driveId: Long,
+) {
+    private val _state = MutableStateFlow(DriveState())
+    /** The screen's state. */
+    val state: StateFlow<DriveState> = _state.asStateFlow()
+    private val events: Job = companion.subscribeIn(scope) { e ->
+        val mine = when (e) {
+            is CompanionEvent.SegmentStored -> e.driveId == driveId
+            is CompanionEvent.PhoneCopyRemoved -> e.driveId == driveId
+            is CompanionEvent.Evicted, is CompanionEvent.EventsMissed -> true
+            else -> false
+        }
+        if (mine) load()
+    }
+
+    /** Loads the drive, its segments and its incidents. */
+    fun load(): Job = scope.launch {
+        guard {
+            val drive = findDrive() ?: throw NoSuchElementException()
+            val segments = companion.driveSegments(driveId)
+            val incidents = companion.incidents(1000u).filter { it.driveId == driveId }
+            _state.update {
+                val row = drive.toDriveRow()
+                val fresh = it.drive == null
+                it.copy(
+                    drive = row,
+                    segments = segments.map { s -> s.toTimeline(drive.startedAtMs) },
+                    incidents = incidents.map { i -> i.toTimeline(drive.startedAtMs) },
+                    clipFromS = if (fresh) 0.0 else it.clipFromS,
+                    clipToS = if (fresh) minOf(row.durationMs / 1000.0, 30.0) else it.clipToS,
+                )
+            }
+        }
+    }
+
+    /** The range slider moved. */
+    fun setClipRange(fromS: Double, toS: Double) = _state.update { it.copy(clipFromS = fromS, clipToS = toS) }
+
+    /** "Make a clip" of the chosen range; the core cuts it from the phone's copies. */
+    fun makeClip(): Job = busy {
+        val s = _state.value
+        val clip = companion.createClip(driveId, s.clipFromS, s.clipToS)
+        _state.update { it.copy(madeClipId = clip.id) }
+    }
+
+    /** The made clip was opened or dismissed. */
+    fun clipShown() = _state.update { it.copy(madeClipId = null) }
+
+    /** Locks or unlocks the drive against the phone's loop recorder. */
+    fun setLocked(locked: Boolean): Job = busy {
+        if (locked) companion.lockDrive(driveId) else companion.unlockDrive(driveId)
+        load().join()
+    }
+
+    /** Removes the phone's copy (the camera and the cloud keep theirs). */
+    fun removeFromPhone(): Job = busy {
+        companion.removeFromPhone(driveId)
+        _state.update { it.copy(removed = true) }
+        load().join()
+    }
+
+    /** The error was read. */
+    fun dismissError() = _state.update { it.copy(error = null) }
+
+    /** Stops listening. */
+    fun close() = events.cancel()
+
+    private suspend fun findDrive(): Drive? {
+        // The catalog pages drives newest first; a drive's page finds its own record there.
+        var offset = 0u
+        while (true) {
+            val page = companion.drives(offset, 200u)
+            page.drives.firstOrNull { it.id == driveId }?.let { return it }
+            offset += page.drives.size.toUInt()
+            if (page.drives.isEmpty() || offset >= page.total) return null
+        }
+    }
+
+    private fun busy(block: suspend () -> Unit): Job = scope.launch {
+        _state.update { it.copy(busy = true, error = null) }
+        guard(block)
+        _state.update { it.copy(busy = false) }
+    }
+
+    private suspend fun guard(block: suspend () -> Unit) {
+        try {
+            block()
+        } catch (e: NoSuchElementException) {
+            _state.update { it.copy(error = "This drive is gone. Go back to Videos.") }
+        } catch (e: Exception) {
+            _state.update { it.copy(error = e.userMessage()) }
+        }
+    }
+}
+
+internal fun Drive.toDriveRow() = DriveRow(
+    id = id,
+    startedAtMs = startedAtMs,
+    durationMs = endedAtMs - startedAtMs,
+    segments = segments.toInt(),
+    bytesOnPhone = bytesOnPhone.toLong(),
+    locked = locked,
+    residencies = residencies,
+    atRisk = false,
+    bytesTotal = bytesTotal.toLong(),
+    segmentsOnPhone = segmentsOnPhone.toInt(),
+)
+
+private fun Segment.toTimeline(driveStartMs: Long) = TimelineSegment(
+    id = id,
+    startMs = startedAtMs - driveStartMs,
+    durationMs = durationMs,
+    sizeBytes = sizeBytes.toLong(),
+    phonePath = phonePath?.takeUnless { phoneDeleting },
+)
+
+private fun Incident.toTimeline(driveStartMs: Long) = TimelineIncident(id, kind, atMs - driveStartMs, peakG, lat, lon)
