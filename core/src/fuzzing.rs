@@ -4,7 +4,7 @@
 //! whatever they return is ignored. Not part of the product API.
 
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use async_trait::async_trait;
 
@@ -70,24 +70,28 @@ fn messages(mut data: &[u8]) -> Vec<&[u8]> {
 }
 
 fn camera() -> CameraPairing {
-    CameraPairing::new(
+    let mut cam = CameraPairing::new(
         "SIM0001",
-        Some(PairingCode::parse("12345678").expect("a valid code")),
         ("ssid".into(), "passphrase".into()),
         "https://127.0.0.1:1".into(),
         [9; 32],
         Duration::from_millis(1),
-    )
+    );
+    // The window a button press opens: pairing is refused outside one.
+    cam.open_window(Some(PairingCode::parse("12345678").expect("a valid code")), NOW_MS);
+    cam
 }
+
+/// The wall clock the camera-side entry points run at.
+const NOW_MS: i64 = 1_700_000_000_000;
 
 /// The camera side of pairing and BLE control: each message as a phone could send it.
 pub fn pairing_camera(data: &[u8]) {
     let mut cam = camera();
     let mut session = PairingSession::default();
-    let now = Instant::now();
     for m in messages(data) {
-        let _ = cam.handle(&mut session, m, now);
-        let _ = cam.handle_control(m, 1_700_000_000_000, |_| Some(b"{}".to_vec()));
+        let _ = cam.handle(&mut session, m, NOW_MS);
+        let _ = cam.handle_control(m, NOW_MS, |_| Some(b"{}".to_vec()));
     }
 }
 
@@ -143,10 +147,9 @@ pub fn ble_control(data: &[u8]) {
 /// The signed-request `Authorization` header as the camera checks it.
 pub fn auth_header(data: &[u8]) {
     let Ok(header) = std::str::from_utf8(data) else { return };
-    let parts = SignedParts { method: "GET", path: "/api/v1/status", query: "", range: "" };
+    let parts = SignedParts { method: "GET", path: "/api/v1/status", query: "", range: "", body: b"" };
     let mut verifier = RequestVerifier::default();
-    let now = 1_700_000_000_000;
-    let _ = verifier.verify(Some(header), &parts, now, |_| Some(ApiSecret([7; 32])));
+    let _ = verifier.verify(Some(header), &parts, NOW_MS, |_| Some(ApiSecret([7; 32])));
 }
 
 /// A cloud sidecar read back from the store (restore), under the name the seeds use.
