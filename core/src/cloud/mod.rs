@@ -16,6 +16,7 @@ mod backend;
 mod local;
 mod restore;
 mod s3;
+mod share_page;
 mod sidecar;
 mod upload;
 
@@ -35,6 +36,7 @@ pub use backend::{BackendKind, ByteStream, Listed, ObjectBackend, ObjectInfo, Pr
 pub use local::LocalBackend;
 pub use restore::{DeleteOutcome, SyncReport};
 pub use s3::{S3Backend, S3Config, Secret};
+pub use share_page::{ShareLink, SharePageOptions};
 pub use sidecar::Sidecar;
 pub use upload::{PlatformPart, PlatformPlan, QueueReport, UploadOutcome};
 
