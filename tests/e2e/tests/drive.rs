@@ -66,21 +66,26 @@ async fn a_streamed_drive_is_summarised_and_says_when_its_gps_is_gone() {
     assert!((g_peak.t_ms - 104_000).abs() < 3_000, "the g-force peak is the brake: {g_peak:?}");
 
     // Every segment lives on the camera and the phone, each copy with its overwrite time; the
-    // camera overwrites oldest first.
+    // camera overwrites oldest first, except the segment it locked around the brake.
     assert_eq!(report.segments.len(), 8);
     let mut last_camera = 0.0;
+    let mut protected = Vec::new();
     for s in &report.segments {
         let places: Vec<Residency> = s.copies.iter().map(|c| c.residency).collect();
         assert_eq!(places, vec![Residency::Camera, Residency::Phone], "{s:?}");
         for c in &s.copies {
-            let Overwrite::AfterHours(h) = c.overwrite else { panic!("{s:?}") };
-            assert!(h > 0.0);
-            if c.residency == Residency::Camera {
-                assert!(h > last_camera, "{s:?}");
-                last_camera = h;
+            match (c.residency, c.overwrite) {
+                (Residency::Camera, Overwrite::Protected) => protected.push(s.offset_ms),
+                (Residency::Camera, Overwrite::AfterHours(h)) => {
+                    assert!(h > last_camera, "{s:?}");
+                    last_camera = h;
+                }
+                (_, Overwrite::AfterHours(h)) => assert!(h > 0.0),
+                _ => panic!("{s:?}"),
             }
         }
     }
+    assert_eq!(protected, vec![90_000], "the camera locked the brake's segment");
     assert!(report.track.len() <= 1000 && report.speed.len() <= 600);
 
     // The phone's copy removed: the summary says the GPS is not on the phone, not zero km.
