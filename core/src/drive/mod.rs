@@ -12,6 +12,7 @@ mod track;
 use std::path::PathBuf;
 
 use serde::Serialize;
+use tracing::Instrument;
 
 pub use series::SeriesPoint;
 pub(crate) use series::{Merge, downsample, g_force};
@@ -228,15 +229,19 @@ pub async fn summarize(
     overwrites: (Option<f64>, Vec<CopyOverwrite>),
     drive: DriveId,
 ) -> Result<DriveReport, DriveError> {
-    let _span = tracing::debug_span!("drive_summary", drive = drive.0).entered();
-    let record = catalog.drive_record(drive).await?;
-    let files: Vec<Option<PathBuf>> = record
-        .segments
-        .iter()
-        .map(|s| s.telemetry_file.as_deref().map(|n| layout.video_path(n)))
-        .collect();
-    let sensors = read_sensors(&record, files).await?;
-    Ok(build(record, sensors, overwrites))
+    let span = tracing::debug_span!("drive_summary", drive = drive.0);
+    async move {
+        let record = catalog.drive_record(drive).await?;
+        let files: Vec<Option<PathBuf>> = record
+            .segments
+            .iter()
+            .map(|s| s.telemetry_file.as_deref().map(|n| layout.video_path(n)))
+            .collect();
+        let sensors = read_sensors(&record, files).await?;
+        Ok(build(record, sensors, overwrites))
+    }
+    .instrument(span)
+    .await
 }
 
 async fn read_sensors(
