@@ -90,6 +90,12 @@ pub enum CompanionError {
         /// What happened, in words.
         detail: String,
     },
+    /// A drive's summary could not be made (its telemetry could not be read).
+    #[error("{detail}")]
+    Drive {
+        /// What happened, in words.
+        detail: String,
+    },
     /// The catalog database failed.
     #[error("{detail}")]
     Catalog {
@@ -301,6 +307,7 @@ impl From<dashkeep_core::CompanionError> for CompanionError {
                 Self::NotPaired { detail: C::NotPaired(serial.clone()).to_string(), serial }
             }
             C::Secrets(e) => Self::SecretStore { detail: e.to_string() },
+            C::Drive(e) => e.into(),
         }
     }
 }
@@ -477,6 +484,17 @@ impl From<CoreCatalogError> for CompanionError {
             CoreCatalogError::Task(_) => CatalogErrorKind::Task,
         };
         Self::Catalog { detail: e.to_string(), reason }
+    }
+}
+
+impl From<dashkeep_core::drive::DriveError> for CompanionError {
+    fn from(e: dashkeep_core::drive::DriveError) -> Self {
+        use dashkeep_core::drive::DriveError as D;
+        match e {
+            D::Catalog(e) => e.into(),
+            D::Storage(e) => e.into(),
+            D::Task(_) => Self::Drive { detail: e.to_string() },
+        }
     }
 }
 

@@ -23,6 +23,7 @@ pub mod camera;
 pub mod clips;
 pub mod cloud;
 pub mod companion;
+pub mod drive;
 pub mod errors;
 pub mod events;
 pub mod platform;

@@ -8,6 +8,7 @@ pub mod catalog;
 pub mod clips;
 pub mod cloud;
 pub mod companion;
+pub mod drive;
 pub mod events;
 #[doc(hidden)]
 pub mod fuzzing;

@@ -127,14 +127,34 @@ pub struct EventRecord {
     pub source: String,
 }
 
-const CLIP_SELECT: &str = "SELECT c.id, c.drive_id, c.event_id, c.reason, c.start_ms, c.end_ms,
+/// The columns `event_from_row` reads.
+pub(super) const EVENT_SELECT: &str =
+    "SELECT id, drive_id, kind, at_ms, peak_g, duration_ms, lat, lon, source FROM events";
+
+/// An incident from a row of `EVENT_SELECT`.
+pub(super) fn event_from_row(r: &Row<'_>) -> rusqlite::Result<EventRecord> {
+    Ok(EventRecord {
+        id: r.get(0)?,
+        drive_id: r.get::<_, Option<i64>>(1)?.map(DriveId),
+        kind: r.get(2)?,
+        at_ms: r.get(3)?,
+        peak_g: r.get(4)?,
+        duration_ms: r.get(5)?,
+        lat: r.get(6)?,
+        lon: r.get(7)?,
+        source: r.get(8)?,
+    })
+}
+
+pub(super) const CLIP_SELECT: &str =
+    "SELECT c.id, c.drive_id, c.event_id, c.reason, c.start_ms, c.end_ms,
         c.state, c.phone_file, c.size_bytes, c.sha256, c.created_at_ms,
         (SELECT GROUP_CONCAT(r.place) FROM residencies r
           WHERE r.clip_id = c.id AND r.left_at_ms IS NULL),
         c.telemetry_file
     FROM clips c";
 
-fn clip_from_row(r: &Row<'_>) -> rusqlite::Result<ClipRecord> {
+pub(super) fn clip_from_row(r: &Row<'_>) -> rusqlite::Result<ClipRecord> {
     let state: String = r.get(6)?;
     let residencies = super::model::residencies_from_places(r.get(11)?);
     Ok(ClipRecord {
@@ -241,23 +261,9 @@ impl Catalog {
     /// Incidents, newest first.
     pub async fn events(&self, limit: usize) -> Result<Vec<EventRecord>, CatalogError> {
         self.call(move |c| {
-            let mut st = c.prepare_cached(
-                "SELECT id, drive_id, kind, at_ms, peak_g, duration_ms, lat, lon, source
-                 FROM events ORDER BY at_ms DESC LIMIT ?1",
-            )?;
-            let rows = st.query_map([i64::try_from(limit).unwrap_or(i64::MAX)], |r| {
-                Ok(EventRecord {
-                    id: r.get(0)?,
-                    drive_id: r.get::<_, Option<i64>>(1)?.map(DriveId),
-                    kind: r.get(2)?,
-                    at_ms: r.get(3)?,
-                    peak_g: r.get(4)?,
-                    duration_ms: r.get(5)?,
-                    lat: r.get(6)?,
-                    lon: r.get(7)?,
-                    source: r.get(8)?,
-                })
-            })?;
+            let mut st =
+                c.prepare_cached(&format!("{EVENT_SELECT} ORDER BY at_ms DESC LIMIT ?1"))?;
+            let rows = st.query_map([i64::try_from(limit).unwrap_or(i64::MAX)], event_from_row)?;
             Ok(rows.collect::<Result<_, _>>()?)
         })
         .await

@@ -7,6 +7,7 @@
 
 mod clip_queries;
 mod cloud_queries;
+mod drive_queries;
 mod model;
 mod storage_queries;
 
@@ -21,6 +22,7 @@ pub use clip_queries::{ClipId, ClipReason, ClipRecord, ClipState, EventRecord, N
 pub use cloud_queries::{
     CloudClipRow, CloudPart, NewClip, RestoredClip, Tombstone, UploadJob, UploadState,
 };
+pub use drive_queries::{DriveRecord, DriveSegmentRow};
 pub use model::{
     CameraId, CameraRecord, DriveId, DriveSummary, PhoneFile, Residency, SegmentId, SegmentRecord,
     TelemetryFile,

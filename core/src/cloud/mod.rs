@@ -17,6 +17,7 @@ mod credentials;
 mod local;
 mod restore;
 mod s3;
+mod share_page;
 mod sidecar;
 mod upload;
 
@@ -37,6 +38,7 @@ pub use credentials::{CredentialSource, TemporaryCredentials};
 pub use local::LocalBackend;
 pub use restore::{DeleteOutcome, MAX_SHARE_EXPIRY, MIN_SHARE_EXPIRY, SyncReport};
 pub use s3::{S3Backend, S3Config, Secret};
+pub use share_page::{ShareLink, SharePageOptions};
 pub use sidecar::Sidecar;
 pub use upload::{PlatformPart, PlatformPlan, QueueReport, UploadOutcome};
 

@@ -223,6 +223,7 @@ impl CloudService {
                     self.inner.backend.abort_multipart(&video, id).await?;
                 }
                 self.inner.backend.delete(&video).await?;
+                self.inner.backend.delete(&self.page_key(&t.cloud_key)).await?;
                 self.inner.backend.delete(&self.sidecar_key(&t.cloud_key)).await
             }
             .await;

@@ -232,7 +232,12 @@ impl ObjectBackend for S3Backend {
     }
 
     async fn put(&self, key: &str, data: Bytes, sha256: Option<&str>) -> Result<(), CloudError> {
-        let options = PutOptions { attributes: sha_attributes(sha256), ..Default::default() };
+        let mut attributes = sha_attributes(sha256);
+        // A share page must be served as HTML to open in a browser.
+        if key.ends_with(".html") {
+            attributes.insert(Attribute::ContentType, "text/html; charset=utf-8".into());
+        }
+        let options = PutOptions { attributes, ..Default::default() };
         self.store.put_opts(&path(key)?, PutPayload::from(data), options).await.map_err(map_err)?;
         Ok(())
     }

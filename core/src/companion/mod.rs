@@ -79,6 +79,9 @@ pub enum CompanionError {
     /// No camera with this serial is paired with this phone.
     #[error("no camera {0} is paired with this phone")]
     NotPaired(String),
+    /// A drive's summary could not be made.
+    #[error(transparent)]
+    Drive(#[from] crate::drive::DriveError),
 }
 
 impl From<PipelineError> for CompanionError {
@@ -484,6 +487,20 @@ impl Companion {
         let budget = self.recorder.budget().await?;
         let cameras = self.catalog.cameras().await?;
         Ok(forecast(&self.catalog, &budget, &cameras, horizon_hours).await?)
+    }
+
+    /// One drive's summary for its page: times, distance and speeds, incidents and their places,
+    /// where each segment lives and when each copy is due to be overwritten, the track and the
+    /// speed and g-force curves (see `drive`).
+    pub async fn drive_summary(
+        &self,
+        drive: DriveId,
+    ) -> Result<crate::drive::DriveReport, CompanionError> {
+        let budget = self.recorder.budget().await?;
+        let cameras = self.catalog.cameras().await?;
+        let overwrites =
+            crate::storage::drive_overwrites(&self.catalog, &budget, &cameras, drive).await?;
+        Ok(crate::drive::summarize(&self.catalog, &self.layout, overwrites, drive).await?)
     }
 
     /// Feeds a batch of the phone's IMU samples (time in seconds since the Unix epoch, the phone's

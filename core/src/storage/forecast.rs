@@ -9,7 +9,7 @@
 use serde::Serialize;
 
 use super::{Budget, StorageError};
-use crate::catalog::{CameraRecord, Catalog, DriveId, OverwriteRow, Residency};
+use crate::catalog::{CameraRecord, Catalog, DriveId, OverwriteRow, Residency, SegmentId};
 
 /// Segments the recording rate is measured over (about 10 hours of 1-minute segments).
 const RATE_WINDOW: usize = 600;
@@ -83,6 +83,47 @@ pub async fn forecast(
     }
     out.at_risk.sort_by(|a, b| a.hours_until_overwrite.total_cmp(&b.hours_until_overwrite));
     Ok(out)
+}
+
+/// When one copy of a segment is due to be overwritten.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CopyOverwrite {
+    /// The segment.
+    pub segment: SegmentId,
+    /// The copy: `Phone` or `Camera`.
+    pub residency: Residency,
+    /// Hours of driving until its loop recorder overwrites it.
+    pub hours: f64,
+}
+
+/// Hours of driving until each phone and camera copy of `drive`'s segments is overwritten, by
+/// the same rule as `forecast`. Copies a recorder never overwrites (a locked drive or segment,
+/// one a pending clip needs) are not listed; nothing is listed before any recording rate is
+/// known (the first value is the rate).
+pub async fn drive_overwrites(
+    catalog: &Catalog,
+    budget: &Budget,
+    cameras: &[CameraRecord],
+    drive: DriveId,
+) -> Result<(Option<f64>, Vec<CopyOverwrite>), StorageError> {
+    let rate = catalog.recording_rate(RATE_WINDOW).await?;
+    let Some(r) = rate.filter(|r| *r > 0.0) else { return Ok((rate, Vec::new())) };
+    let mut out = Vec::new();
+    let mut push = |rows: Vec<OverwriteRow>, residency, free| {
+        out.extend(rows.into_iter().filter(|row| row.drive == drive).map(|row| CopyOverwrite {
+            segment: row.segment,
+            residency,
+            hours: hours(free, row.bytes_before, r),
+        }));
+    };
+    let phone_free = budget.free_bytes().saturating_sub(budget.hysteresis_bytes());
+    push(catalog.phone_overwrite_order(u64::MAX, false).await?, Residency::Phone, phone_free);
+    for camera in cameras {
+        let free = camera.sd_capacity_bytes.saturating_sub(camera.sd_used_bytes);
+        let rows = catalog.camera_overwrite_order(camera.id, u64::MAX, false).await?;
+        push(rows, Residency::Camera, free);
+    }
+    Ok((rate, out))
 }
 
 fn hours(free: u64, before: u64, rate: f64) -> f64 {

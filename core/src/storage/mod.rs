@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use crate::catalog::{CameraId, CatalogError};
 
-pub use forecast::{AtRiskDrive, Forecast, forecast};
+pub use forecast::{AtRiskDrive, CopyOverwrite, Forecast, drive_overwrites, forecast};
 pub use probe::{StatvfsProbe, StorageProbe, VolumeSpace};
 pub use quota::{Budget, QuotaFraction, SafetyFloor};
 pub use recorder::{Eviction, LoopRecorder, StorageEvent, StorageObserver, remove_phone_copy};
