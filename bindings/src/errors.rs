@@ -475,13 +475,20 @@ impl From<CoreStorageError> for CompanionError {
 
 impl From<CoreCatalogError> for CompanionError {
     fn from(e: CoreCatalogError) -> Self {
+        // A full volume under the catalog is the same pause as one under a video.
+        if let CoreCatalogError::StorageFull { path } = &e {
+            let reason = StorageErrorKind::VolumeFull { path: path.display().to_string() };
+            return Self::Storage { detail: e.to_string(), reason };
+        }
         let reason = match &e {
             CoreCatalogError::Sqlite(_) => CatalogErrorKind::Database,
             CoreCatalogError::Migration(_) => CatalogErrorKind::Migration,
             CoreCatalogError::NotFound { what, id } => {
                 CatalogErrorKind::NotFound { what: (*what).to_string(), id: *id }
             }
-            CoreCatalogError::Task(_) => CatalogErrorKind::Task,
+            CoreCatalogError::Task(_) | CoreCatalogError::StorageFull { .. } => {
+                CatalogErrorKind::Task
+            }
         };
         Self::Catalog { detail: e.to_string(), reason }
     }

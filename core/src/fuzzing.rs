@@ -147,7 +147,8 @@ pub fn ble_control(data: &[u8]) {
 /// The signed-request `Authorization` header as the camera checks it.
 pub fn auth_header(data: &[u8]) {
     let Ok(header) = std::str::from_utf8(data) else { return };
-    let parts = SignedParts { method: "GET", path: "/api/v1/status", query: "", range: "", body: b"" };
+    let parts =
+        SignedParts { method: "GET", path: "/api/v1/status", query: "", range: "", body: b"" };
     let mut verifier = RequestVerifier::default();
     let _ = verifier.verify(Some(header), &parts, NOW_MS, |_| Some(ApiSecret([7; 32])));
 }

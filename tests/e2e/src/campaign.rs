@@ -153,5 +153,6 @@ pub fn s3_bucket_config(endpoint: &str) -> S3Config {
         session_token: None,
         path_style: true,
         part_checksums: true,
+        credential_source: None,
     }
 }

@@ -173,7 +173,9 @@ class ViewModelsTest {
                 "${target.path}/simcam", "--listen", "127.0.0.1:$port", "--instant", "--speed", "600",
                 "--segment-secs", "30", "--scenario", File(root, "tests/simcam/scenarios/demo.toml").path,
                 "--pairing-backoff-ms", "100",
-            ) + extra,
+            ) + extra +
+                // Like a real camera, simcam serves nothing unsigned unless told to (unpaired tests).
+                (if ("--paired-mode" in extra) emptyList() else listOf("--open")),
         ).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start()
         try {
             val url = "http://127.0.0.1:$port"
