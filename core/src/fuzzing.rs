@@ -14,8 +14,11 @@ use crate::camera::control::{self, BleStatus, CameraEvent, ClipMark};
 use crate::camera::pairing::{self, CameraPairing, PairingCode, PairingSession};
 use crate::protocol::{ApiError, CameraStatus, DriveList, SegmentList, Telemetry};
 
+/// A fuzz entry point: takes any bytes, never panics.
+pub type EntryPoint = fn(&[u8]);
+
 /// The fuzz targets, by name, with their entry point: the replay test walks `fuzz/corpus/<name>`.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, EntryPoint)] = &[
     ("mp4_read", mp4_read),
     ("camera_listing", camera_listing),
     ("telemetry", telemetry),

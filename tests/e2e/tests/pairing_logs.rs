@@ -66,7 +66,9 @@ async fn a_pairing_and_streaming_session_logs_no_secret() {
     let anon = dashkeep_core::camera::CameraClient::new(&world.camera.base_url()).unwrap();
     assert!(anon.status().await.is_err());
     // The connection too: BLE status and WiFi commands, the WiFi join, pinned HTTPS, clip now.
-    let phone_paired = phone.pair(&link, &addr, &right).await.unwrap();
+    // One success closes a pairing window: the companion pairs in the next one.
+    let again = world.camera.press_pairing_button();
+    let phone_paired = phone.pair(&link, &addr, &again).await.unwrap();
     let wifi = Arc::new(dashkeep_core::camera::AlreadyJoined);
     let mut events = phone.subscribe();
     phone.connect(&phone_paired.serial, Arc::new(link.clone()), wifi, true).await.unwrap();
@@ -100,6 +102,7 @@ async fn a_pairing_and_streaming_session_logs_no_secret() {
         ("secret hex", secret.as_str()),
         ("secret hex prefix", &secret[..16]),
         ("code", code.reveal()),
+        ("second window's code", again.as_str()),
     ] {
         assert!(!logs.contains(needle), "the {what} is in the logs");
     }
