@@ -56,7 +56,7 @@ public final class HomeViewModel {
     public func connect(serial: String) async {
         do {
             let transport = try await BleTransport.system()
-            try await companion.connect(serial: serial, transport: transport, wifi: wifi, autoStream: true)
+            try await companion.connect(serial: serial, transport: transport, wifi: wifi, autoStream: true, network: nil)
         } catch { self.error = userMessage(error) }
     }
 
