@@ -11,10 +11,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use dashkeep_core::catalog::{Catalog, NewClip};
-use dashkeep_core::cloud::{
-    BackendConfig, CloudConfig, CloudEvent, CloudService, RetrySettings, S3Config, Secret,
-};
+use dashkeep_core::cloud::{BackendConfig, CloudConfig, CloudEvent, CloudService, RetrySettings};
 use dashkeep_core::storage::DataLayout;
+use dashkeep_e2e::campaign::setting;
 use sha2::{Digest, Sha256};
 use tempfile::TempDir;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -29,19 +28,6 @@ pub enum Server {
     S3s,
     /// moto: checks ETags, lists multipart uploads.
     Moto,
-}
-
-fn env_file_value(name: &str) -> Option<String> {
-    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/s3-servers.env");
-    let text = std::fs::read_to_string(file).ok()?;
-    text.lines().find_map(|l| {
-        let l = l.trim_start_matches("export ");
-        l.strip_prefix(&format!("{name}=")).map(str::to_string)
-    })
-}
-
-fn setting(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.is_empty()).or_else(|| env_file_value(name))
 }
 
 /// The endpoint of `server`; fails the test with how to start the servers when unset.
@@ -89,21 +75,8 @@ pub fn fast_retry() -> RetrySettings {
 
 /// An S3 configuration for `endpoint` (a server, or a proxy in front of one).
 pub fn s3_config(endpoint: &str, account: &str) -> CloudConfig {
-    let s3 = S3Config {
-        endpoint: Some(endpoint.to_string()),
-        region: "us-east-1".into(),
-        bucket: setting("DASHKEEP_S3_BUCKET").unwrap_or_else(|| "dashkeep".into()),
-        access_key: Secret::new(
-            setting("DASHKEEP_S3_ACCESS_KEY").unwrap_or_else(|| "dashkeeptestkey".into()),
-        ),
-        secret_key: Secret::new(
-            setting("DASHKEEP_S3_SECRET_KEY").unwrap_or_else(|| "dashkeeptestsecret".into()),
-        ),
-        session_token: None,
-        credential_source: None,
-        path_style: true,
-        part_checksums: true,
-    };
+    // The same test-server settings the campaigns use, from one place.
+    let s3 = dashkeep_e2e::campaign::s3_bucket_config(endpoint);
     let mut config = CloudConfig::new(BackendConfig::S3(s3), account);
     config.part_size = 5 * MIB;
     config.retry = fast_retry();
