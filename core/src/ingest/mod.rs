@@ -28,7 +28,9 @@ use crate::catalog::{
     CameraId, Catalog, CatalogError, DriveId, PhoneFile, SegmentId, SegmentRecord, TelemetryFile,
 };
 use crate::protocol::{ListingError, SegmentInfo, SegmentList, Telemetry};
-use crate::storage::{DataLayout, LoopRecorder, StorageError, commit_rename, write_atomic};
+use crate::storage::{
+    DataLayout, LoopRecorder, StorageError, commit_rename, remove_durably, write_atomic,
+};
 
 /// Why ingesting failed.
 #[derive(Debug, thiserror::Error)]
@@ -515,21 +517,78 @@ impl Ingestor {
         segment: &SegmentRecord,
     ) -> Result<(), IngestError> {
         let name = DataLayout::segment_file_name(segment.camera_id, &segment.camera_segment_id);
-        let (partial, video) = (self.layout.partial_path(&name), self.layout.video_path(&name));
+        let partial = self.layout.partial_path(&name);
         let (synced, telemetry) =
             tokio::join!(sync_file(partial.clone()), self.fetch_telemetry(camera, segment));
-        synced?;
-        let telemetry = telemetry?;
-        tokio::task::spawn_blocking(move || commit_rename(&partial, &video))
-            .await
-            .map_err(|e| IngestError::Task(e.to_string()))??;
-        self.catalog.record_phone_copy(segment.id, PhoneFile { name }, telemetry).await?;
+        let committed = match (synced, telemetry) {
+            (Ok(()), Ok(telemetry)) => self.rename_and_record(segment, name, telemetry).await,
+            (Err(e), Ok(telemetry)) => {
+                self.forget(&[&telemetry.name]).await;
+                Err(e)
+            }
+            (_, Err(e)) => Err(e),
+        };
+        if let Err(e) = committed {
+            // The verified download stays in tmp/ to be committed on the next try, unless the
+            // disk is full: then it goes, like a partial download, and is fetched again later.
+            if matches!(&e, IngestError::Storage(s) if s.is_full()) {
+                let path = partial.clone();
+                let _ = tokio::task::spawn_blocking(move || remove_durably(&path)).await;
+            }
+            return Err(e);
+        }
         self.emit(IngestEvent::SegmentStored {
             drive: segment.drive_id,
             segment: segment.id,
             bytes: segment.size_bytes,
         });
         Ok(())
+    }
+
+    /// Renames the verified video into place and names it, with its telemetry, in the catalog.
+    /// On failure neither file stays under its final name (the video goes back to tmp/).
+    async fn rename_and_record(
+        &self,
+        segment: &SegmentRecord,
+        name: String,
+        telemetry: TelemetryFile,
+    ) -> Result<(), IngestError> {
+        let (partial, video) = (self.layout.partial_path(&name), self.layout.video_path(&name));
+        let renamed = tokio::task::spawn_blocking(move || commit_rename(&partial, &video))
+            .await
+            .map_err(|e| IngestError::Task(e.to_string()))
+            .and_then(|r| r.map_err(IngestError::from));
+        if let Err(e) = renamed {
+            self.forget(&[&telemetry.name]).await;
+            return Err(e);
+        }
+        let names = [name.clone(), telemetry.name.clone()];
+        let recorded = self.catalog.record_phone_copy(segment.id, PhoneFile { name }, telemetry);
+        if let Err(e) = recorded.await {
+            // Back to a verified download in tmp/, so nothing under its final name is unnamed.
+            let (partial, video) =
+                (self.layout.partial_path(&names[0]), self.layout.video_path(&names[0]));
+            let back = tokio::task::spawn_blocking(move || commit_rename(&video, &partial)).await;
+            if !matches!(back, Ok(Ok(()))) {
+                self.forget(&[&names[0]]).await;
+            }
+            self.forget(&[&names[1]]).await;
+            return Err(e.into());
+        }
+        Ok(())
+    }
+
+    /// Removes files written under their final names for a segment the catalog did not take,
+    /// so disk and catalog keep agreeing (best effort: reconciliation catches what is left).
+    async fn forget(&self, names: &[&str]) {
+        let paths: Vec<std::path::PathBuf> =
+            names.iter().map(|n| self.layout.video_path(n)).collect();
+        let removed = tokio::task::spawn_blocking(move || {
+            paths.iter().try_for_each(|p| remove_durably(p)).map_err(|e| e.to_string())
+        });
+        if let Err(error) = removed.await.map_err(|e| e.to_string()).and_then(|r| r) {
+            tracing::warn!(%error, "could not remove an uncatalogued file");
+        }
     }
 
     /// Downloads, checks and stores a segment's telemetry sidecar.
