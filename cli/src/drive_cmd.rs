@@ -71,7 +71,7 @@ pub(crate) fn missing_words(reason: GpsMissing) -> &'static str {
 fn print_text(r: &DriveReport) {
     println!("Drive {} ({} on camera {})", r.drive.0, r.camera_drive_id, r.camera_serial);
     println!(
-        "  {} to {} UTC, {}{}",
+        "  {} to {}, {}{}",
         timestamp(r.started_at_ms),
         timestamp(r.ended_at_ms),
         clock(r.duration_ms),

@@ -36,6 +36,14 @@ const FONT_FILES: [&str; 3] = [
     "/System/Library/Fonts/Supplemental/Arial.ttf",
 ];
 
+/// A label beside a point (12 px right, a little up), so it does not sit under the point's mark.
+/// (A macro: the composed element's type is private to plotters, so no function can return it.)
+macro_rules! label {
+    ($at:expr, $text:expr, $size:expr, $color:expr) => {
+        EmptyElement::at($at) + Text::new($text, (12, -8), (FONT, $size).into_font().color(&$color))
+    };
+}
+
 type DrawResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
 
 /// Draws `report` into `path`, SVG or PNG by its extension.
@@ -121,7 +129,7 @@ where
         _ => "distance and speed unknown (no GPS fix)".into(),
     };
     let line1 = format!(
-        "Drive {} - {} UTC, {} long, {distance}, {} incident{}",
+        "Drive {} - {}, {} long, {distance}, {} incident{}",
         r.drive.0,
         timestamp(r.started_at_ms),
         clock(r.duration_ms),
@@ -196,7 +204,7 @@ where
     chart
         .configure_mesh()
         .y_desc("km/h")
-        .x_desc("minutes from start")
+        .y_label_formatter(&|v| format!("{v:.0}"))
         .label_style((FONT, 15))
         .draw()?;
     shade_missing(&mut chart, r, top)?;
@@ -271,11 +279,7 @@ where
         )))?;
         if labels {
             let text = format!("{} {:.2} g", i.kind.replace('_', " "), i.peak_g);
-            chart.draw_series(std::iter::once(Text::new(
-                text,
-                (x, top * 0.97),
-                (FONT, 15).into_font().color(&INCIDENT_COLOR),
-            )))?;
+            chart.draw_series(std::iter::once(label!((x, top * 0.97), text, 15, INCIDENT_COLOR)))?;
         } else {
             chart.draw_series(std::iter::once(Circle::new(
                 (x, i.peak_g),
@@ -366,21 +370,17 @@ where
     let first = r.track.first().map(xy).unwrap_or_default();
     let last = r.track.last().map(xy).unwrap_or_default();
     chart.draw_series(std::iter::once(Circle::new(first, 8, RGBColor(44, 160, 44).filled())))?;
-    chart.draw_series(std::iter::once(Text::new("start", first, (FONT, 17).into_font())))?;
-    chart.draw_series(std::iter::once(Rectangle::new(
-        [(last.0, last.1), (last.0, last.1)],
-        BLACK.stroke_width(12),
-    )))?;
-    chart.draw_series(std::iter::once(Text::new("end", last, (FONT, 17).into_font())))?;
+    chart.draw_series(std::iter::once(label!(first, "start", 17, BLACK)))?;
+    chart.draw_series(std::iter::once(
+        EmptyElement::at(last) + Rectangle::new([(-7, -7), (7, 7)], BLACK.filled()),
+    ))?;
+    chart.draw_series(std::iter::once(label!(last, "end", 17, BLACK)))?;
     for i in &r.incidents {
         let Some(p) = i.place else { continue };
         let at = (p.lon * k, p.lat);
         chart.draw_series(std::iter::once(TriangleMarker::new(at, 10, INCIDENT_COLOR.filled())))?;
-        chart.draw_series(std::iter::once(Text::new(
-            format!("{} {:.2} g", i.kind.replace('_', " "), i.peak_g),
-            at,
-            (FONT, 16).into_font().color(&INCIDENT_COLOR),
-        )))?;
+        let text = format!("{} {:.2} g", i.kind.replace('_', " "), i.peak_g);
+        chart.draw_series(std::iter::once(label!(at, text, 16, INCIDENT_COLOR)))?;
     }
     Ok(())
 }
