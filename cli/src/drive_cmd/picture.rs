@@ -279,7 +279,12 @@ where
         )))?;
         if labels {
             let text = format!("{} {:.2} g", i.kind.replace('_', " "), i.peak_g);
-            chart.draw_series(std::iter::once(label!((x, top * 0.97), text, 15, INCIDENT_COLOR)))?;
+            chart.draw_series(std::iter::once(label!(
+                (x, top * 0.97),
+                text,
+                15,
+                INCIDENT_COLOR
+            )))?;
         } else {
             chart.draw_series(std::iter::once(Circle::new(
                 (x, i.peak_g),

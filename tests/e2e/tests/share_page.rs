@@ -130,7 +130,8 @@ fn signed_at(url: &str, at: SystemTime, expires_secs: u64) -> String {
     let credential = &params.iter().find(|(k, _)| k == "X-Amz-Credential").expect("credential").1;
     let scope = credential.split("%2F").skip(1).collect::<Vec<_>>().join("/");
     let region = credential.split("%2F").nth(2).expect("region");
-    let canonical = format!("GET\n{path}\n{canonical_query}\nhost:{host}\n\nhost\nUNSIGNED-PAYLOAD");
+    let canonical =
+        format!("GET\n{path}\n{canonical_query}\nhost:{host}\n\nhost\nUNSIGNED-PAYLOAD");
     let to_sign = format!(
         "AWS4-HMAC-SHA256\n{stamp}\n{scope}\n{}",
         hex::encode(Sha256::digest(canonical.as_bytes()))
@@ -142,10 +143,8 @@ fn signed_at(url: &str, at: SystemTime, expires_secs: u64) -> String {
         mac.update(part.as_bytes());
         key = mac.finalize().into_bytes().to_vec();
     }
-    let signed = format!(
-        "{scheme_host}{host}{path}?{canonical_query}&X-Amz-Signature={}",
-        hex::encode(key)
-    );
+    let signed =
+        format!("{scheme_host}{host}{path}?{canonical_query}&X-Amz-Signature={}", hex::encode(key));
     fragment.map_or(signed.clone(), |f| format!("{signed}#{f}"))
 }
 
