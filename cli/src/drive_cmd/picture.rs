@@ -193,14 +193,7 @@ where
 {
     let points = series(&r.speed, 3.6);
     let top = points.iter().map(|p| p.1).fold(0.0, f64::max).max(10.0) * 1.15;
-    let mut chart = ChartBuilder::on(area)
-        .margin_left(10)
-        .margin_right(20)
-        .margin_top(10)
-        .caption("Speed", (FONT, 20))
-        .x_label_area_size(30)
-        .y_label_area_size(60)
-        .build_cartesian_2d(0.0..minutes, 0.0..top)?;
+    let mut chart = timeline(area, "Speed", minutes, top)?;
     chart
         .configure_mesh()
         .y_desc("km/h")
@@ -226,19 +219,31 @@ where
     let points = series(&r.g_force, 1.0);
     let peak_incident = r.incidents.iter().map(|i| i.peak_g).fold(0.0, f64::max);
     let top = points.iter().map(|p| p.1).fold(peak_incident, f64::max).max(0.5) * 1.15;
-    let mut chart = ChartBuilder::on(area)
-        .margin_left(10)
-        .margin_right(20)
-        .caption("G-force (gravity removed; each point the peak of its stretch)", (FONT, 18))
-        .x_label_area_size(30)
-        .y_label_area_size(60)
-        .build_cartesian_2d(0.0..minutes, 0.0..top)?;
+    let caption = "G-force (gravity removed; each point the peak of its stretch)";
+    let mut chart = timeline(area, caption, minutes, top)?;
     chart.configure_mesh().y_desc("g").label_style((FONT, 15)).draw()?;
     for run in runs(&points) {
         chart.draw_series(LineSeries::new(run, G_COLOR.stroke_width(1)))?;
     }
     mark_incidents(&mut chart, r, top, false)?;
     Ok(())
+}
+
+/// One of the three charts on the drive's time axis (minutes from the start), `0..top` high.
+fn timeline<'a, DB: DrawingBackend>(
+    area: &'a DrawingArea<DB, Shift>,
+    caption: &str,
+    minutes: f64,
+    top: f64,
+) -> Result<Chart<'a, DB>, DrawingAreaErrorKind<DB::ErrorType>> {
+    ChartBuilder::on(area)
+        .margin_left(10)
+        .margin_right(20)
+        .margin_top(6)
+        .caption(caption, (FONT, 18))
+        .x_label_area_size(40)
+        .y_label_area_size(60)
+        .build_cartesian_2d(0.0..minutes, 0.0..top)
 }
 
 type Chart<'a, DB> = ChartContext<
@@ -304,13 +309,7 @@ fn draw_band<DB: DrawingBackend>(
 where
     DB::ErrorType: 'static,
 {
-    let mut chart = ChartBuilder::on(area)
-        .margin_left(10)
-        .margin_right(20)
-        .caption("Where each part lives now", (FONT, 18))
-        .x_label_area_size(30)
-        .y_label_area_size(60)
-        .build_cartesian_2d(0.0..minutes, 0.0..3.0)?;
+    let mut chart = timeline(area, "Where each part lives now", minutes, 3.0)?;
     chart
         .configure_mesh()
         .disable_y_mesh()

@@ -20,7 +20,6 @@ use cloud_support::{Server, endpoint, fresh_account, s3_config};
 use common::{World, camera_with};
 use dashkeep_core::catalog::{ClipRecord, ClipState};
 use dashkeep_core::cloud::{CloudError, NetworkState, ShareLink, SharePageOptions};
-use dashkeep_core::ingest::RetryPolicy;
 use dashkeep_core::{Companion, CompanionConfig};
 use dashkeep_simcam::Scenario;
 use hmac::{Hmac, Mac};
@@ -59,14 +58,8 @@ struct Shared {
 async fn share_a_clip() -> Shared {
     let world = camera_with(Scenario::from_toml_str(BRAKE).expect("scenario"), true, 1 << 30).await;
     let config = CompanionConfig {
-        retry: RetryPolicy {
-            max_retries: 10,
-            first_backoff: Duration::from_millis(20),
-            max_backoff: Duration::from_millis(200),
-        },
-        safety_floor: dashkeep_core::storage::SafetyFloor { min_bytes: 0, fraction: 0.0 },
         cloud: Some(s3_config(&endpoint(Server::S3s), &fresh_account())),
-        ..CompanionConfig::new(world.data_dir())
+        ..world.phone_config()
     };
     let phone = Companion::open(config).await.expect("companion");
     let cloud = phone.cloud().expect("cloud").clone();
@@ -148,19 +141,11 @@ fn signed_at(url: &str, at: SystemTime, expires_secs: u64) -> String {
     fragment.map_or(signed.clone(), |f| format!("{signed}#{f}"))
 }
 
-/// `YYYYMMDDThhmmssZ` and `YYYYMMDD` of epoch seconds (Howard Hinnant's civil-from-days).
+/// `YYYYMMDDThhmmssZ` and `YYYYMMDD` of epoch seconds.
 fn amz_date(secs: u64) -> (String, String) {
-    let days = (secs / 86_400) as i64 + 719_468;
-    let (era, doe) = (days.div_euclid(146_097), days.rem_euclid(146_097));
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    let rem = secs % 86_400;
-    let day = format!("{y:04}{m:02}{d:02}");
-    (format!("{day}T{:02}{:02}{:02}Z", rem / 3600, rem / 60 % 60, rem % 60), day)
+    let t = time::OffsetDateTime::from_unix_timestamp(secs as i64).expect("a real time");
+    let day = format!("{:04}{:02}{:02}", t.year(), u8::from(t.month()), t.day());
+    (format!("{day}T{:02}{:02}{:02}Z", t.hour(), t.minute(), t.second()), day)
 }
 
 /// Status, content type and body of a GET.
