@@ -81,15 +81,30 @@ async fn drive_prints_draws_and_exports_a_valid_gpx() {
     let gpx_text = std::fs::read_to_string(&gpx).expect("gpx");
     assert!(gpx_text.contains("<wpt") && gpx_text.contains("hard brake"), "incident waypoint");
     assert!(gpx_text.matches("<trkpt").count() >= 170, "the whole track");
+    let lint = xmllint(&gpx);
+    assert!(lint.status.success(), "GPX 1.1 schema: {}", String::from_utf8_lossy(&lint.stderr));
+    // The schema does check: a latitude past the pole, or a waypoint inside the track, fail it.
+    let bad = dir.path().join("bad.gpx");
+    let first_lat = gpx_text.find("<trkpt lat=\"").expect("a track point") + 12;
+    let lat_end = first_lat + gpx_text[first_lat..].find('"').expect("a quoted latitude");
+    let past_pole = format!("{}91.5{}", &gpx_text[..first_lat], &gpx_text[lat_end..]);
+    let misplaced = gpx_text.replace("<trk>", "<trk><wpt lat=\"1\" lon=\"1\"/>");
+    for text in [past_pole, misplaced] {
+        std::fs::write(&bad, text).expect("write");
+        assert!(!xmllint(&bad).status.success(), "the schema refuses a bad GPX");
+    }
+}
+
+/// `xmllint --schema` with Topografix's GPX 1.1 schema (`tests/data/gpx/README.md`) on `file`.
+fn xmllint(file: &Path) -> Output {
     let schema = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data/gpx/gpx-1.1.xsd");
-    let lint = Command::new("xmllint")
+    Command::new("xmllint")
         .arg("--noout")
         .arg("--schema")
         .arg(&schema)
-        .arg(&gpx)
+        .arg(file)
         .output()
         .unwrap_or_else(|e| {
             panic!("xmllint is needed to validate GPX ({e}): apt-get install libxml2-utils")
-        });
-    assert!(lint.status.success(), "GPX 1.1 schema: {}", String::from_utf8_lossy(&lint.stderr));
+        })
 }
