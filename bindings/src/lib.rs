@@ -30,6 +30,7 @@ pub mod platform;
 pub mod probe;
 pub mod rules;
 mod runtime;
+pub mod share;
 pub mod types;
 
 pub use camera::{BleTransport, ConnectionState, PairedCamera, SecretStore, WifiJoiner};

@@ -6,9 +6,11 @@
 mod clip_cmd;
 mod cloud_cmd;
 mod demo;
+mod drive_cmd;
 mod output;
 mod pair_cmd;
 mod scan_cmd;
+mod share_cmd;
 
 use std::path::PathBuf;
 
@@ -87,6 +89,21 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// One drive: times, distance, speeds, incidents, where each part lives and until when;
+    /// `--picture` draws it, `--gpx` exports its track.
+    Drive {
+        /// The drive's id, as `dashkeep drives` lists it.
+        id: i64,
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Draw the drive (speed, g-force, where it lives, track) into FILE.svg or FILE.png.
+        #[arg(long, value_name = "FILE")]
+        picture: Option<PathBuf>,
+        /// Write the track as GPX 1.1, incidents as waypoints.
+        #[arg(long, value_name = "FILE")]
+        gpx: Option<PathBuf>,
+    },
     /// List drives, newest first, with where each one lives.
     Drives {
         /// Print as JSON.
@@ -149,13 +166,20 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Print a link to a clip in the cloud (a presigned URL on S3).
+    /// Print a link to a clip's page in the cloud (presigned on S3), or with --raw to its MP4.
     Share {
         /// The clip's id (from `dashkeep clips`).
         clip: i64,
         /// How long the link works (default 7 days).
         #[arg(long)]
         expires_hours: Option<u64>,
+        /// Print the bare MP4 link instead of the clip's page.
+        #[arg(long)]
+        raw: bool,
+        /// Draw a map under the page's track from this tile URL template
+        /// (`https://host/{z}/{x}/{y}.png`); off by default, so the page requests nothing else.
+        #[arg(long, value_name = "TEMPLATE")]
+        map_tiles: Option<String>,
     },
     /// Delete a clip from the phone and the cloud, for good (queued while offline).
     Delete {
@@ -282,8 +306,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Events { action: None, json } => clip_cmd::incidents(&companion, json).await,
         Command::Cloud { action } => cloud_cmd::cloud_cmd(&companion, action).await,
         Command::Upload { clip, json } => cloud_cmd::upload(&companion, clip, json).await,
-        Command::Share { clip, expires_hours } => {
+        Command::Share { clip, expires_hours, raw: true, .. } => {
             cloud_cmd::share(&companion, clip, expires_hours).await
+        }
+        Command::Share { clip, expires_hours, raw: false, map_tiles } => {
+            share_cmd::share_page(&companion, clip, expires_hours, map_tiles).await
         }
         Command::Delete { clip } => cloud_cmd::delete(&companion, clip).await,
         Command::Sync { json } => cloud_cmd::sync(&companion, json).await,
@@ -291,6 +318,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Stream { camera, follow, json } => stream(&companion, &camera, follow, json).await,
         Command::Connect { camera, json } => pair_cmd::connect(&companion, camera, json).await,
         Command::Drives { json } => output::drives(&companion.drives().await?, json),
+        Command::Drive { id, json, picture, gpx } => {
+            drive_cmd::run(&companion, drive_cmd::DriveArgs { id, json, picture, gpx }).await
+        }
         Command::Status { json } => {
             let phone = companion.phone_status().await?;
             output::status(&phone, &companion.storage_status().await?, json)

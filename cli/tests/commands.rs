@@ -181,9 +181,16 @@ async fn clips_reach_the_cloud_and_come_back_after_a_reinstall() {
     let clip_bytes = std::fs::read(phone.join("videos").join(&clip_file)).expect("clip");
 
     // The share link is a file URL on the local backend; it serves the same bytes.
-    let url = ok(&with_cloud(&["share", "1"], &phone)).trim().to_string();
+    let url = ok(&with_cloud(&["share", "1", "--raw"], &phone)).trim().to_string();
     let shared = url.strip_prefix("file://").expect("a file URL");
     assert_eq!(std::fs::read(shared).expect("shared file"), clip_bytes);
+    // Without --raw: the clip's page beside it, the video's URL in the fragment.
+    let page = ok(&with_cloud(&["share", "1"], &phone)).trim().to_string();
+    let (page_url, video) = page.split_once("#v=").expect("a page link with the video");
+    let html = std::fs::read_to_string(page_url.strip_prefix("file://").expect("file"))
+        .expect("the page is stored beside the clip");
+    assert!(page_url.ends_with(".html") && html.contains("clip-data"), "{page}");
+    assert!(video.ends_with(".mp4"), "{video}");
 
     // A reinstall: an empty data directory, the same cloud and account.
     let reinstalled = dir.path().join("reinstalled");

@@ -17,6 +17,7 @@ use bytes::Bytes;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use super::restore::checked_share_expiry;
 use super::{BackendKind, CloudError, CloudService, blocking};
 use crate::catalog::{ClipId, UploadState};
 use crate::clips::ClipTelemetry;
@@ -81,13 +82,14 @@ struct Place {
 impl CloudService {
     /// Shares an uploaded clip as a page: writes (or rewrites) its page beside it and returns the
     /// page's link with the video's URL in the fragment, both valid for `expires_in` (default:
-    /// the configured share expiry).
+    /// the configured share expiry; 1 minute to 7 days, as for [`CloudService::share_url`]).
     pub async fn share_page(
         &self,
         clip_id: i64,
         expires_in: Option<Duration>,
         options: &SharePageOptions,
     ) -> Result<ShareLink, CloudError> {
+        let expiry = checked_share_expiry(expires_in.unwrap_or(self.inner.config.share_expiry))?;
         let job = self.inner.catalog.upload_job(clip_id).await?;
         let Some(job) = job.filter(|j| j.state == UploadState::Uploaded) else {
             return Err(CloudError::UnknownClip(clip_id));
@@ -101,7 +103,6 @@ impl CloudService {
             Some(name) => read_telemetry(self.inner.layout.video_path(name)).await,
             None => None,
         };
-        let expiry = expires_in.unwrap_or(self.inner.config.share_expiry);
         let data = PageData {
             video: format!("{}.mp4", job.cloud_key),
             title: title(&job.reason),

@@ -30,7 +30,7 @@
   text('title', data.title + (data.peak_g != null ? ' \u00b7 ' + data.peak_g.toFixed(2) + ' g' : ''));
   text('when', data.when);
   text('where', data.place ? 'At ' + data.place.lat.toFixed(5) + ', ' + data.place.lon.toFixed(5) : 'Place unknown (no GPS fix)');
-  if (data.expires) text('expires', 'This link works until ' + data.expires + '.');
+  if (data.expires) text('expires', 'This link works until ' + data.expires + ' UTC.');
 
   var src = videoUrl();
   if (src) {

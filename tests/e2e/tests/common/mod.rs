@@ -69,7 +69,12 @@ impl World {
 
     /// Opens the phone's companion with fast retries.
     pub async fn phone(&self) -> Arc<Companion> {
-        let config = CompanionConfig {
+        Companion::open(self.phone_config()).await.expect("companion opens")
+    }
+
+    /// The phone's companion settings: fast retries, no free-space floor.
+    pub fn phone_config(&self) -> CompanionConfig {
+        CompanionConfig {
             retry: RetryPolicy {
                 max_retries: 10,
                 first_backoff: Duration::from_millis(20),
@@ -78,8 +83,7 @@ impl World {
             // The phone here is the test machine's disk: its free space must not decide tests.
             safety_floor: dashkeep_core::storage::SafetyFloor { min_bytes: 0, fraction: 0.0 },
             ..CompanionConfig::new(self.data_dir())
-        };
-        Companion::open(config).await.expect("companion opens")
+        }
     }
 }
 
