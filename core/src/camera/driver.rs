@@ -43,6 +43,26 @@ impl Default for ListingLimits {
     }
 }
 
+impl ListingLimits {
+    /// Checks a listing body's size before anything reads it.
+    pub fn check_size(&self, body: &[u8]) -> Result<(), ListingTooLarge> {
+        if body.len() > self.max_bytes {
+            return Err(ListingTooLarge { len: body.len(), limit: self.max_bytes });
+        }
+        Ok(())
+    }
+}
+
+/// The listing body is larger than [`ListingLimits::max_bytes`]; each parser's error wraps it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("the file list is {len} bytes, more than the {limit} accepted")]
+pub struct ListingTooLarge {
+    /// The body's size.
+    pub len: usize,
+    /// The limit passed.
+    pub limit: usize,
+}
+
 /// The listing holds more files than [`ListingLimits::max_files`]; each parser's error wraps it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("the camera lists more than {limit} files")]

@@ -22,8 +22,9 @@ use std::fmt;
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use crate::camera::driver::{
-    CameraFile, Channel, Container, FileKind, Listing, ListingBuilder, ListingLimits, LocalTime,
-    SkipReason, TooManyFiles, is_safe_file_name, last_segment, safe_remote_path,
+    CameraFile, Channel, Container, FileKind, Listing, ListingBuilder, ListingLimits,
+    ListingTooLarge, LocalTime, SkipReason, TooManyFiles, is_safe_file_name, last_segment,
+    safe_remote_path,
 };
 
 /// The longest version line accepted (`v:1.00`).
@@ -33,13 +34,8 @@ const MAX_VERSION_LEN: usize = 16;
 #[derive(Debug, thiserror::Error)]
 pub enum BlackVueListingError {
     /// The answer is larger than the limit.
-    #[error("the file list is {len} bytes, more than the {limit} accepted")]
-    TooLarge {
-        /// The answer's size.
-        len: usize,
-        /// The limit.
-        limit: usize,
-    },
+    #[error(transparent)]
+    TooLarge(#[from] ListingTooLarge),
     /// A legacy answer without its `v:` version line first: not a `blackvue_vod.cgi` listing
     /// (an error page, another camera).
     #[error("the answer does not start with a v: version line")]
@@ -69,7 +65,7 @@ pub fn parse_legacy_list_with(
     body: &[u8],
     limits: &ListingLimits,
 ) -> Result<Listing, BlackVueListingError> {
-    check_size(body, limits)?;
+    limits.check_size(body)?;
     let mut lines = body.split(|&b| b == b'\n').map(<[u8]>::trim_ascii).filter(|l| !l.is_empty());
     let version = lines
         .next()
@@ -109,7 +105,7 @@ pub fn parse_vod_list_with(
     body: &[u8],
     limits: &ListingLimits,
 ) -> Result<Listing, BlackVueListingError> {
-    check_size(body, limits)?;
+    limits.check_size(body)?;
     let mut state = VodState { out: ListingBuilder::new(limits), too_many: None, found: false };
     let mut json = serde_json::Deserializer::from_slice(body);
     let parsed = VodListSeed(&mut state).deserialize(&mut json).and_then(|()| json.end());
@@ -123,13 +119,6 @@ pub fn parse_vod_list_with(
         Ok(()) => {}
     }
     Ok(state.out.finish())
-}
-
-fn check_size(body: &[u8], limits: &ListingLimits) -> Result<(), BlackVueListingError> {
-    if body.len() > limits.max_bytes {
-        return Err(BlackVueListingError::TooLarge { len: body.len(), limit: limits.max_bytes });
-    }
-    Ok(())
 }
 
 /// A checked file from a BlackVue file name and the path it is requested at.
@@ -437,7 +426,7 @@ mod tests {
         let million = format!("v:1.00\r\n{}", line.repeat(1_000_000));
         assert!(matches!(
             parse_legacy_list(million.as_bytes()),
-            Err(BlackVueListingError::TooLarge { .. })
+            Err(BlackVueListingError::TooLarge(_))
         ));
         let lines: String =
             (0..3).map(|i| format!("n:/Record/20230101_12000{i}_NF.mp4\n")).collect();
@@ -529,7 +518,7 @@ mod tests {
         let million = format!(r#"{{"filelist":[{}]}}"#, entry.repeat(1_000_000));
         assert!(matches!(
             parse_vod_list(million.as_bytes()),
-            Err(BlackVueListingError::TooLarge { .. })
+            Err(BlackVueListingError::TooLarge(_))
         ));
         let three = r#"{"filelist":[{"filename":"20230101_120000_NF.mp4"},
             {"filename":"20230101_120100_NF.mp4"},{"filename":"20230101_120200_NF.mp4"}]}"#;

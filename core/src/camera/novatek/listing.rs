@@ -27,9 +27,9 @@ use quick_xml::Reader;
 use quick_xml::events::Event;
 
 use crate::camera::driver::{
-    CameraFile, Channel, Container, FileKind, Listing, ListingBuilder, ListingLimits, LocalTime,
-    MAX_FILE_SIZE, SkipReason, TooManyFiles, ascii_number, is_safe_file_name, last_segment,
-    safe_remote_path,
+    CameraFile, Channel, Container, FileKind, Listing, ListingBuilder, ListingLimits,
+    ListingTooLarge, LocalTime, MAX_FILE_SIZE, SkipReason, TooManyFiles, ascii_number,
+    is_safe_file_name, last_segment, safe_remote_path,
 };
 
 /// The longest text a field of an entry may hold; longer fields make the entry malformed.
@@ -39,13 +39,8 @@ const MAX_FIELD_LEN: usize = 1024;
 #[derive(Debug, thiserror::Error)]
 pub enum NovatekListingError {
     /// The answer is larger than the limit.
-    #[error("the file list is {len} bytes, more than the {limit} accepted")]
-    TooLarge {
-        /// The answer's size.
-        len: usize,
-        /// The limit.
-        limit: usize,
-    },
+    #[error(transparent)]
+    TooLarge(#[from] ListingTooLarge),
     /// The answer is not a `<LIST>` document (an error page, a `<Function>` reply, nothing).
     #[error("the answer is not a Novatek file list (root element {0:?})")]
     NotAFileList(String),
@@ -71,9 +66,7 @@ pub fn parse_file_list_with(
     xml: &[u8],
     limits: &ListingLimits,
 ) -> Result<Listing, NovatekListingError> {
-    if xml.len() > limits.max_bytes {
-        return Err(NovatekListingError::TooLarge { len: xml.len(), limit: limits.max_bytes });
-    }
+    limits.check_size(xml)?;
     let mut reader = Reader::from_reader(xml);
     reader.config_mut().trim_text(true);
     let mut out = ListingBuilder::new(limits);
@@ -576,7 +569,7 @@ mod tests {
         let small = ListingLimits { max_bytes: 100, max_files: 10 };
         assert!(matches!(
             parse_file_list_with(&xml, &small),
-            Err(NovatekListingError::TooLarge { .. })
+            Err(NovatekListingError::TooLarge(_))
         ));
     }
 
@@ -584,7 +577,7 @@ mod tests {
     fn a_million_entries_are_refused_before_parsing() {
         let one = viofo("2023_0101_120000_0001F.MP4", "Movie", "32");
         let body = list(&vec![one; 1_000_000]);
-        assert!(matches!(parse_file_list(&body), Err(NovatekListingError::TooLarge { .. })));
+        assert!(matches!(parse_file_list(&body), Err(NovatekListingError::TooLarge(_))));
     }
 
     #[test]
