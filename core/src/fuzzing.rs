@@ -175,10 +175,11 @@ pub fn novatek_listing(data: &[u8]) {
     }
 }
 
-/// A BlackVue camera's listings: legacy `blackvue_vod.cgi` lines and the 1.009+ `/vodList` JSON,
-/// each grouped into drives.
+/// A BlackVue camera's answers: legacy `blackvue_vod.cgi` lines and the 1.009+ `/vodList` JSON,
+/// each grouped into drives, and the NMEA GPS records.
 pub fn blackvue_listing(data: &[u8]) {
     use crate::camera::{blackvue::listing, file_drives};
+    let _ = crate::camera::blackvue::gps::parse_gps(data, None);
     let parsed = [listing::parse_legacy_list(data), listing::parse_vod_list(data)];
     for listing in parsed.into_iter().flatten() {
         let _ = file_drives::group_into_drives(listing.files, &Default::default());

@@ -15,6 +15,7 @@ pub mod btle;
 pub mod control;
 pub mod driver;
 pub mod file_drives;
+pub mod growth;
 pub mod novatek;
 pub mod pairing;
 pub mod pinned;

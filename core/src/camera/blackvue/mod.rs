@@ -4,9 +4,11 @@
 //! videos from the root, and answer `blackvue_vod.cgi` with 415. See `docs/cameras.md`
 //! ("Protocol facts") for what is known and from where.
 //!
-//! So far this folder holds the pure parsers of both listings ([`listing`]); the driver that
-//! speaks to a camera comes next (see the plan in `docs/cameras.md`).
+//! So far this folder holds pure parsers: both listings ([`listing`]) and the NMEA GPS records
+//! of the `.gps` side files and the MP4's embedded box ([`gps`]); the driver that speaks to a
+//! camera comes next (see the plan in `docs/cameras.md`).
 
+pub mod gps;
 pub mod listing;
 
 /// The legacy listing endpoint.
