@@ -19,6 +19,7 @@ pub mod growth;
 pub mod novatek;
 pub mod pairing;
 pub mod pinned;
+pub mod probe;
 pub mod secrets;
 pub mod wifi;
 
