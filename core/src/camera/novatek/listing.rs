@@ -514,6 +514,17 @@ mod tests {
     }
 
     #[test]
+    fn entities_are_never_expanded() {
+        // "Billion laughs": defined entities stay unexpanded references, so the entry is malformed.
+        let xml = br#"<?xml version="1.0"?><!DOCTYPE LIST [<!ENTITY a "aaaaaaaaaa">
+            <!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;"><!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;">]>
+            <LIST><ALLFile><File><NAME>&c;.MP4</NAME><FPATH>A:\&c;.MP4</FPATH></File></ALLFile></LIST>"#;
+        let listing = parse_file_list(xml).unwrap();
+        assert!(listing.files.is_empty());
+        assert_eq!(listing.skipped[&SkipReason::Malformed], 1);
+    }
+
+    #[test]
     fn an_entry_without_a_path_is_malformed() {
         let xml = b"<LIST><ALLFile><File><NAME>a.MP4</NAME><SIZE>1</SIZE></File></ALLFile></LIST>";
         let listing = parse_file_list(xml).unwrap();
