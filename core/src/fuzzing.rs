@@ -28,6 +28,8 @@ pub const TARGETS: &[(&str, EntryPoint)] = &[
     ("ble_control", ble_control),
     ("auth_header", auth_header),
     ("cloud_sidecar", cloud_sidecar),
+    ("novatek_listing", novatek_listing),
+    ("blackvue_listing", blackvue_listing),
 ];
 
 /// MP4 boxes and sample tables: the segment reader behind clip cutting.
@@ -159,6 +161,29 @@ pub fn auth_header(data: &[u8]) {
 /// A cloud sidecar read back from the store (restore), under the name the seeds use.
 pub fn cloud_sidecar(data: &[u8]) {
     let _ = crate::cloud::Sidecar::parse(data, "0123456789abcdef0123456789abcdef");
+}
+
+/// A Novatek camera's XML answers: the `cmd=3015` file list (its files then grouped into drives)
+/// and the `<Function>` replies.
+pub fn novatek_listing(data: &[u8]) {
+    use crate::camera::{file_drives, novatek};
+    if let Ok(listing) = novatek::listing::parse_file_list(data) {
+        let _ = file_drives::group_into_drives(listing.files, &Default::default());
+    }
+    if let Ok(reply) = novatek::reply::parse_reply(data) {
+        let _ = reply.expect_ok(novatek::CMD_FREE_SPACE).map(|r| r.value_u64());
+    }
+}
+
+/// A BlackVue camera's answers: legacy `blackvue_vod.cgi` lines and the 1.009+ `/vodList` JSON,
+/// each grouped into drives, and the NMEA GPS records.
+pub fn blackvue_listing(data: &[u8]) {
+    use crate::camera::{blackvue::listing, file_drives};
+    let _ = crate::camera::blackvue::gps::parse_gps(data, None);
+    let parsed = [listing::parse_legacy_list(data), listing::parse_vod_list(data)];
+    for listing in parsed.into_iter().flatten() {
+        let _ = file_drives::group_into_drives(listing.files, &Default::default());
+    }
 }
 
 #[cfg(test)]

@@ -8,12 +8,18 @@
 //! sending seam. The phone keeps pairings in a [`secrets::SecretStore`].
 
 pub mod auth;
+pub mod blackvue;
 pub mod ble;
 #[cfg(feature = "btleplug")]
 pub mod btle;
 pub mod control;
+pub mod driver;
+pub mod file_drives;
+pub mod growth;
+pub mod novatek;
 pub mod pairing;
 pub mod pinned;
+pub mod probe;
 pub mod secrets;
 pub mod wifi;
 
