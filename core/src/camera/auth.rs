@@ -139,6 +139,30 @@ pub fn answer_mac_ok(
     answer_hmac(secret, op, status, nonce, body).verify_slice(mac).is_ok()
 }
 
+/// The answer op of an HTTP clock answer (a control answer's is the command's op `| 0x80`).
+pub const HTTP_CLOCK_OP: u8 = 0x80;
+/// The status of a clock answer (the control channel's `STATUS_CLOCK`).
+pub const CLOCK_STATUS: u8 = 2;
+/// The header in which a camera tells its clock (decimal ms) when it refuses a signed request
+/// as stale; [`CAMERA_MAC_HEADER`] carries [`answer_mac`] over it (op [`HTTP_CLOCK_OP`], status
+/// [`CLOCK_STATUS`], the request's nonce, the decimal time as the body).
+pub const CAMERA_TIME_HEADER: &str = "x-dk-camera-time";
+/// The header with the MAC (hex) of a clock answer.
+pub const CAMERA_MAC_HEADER: &str = "x-dk-answer-mac";
+
+/// The camera's time from a stale request's answer, if its MAC verifies under `secret` for the
+/// request's `nonce`; `None` for anything else (another device's answer is ignored).
+pub fn verified_camera_time(
+    secret: &ApiSecret,
+    nonce: &str,
+    time: &str,
+    mac_hex: &str,
+) -> Option<i64> {
+    let mac = hex::decode(mac_hex).ok()?;
+    let ok = answer_mac_ok(secret, HTTP_CLOCK_OP, CLOCK_STATUS, nonce, time.as_bytes(), &mac);
+    ok.then(|| time.parse().ok()).flatten()
+}
+
 /// The `Authorization` header value for a request, with a fresh nonce.
 pub fn authorization(creds: &PhoneCredentials, parts: &SignedParts<'_>, ts_ms: i64) -> String {
     use rand::RngExt;

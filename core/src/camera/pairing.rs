@@ -654,6 +654,18 @@ impl CameraPairing {
         Ok(phone)
     }
 
+    /// The camera's signed time for a request refused as stale (its signature verified): the
+    /// `(time, mac hex)` pair of [`super::auth::CAMERA_TIME_HEADER`] /
+    /// [`super::auth::CAMERA_MAC_HEADER`], or `None` for an unknown phone.
+    pub fn clock_answer(&self, header: &str, now_ms: i64) -> Option<(String, String)> {
+        use super::auth::{CLOCK_STATUS, HTTP_CLOCK_OP, answer_mac, nonce_of, phone_of};
+        let secret = self.phones.get(phone_of(header)?)?;
+        let time = now_ms.to_string();
+        let mac =
+            answer_mac(secret, HTTP_CLOCK_OP, CLOCK_STATUS, nonce_of(header)?, time.as_bytes());
+        Some((time, hex::encode(mac)))
+    }
+
     /// Answers one pairing message of a connection; `now_ms` is the camera's wall clock.
     pub fn handle(&mut self, session: &mut PairingSession, m: &[u8], now_ms: i64) -> Vec<u8> {
         let (t, body) = match open(m) {
