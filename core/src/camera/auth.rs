@@ -71,7 +71,8 @@ fn mac(secret: &ApiSecret, parts: &SignedParts<'_>, ts: i64, nonce: &str) -> Hma
 /// The phone's estimate of each camera's clock: camera time − phone time, in ms, learnt from a
 /// camera's signed answer telling its time (a request it found outside its window). Requests are
 /// signed with the phone's clock plus this offset, so a camera clock off by minutes is corrected,
-/// never mistaken for a revocation. Kept per phone id (one per pairing) for the process' life.
+/// never mistaken for a revocation. Kept per phone id (one per pairing); the companion saves it
+/// with the pairing (`PairedCamera::clock_offset_ms`) and [`clock::restore`]s it at start.
 pub mod clock {
     use std::collections::HashMap;
     use std::sync::{Mutex, OnceLock};
@@ -91,6 +92,15 @@ pub mod clock {
         let offset = camera_ms.saturating_sub(phone_ms);
         tracing::info!(offset_ms = offset, "camera clock offset learnt");
         offsets().lock().unwrap_or_else(|e| e.into_inner()).insert(phone_id.to_string(), offset);
+    }
+
+    /// Restores an offset kept with a pairing (at start), unless one was learnt since.
+    pub fn restore(phone_id: &str, offset_ms: i64) {
+        if offset_ms == 0 {
+            return;
+        }
+        let mut offsets = offsets().lock().unwrap_or_else(|e| e.into_inner());
+        offsets.entry(phone_id.to_string()).or_insert(offset_ms);
     }
 
     /// Now on the camera's clock, as far as the phone knows.

@@ -174,6 +174,10 @@ pub struct PairedCamera {
     pub payload: PairingPayload,
     /// When the pairing happened, ms since the epoch.
     pub paired_at_ms: i64,
+    /// The camera's clock minus the phone's, ms, as last learnt from the camera's signed
+    /// answers; kept with the pairing so a restarted app signs on the camera's clock at once.
+    #[serde(default)]
+    pub clock_offset_ms: i64,
 }
 
 impl fmt::Debug for PairedCamera {
@@ -388,6 +392,7 @@ pub async fn pair_as(
             phone_id: phone_id.to_string(),
             payload,
             paired_at_ms: super::auth::now_ms(),
+            clock_offset_ms: 0,
         })
     }
     .await;

@@ -157,6 +157,25 @@ async fn a_stale_request_gets_the_camera_time_signed_for_its_nonce_only() {
     world.camera.shutdown().await;
 }
 
+#[tokio::test]
+async fn a_learnt_camera_clock_offset_is_kept_with_the_pairing_across_an_app_restart() {
+    use dashkeep_core::camera::secrets::{FileSecretStore, SecretStore};
+    let world = paired_mode_camera(0).await;
+    let phone = world.phone().await;
+    let addr = world.camera.ble_addr().to_string();
+    let code = world.camera.pairing_code();
+    let paired = phone.pair(&link(&world.camera), &addr, &code).await.expect("pairs");
+    // The app learnt that the camera runs 9 minutes ahead and saved it with the pairing...
+    let mut learnt = paired.clone();
+    learnt.clock_offset_ms = 9 * 60 * 1000;
+    FileSecretStore::in_dir(&world.data_dir()).put(&learnt).unwrap();
+    drop(phone);
+    // ...then restarted: the offset is back before any request is signed.
+    let _phone = world.phone().await;
+    assert_eq!(dashkeep_core::camera::auth::clock::offset(&paired.phone_id), 9 * 60 * 1000);
+    world.camera.shutdown().await;
+}
+
 fn pinned_raw(camera: &SimCamera) -> reqwest::Client {
     let key = CameraKey::from_bytes(camera.identity_key());
     let tls = dashkeep_core::camera::pinned::phone_client_config(key).unwrap();
