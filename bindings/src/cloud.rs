@@ -129,8 +129,11 @@ struct ForeignCredentials(Arc<dyn CredentialSource>);
 #[async_trait::async_trait]
 impl core_cloud::CredentialSource for ForeignCredentials {
     async fn fetch(&self) -> Result<core_cloud::TemporaryCredentials, core_cloud::CloudError> {
-        let fresh =
-            self.0.refresh().await.map_err(|e| core_cloud::CloudError::Credentials(e.to_string()))?;
+        let fresh = self
+            .0
+            .refresh()
+            .await
+            .map_err(|e| core_cloud::CloudError::Credentials(e.to_string()))?;
         Ok(core_cloud::TemporaryCredentials {
             access_key: fresh.access_key.to_core(),
             secret_key: fresh.secret_key.to_core(),
