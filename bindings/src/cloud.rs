@@ -11,7 +11,7 @@ use dashkeep_core::catalog as core_catalog;
 use dashkeep_core::cloud as core_cloud;
 
 use crate::companion::Companion;
-use crate::errors::CompanionError;
+use crate::errors::{CompanionError, PlatformError};
 use crate::runtime::run;
 
 /// A credential. Opaque on purpose: neither Rust's `Debug`, Kotlin's `toString` nor Swift's
@@ -67,6 +67,80 @@ pub enum CloudBackendSettings {
         /// Path-style URLs (`endpoint/bucket/key`); most self-hosted servers need it.
         path_style: bool,
     },
+    /// S3-compatible object storage with short-lived, account-scoped credentials (STS) that
+    /// the app's sign-in hands out through `credentials`: no long-lived key on the phone.
+    S3Temporary {
+        /// The endpoint URL; `null` for AWS's endpoint of the region.
+        endpoint: Option<String>,
+        /// The region.
+        region: String,
+        /// The bucket.
+        bucket: String,
+        /// Where fresh credentials come from; asked when none are held or they are within a
+        /// minute of expiring.
+        credentials: Arc<dyn CredentialSource>,
+        /// Path-style URLs (`endpoint/bucket/key`); most self-hosted servers need it.
+        path_style: bool,
+    },
+    /// The presign-only mode: a broker (the product's backend) signs every request inside the
+    /// account's prefix; the phone holds only the account's token, no S3 key at all.
+    Broker {
+        /// The broker's base URL (`https://…`; plain HTTP only on loopback).
+        url: String,
+        /// The account's token.
+        token: Arc<CloudSecret>,
+    },
+}
+
+/// Short-lived credentials for one account's prefix (STS `AssumeRole`/`AssumeRoleWithWebIdentity`
+/// with a policy on `accounts/<id>/`), as the app's sign-in service returns them.
+#[derive(Debug, uniffi::Record)]
+pub struct TemporaryCloudCredentials {
+    /// The access key id.
+    pub access_key: Arc<CloudSecret>,
+    /// The secret access key.
+    pub secret_key: Arc<CloudSecret>,
+    /// The session token.
+    pub session_token: Arc<CloudSecret>,
+    /// When they stop working, ms since the epoch.
+    pub expires_at_ms: i64,
+}
+
+/// The app's provider of temporary credentials (its sign-in, which calls STS for it): the core
+/// calls `refresh` when it holds none or they are about to expire. Throw when the user must
+/// sign in again: the upload queue then stops with `CredentialsRefused`.
+#[uniffi::export(with_foreign)]
+#[async_trait::async_trait]
+pub trait CredentialSource: Send + Sync {
+    /// Fresh credentials for the signed-in account.
+    async fn refresh(&self) -> Result<TemporaryCloudCredentials, PlatformError>;
+}
+
+impl fmt::Debug for dyn CredentialSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("CredentialSource(app)")
+    }
+}
+
+/// Adapts the app's provider to the core's `CredentialSource`.
+#[derive(Debug)]
+struct ForeignCredentials(Arc<dyn CredentialSource>);
+
+#[async_trait::async_trait]
+impl core_cloud::CredentialSource for ForeignCredentials {
+    async fn fetch(&self) -> Result<core_cloud::TemporaryCredentials, core_cloud::CloudError> {
+        let fresh = self
+            .0
+            .refresh()
+            .await
+            .map_err(|e| core_cloud::CloudError::Credentials(e.to_string()))?;
+        Ok(core_cloud::TemporaryCredentials {
+            access_key: fresh.access_key.to_core(),
+            secret_key: fresh.secret_key.to_core(),
+            session_token: fresh.session_token.to_core(),
+            expires_at_ms: fresh.expires_at_ms,
+        })
+    }
 }
 
 /// How to open the cloud. Optional fields keep the core's defaults.
@@ -115,6 +189,29 @@ impl From<CloudSettings> for core_cloud::CloudConfig {
                 path_style,
                 part_checksums: true,
             }),
+            CloudBackendSettings::S3Temporary {
+                endpoint,
+                region,
+                bucket,
+                credentials,
+                path_style,
+            } => core_cloud::BackendConfig::S3(core_cloud::S3Config {
+                endpoint,
+                region,
+                bucket,
+                access_key: core_cloud::Secret::new(""),
+                secret_key: core_cloud::Secret::new(""),
+                session_token: None,
+                credential_source: Some(Arc::new(ForeignCredentials(credentials))),
+                path_style,
+                part_checksums: true,
+            }),
+            CloudBackendSettings::Broker { url, token } => {
+                core_cloud::BackendConfig::Broker(core_cloud::BrokerConfig {
+                    url,
+                    token: token.to_core(),
+                })
+            }
         };
         let mut config = Self::new(backend, s.account);
         if let Some(v) = s.part_size_bytes {

@@ -71,7 +71,8 @@ fn mac(secret: &ApiSecret, parts: &SignedParts<'_>, ts: i64, nonce: &str) -> Hma
 /// The phone's estimate of each camera's clock: camera time − phone time, in ms, learnt from a
 /// camera's signed answer telling its time (a request it found outside its window). Requests are
 /// signed with the phone's clock plus this offset, so a camera clock off by minutes is corrected,
-/// never mistaken for a revocation. Kept per phone id (one per pairing) for the process' life.
+/// never mistaken for a revocation. Kept per phone id (one per pairing); the companion saves it
+/// with the pairing (`PairedCamera::clock_offset_ms`) and [`clock::restore`]s it at start.
 pub mod clock {
     use std::collections::HashMap;
     use std::sync::{Mutex, OnceLock};
@@ -91,6 +92,15 @@ pub mod clock {
         let offset = camera_ms.saturating_sub(phone_ms);
         tracing::info!(offset_ms = offset, "camera clock offset learnt");
         offsets().lock().unwrap_or_else(|e| e.into_inner()).insert(phone_id.to_string(), offset);
+    }
+
+    /// Restores an offset kept with a pairing (at start), unless one was learnt since.
+    pub fn restore(phone_id: &str, offset_ms: i64) {
+        if offset_ms == 0 {
+            return;
+        }
+        let mut offsets = offsets().lock().unwrap_or_else(|e| e.into_inner());
+        offsets.entry(phone_id.to_string()).or_insert(offset_ms);
     }
 
     /// Now on the camera's clock, as far as the phone knows.
@@ -137,6 +147,30 @@ pub fn answer_mac_ok(
     mac: &[u8],
 ) -> bool {
     answer_hmac(secret, op, status, nonce, body).verify_slice(mac).is_ok()
+}
+
+/// The answer op of an HTTP clock answer (a control answer's is the command's op `| 0x80`).
+pub const HTTP_CLOCK_OP: u8 = 0x80;
+/// The status of a clock answer (the control channel's `STATUS_CLOCK`).
+pub const CLOCK_STATUS: u8 = 2;
+/// The header in which a camera tells its clock (decimal ms) when it refuses a signed request
+/// as stale; [`CAMERA_MAC_HEADER`] carries [`answer_mac`] over it (op [`HTTP_CLOCK_OP`], status
+/// [`CLOCK_STATUS`], the request's nonce, the decimal time as the body).
+pub const CAMERA_TIME_HEADER: &str = "x-dk-camera-time";
+/// The header with the MAC (hex) of a clock answer.
+pub const CAMERA_MAC_HEADER: &str = "x-dk-answer-mac";
+
+/// The camera's time from a stale request's answer, if its MAC verifies under `secret` for the
+/// request's `nonce`; `None` for anything else (another device's answer is ignored).
+pub fn verified_camera_time(
+    secret: &ApiSecret,
+    nonce: &str,
+    time: &str,
+    mac_hex: &str,
+) -> Option<i64> {
+    let mac = hex::decode(mac_hex).ok()?;
+    let ok = answer_mac_ok(secret, HTTP_CLOCK_OP, CLOCK_STATUS, nonce, time.as_bytes(), &mac);
+    ok.then(|| time.parse().ok()).flatten()
 }
 
 /// The `Authorization` header value for a request, with a fresh nonce.

@@ -233,7 +233,36 @@ impl CameraClient {
     /// Sends a request, signed when the client has credentials: the signature covers the final
     /// method, path, query and Range header, so it is computed on the built request.
     async fn send(&self, req: reqwest::RequestBuilder) -> Result<reqwest::Response, CameraError> {
-        let mut req = req.build().map_err(CameraError::Link)?;
+        let req = req.build().map_err(CameraError::Link)?;
+        let retry = req.try_clone();
+        let (resp, nonce) = self.execute_signed(req).await?;
+        // A camera whose clock is far from ours answers a signed request it found stale with
+        // its own time, signed: learn the offset and sign again, once.
+        let learnt = nonce.as_deref().is_some_and(|n| self.learn_camera_clock(&resp, n));
+        let resp = match retry {
+            Some(again) if learnt => self.execute_signed(again).await?.0,
+            _ => resp,
+        };
+        if resp.status().is_success() || resp.status() == StatusCode::RANGE_NOT_SATISFIABLE {
+            return Ok(resp);
+        }
+        let status = resp.status().as_u16();
+        let message = match read_limited(resp, 4096).await {
+            Ok(body) => serde_json::from_slice::<ApiError>(&body)
+                .map(|e| e.message)
+                .unwrap_or_else(|_| String::from_utf8_lossy(&body).into_owned()),
+            Err(_) => String::new(),
+        };
+        Err(CameraError::Status { status, message })
+    }
+
+    /// Signs `req` (when the client has credentials) with the camera's clock as far as the
+    /// phone knows it, and sends it; returns the answer and the nonce signed.
+    async fn execute_signed(
+        &self,
+        mut req: reqwest::Request,
+    ) -> Result<(reqwest::Response, Option<String>), CameraError> {
+        let mut nonce = None;
         if let Some(creds) = &self.credentials {
             let range = req
                 .headers()
@@ -250,22 +279,36 @@ impl CameraClient {
             };
             let now = auth::clock::camera_now(&creds.phone_id);
             let value = auth::authorization(creds, &parts, now);
+            nonce = auth::nonce_of(&value).map(str::to_string);
             let value = header::HeaderValue::from_str(&value)
                 .map_err(|_| CameraError::Protocol("unsignable request".into()))?;
             req.headers_mut().insert(header::AUTHORIZATION, value);
         }
         let resp = self.http.execute(req).await.map_err(link_error)?;
-        if resp.status().is_success() || resp.status() == StatusCode::RANGE_NOT_SATISFIABLE {
-            return Ok(resp);
+        Ok((resp, nonce))
+    }
+
+    /// Learns the camera's clock from a 401 carrying its signed time (for the nonce we sent);
+    /// true when it did. An unsigned or wrongly signed time is ignored.
+    fn learn_camera_clock(&self, resp: &reqwest::Response, nonce: &str) -> bool {
+        let Some(creds) = &self.credentials else { return false };
+        if resp.status() != StatusCode::UNAUTHORIZED {
+            return false;
         }
-        let status = resp.status().as_u16();
-        let message = match read_limited(resp, 4096).await {
-            Ok(body) => serde_json::from_slice::<ApiError>(&body)
-                .map(|e| e.message)
-                .unwrap_or_else(|_| String::from_utf8_lossy(&body).into_owned()),
-            Err(_) => String::new(),
+        let text =
+            |name| resp.headers().get(name).and_then(|v: &header::HeaderValue| v.to_str().ok());
+        let (Some(time), Some(mac)) =
+            (text(auth::CAMERA_TIME_HEADER), text(auth::CAMERA_MAC_HEADER))
+        else {
+            return false;
         };
-        Err(CameraError::Status { status, message })
+        match auth::verified_camera_time(&creds.api_secret, nonce, time, mac) {
+            Some(camera_ms) => {
+                auth::clock::learn(&creds.phone_id, camera_ms, auth::now_ms());
+                true
+            }
+            None => false,
+        }
     }
 
     async fn json<T: serde::de::DeserializeOwned>(

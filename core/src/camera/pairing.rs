@@ -174,6 +174,10 @@ pub struct PairedCamera {
     pub payload: PairingPayload,
     /// When the pairing happened, ms since the epoch.
     pub paired_at_ms: i64,
+    /// The camera's clock minus the phone's, ms, as last learnt from the camera's signed
+    /// answers; kept with the pairing so a restarted app signs on the camera's clock at once.
+    #[serde(default)]
+    pub clock_offset_ms: i64,
 }
 
 impl fmt::Debug for PairedCamera {
@@ -388,6 +392,7 @@ pub async fn pair_as(
             phone_id: phone_id.to_string(),
             payload,
             paired_at_ms: super::auth::now_ms(),
+            clock_offset_ms: 0,
         })
     }
     .await;
@@ -652,6 +657,18 @@ impl CameraPairing {
             self.save();
         }
         Ok(phone)
+    }
+
+    /// The camera's signed time for a request refused as stale (its signature verified): the
+    /// `(time, mac hex)` pair of [`super::auth::CAMERA_TIME_HEADER`] /
+    /// [`super::auth::CAMERA_MAC_HEADER`], or `None` for an unknown phone.
+    pub fn clock_answer(&self, header: &str, now_ms: i64) -> Option<(String, String)> {
+        use super::auth::{CLOCK_STATUS, HTTP_CLOCK_OP, answer_mac, nonce_of, phone_of};
+        let secret = self.phones.get(phone_of(header)?)?;
+        let time = now_ms.to_string();
+        let mac =
+            answer_mac(secret, HTTP_CLOCK_OP, CLOCK_STATUS, nonce_of(header)?, time.as_bytes());
+        Some((time, hex::encode(mac)))
     }
 
     /// Answers one pairing message of a connection; `now_ms` is the camera's wall clock.

@@ -185,6 +185,7 @@ mod tests {
                 identity_key: "cd".repeat(32),
             },
             paired_at_ms: 1,
+            clock_offset_ms: 0,
         }
     }
 

@@ -18,7 +18,7 @@ pub enum BackendKind {
 }
 
 /// What the store says about an object.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ObjectInfo {
     /// Its size.
     pub size: u64,
@@ -27,7 +27,7 @@ pub struct ObjectInfo {
 }
 
 /// An object name and size from a listing.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Listed {
     /// Its key.
     pub key: String,
@@ -36,7 +36,7 @@ pub struct Listed {
 }
 
 /// A request the platform sends itself: a presigned URL and the headers it must carry.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PresignedRequest {
     /// The URL, valid until it expires; it authorises only this request.
     pub url: String,

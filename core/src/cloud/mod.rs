@@ -13,6 +13,7 @@
 //! `WorkManager`) with presigned part URLs ([`CloudService::plan_platform_upload`]).
 
 mod backend;
+mod broker;
 mod credentials;
 mod local;
 mod restore;
@@ -34,6 +35,7 @@ use crate::catalog::{Catalog, CatalogError, CloudClipRow, UploadState};
 use crate::storage::{DataLayout, StorageError};
 
 pub use backend::{BackendKind, ByteStream, Listed, ObjectBackend, ObjectInfo, PresignedRequest};
+pub use broker::{BROKER_OP_PATH, BrokerBackend, BrokerConfig, BrokerError, BrokerOp, BrokerPart};
 pub use credentials::{CredentialSource, TemporaryCredentials};
 pub use local::LocalBackend;
 pub use restore::{DeleteOutcome, MAX_SHARE_EXPIRY, MIN_SHARE_EXPIRY, SyncReport};
@@ -224,6 +226,9 @@ pub enum BackendConfig {
     },
     /// S3-compatible storage.
     S3(S3Config),
+    /// S3-compatible storage through a broker that signs every request: the phone holds no S3
+    /// key, only its account's token (the presign-only mode).
+    Broker(BrokerConfig),
 }
 
 /// How to run the cloud.
@@ -423,6 +428,7 @@ impl CloudService {
         let backend: Arc<dyn ObjectBackend> = match &config.backend {
             BackendConfig::Local { root } => Arc::new(LocalBackend::new(root)),
             BackendConfig::S3(s3) => Arc::new(S3Backend::new(s3, &config.retry)?),
+            BackendConfig::Broker(broker) => Arc::new(BrokerBackend::new(broker, &config.retry)?),
         };
         Self::with_backend(catalog, layout, config, backend, observer).await
     }

@@ -135,18 +135,77 @@ impl S3Backend {
     }
 }
 
-/// Whether `endpoint` is plain HTTP, which is allowed on loopback only (a local test server):
-/// anywhere else the keys' signatures and the clips would cross the network in clear.
-fn plain_http_endpoint(endpoint: &str) -> Result<bool, CloudError> {
+impl S3Backend {
+    /// A presigned single PUT of `key` for someone holding no key (a broker's phone): records
+    /// `sha256` (hex) in the object's metadata, is bound to the body's SHA-256 when checksums are
+    /// on, and serves `.html` as HTML, like [`ObjectBackend::put`].
+    pub async fn presign_put(
+        &self,
+        key: &str,
+        sha256: Option<&str>,
+        checksum_b64: &str,
+        expires_in: Duration,
+    ) -> Result<PresignedRequest, CloudError> {
+        let mut headers = self.checksum_header(checksum_b64);
+        if let Some(sha) = sha256 {
+            headers.push((format!("x-amz-meta-{SHA256_META}"), sha.to_string()));
+        }
+        if key.ends_with(".html") {
+            headers.push(("content-type".into(), "text/html; charset=utf-8".into()));
+        }
+        self.presign_put_with(key, &[], headers, expires_in).await
+    }
+
+    /// The checksum header a body must carry, when checksums are on.
+    fn checksum_header(&self, sha256_b64: &str) -> Vec<(String, String)> {
+        if self.checksums {
+            vec![(CHECKSUM_HEADER.to_string(), sha256_b64.to_string())]
+        } else {
+            Vec::new()
+        }
+    }
+
+    /// A presigned PUT with `query` signed in and `headers` bound to the signature.
+    async fn presign_put_with(
+        &self,
+        key: &str,
+        query: &[(&str, String)],
+        headers: Vec<(String, String)>,
+        expires_in: Duration,
+    ) -> Result<PresignedRequest, CloudError> {
+        let mut options = SignedUrlOptions::default()
+            .with_query(query.iter().map(|(k, v)| (k.to_string(), v.clone())));
+        let mut map = HeaderMap::new();
+        for (name, value) in &headers {
+            let name = http::HeaderName::from_bytes(name.as_bytes())
+                .map_err(|e| CloudError::InvalidConfig(e.to_string()))?;
+            let value = HeaderValue::from_str(value)
+                .map_err(|e| CloudError::InvalidConfig(e.to_string()))?;
+            map.insert(name, value);
+        }
+        options.signed_headers = map;
+        let url = self
+            .store
+            .signed_url_opts(Method::PUT, &path(key)?, expires_in, &options)
+            .await
+            .map_err(map_err)?;
+        Ok(PresignedRequest { url: url.to_string(), headers })
+    }
+}
+
+/// Whether `endpoint` (an S3 endpoint, a broker, a URL a broker presigned) is plain HTTP, which
+/// is allowed on loopback only (a local test server): anywhere else the signatures, tokens and
+/// clips would cross the network in clear.
+pub(crate) fn plain_http_endpoint(endpoint: &str) -> Result<bool, CloudError> {
     let url = reqwest::Url::parse(endpoint)
-        .map_err(|e| CloudError::InvalidConfig(format!("bad S3 endpoint {endpoint:?}: {e}")))?;
+        .map_err(|e| CloudError::InvalidConfig(format!("bad endpoint {endpoint:?}: {e}")))?;
     match url.scheme() {
         "https" => Ok(false),
         "http" if is_loopback(&url) => Ok(true),
         "http" => Err(CloudError::InvalidConfig(format!(
-            "plain HTTP S3 endpoint {endpoint:?}: only https, or http on loopback"
+            "plain HTTP endpoint {endpoint:?}: only https, or http on loopback"
         ))),
-        other => Err(CloudError::InvalidConfig(format!("S3 endpoint scheme {other:?}"))),
+        other => Err(CloudError::InvalidConfig(format!("endpoint scheme {other:?}"))),
     }
 }
 
@@ -334,23 +393,9 @@ impl ObjectBackend for S3Backend {
         sha256_b64: &str,
         expires_in: Duration,
     ) -> Result<PresignedRequest, CloudError> {
-        let mut options = SignedUrlOptions::default()
-            .with_query([("partNumber", part_number.to_string()), ("uploadId", upload_id.into())]);
-        let mut headers = Vec::new();
-        if self.checksums {
-            let value = HeaderValue::from_str(sha256_b64)
-                .map_err(|e| CloudError::InvalidConfig(e.to_string()))?;
-            let mut map = HeaderMap::new();
-            map.insert(CHECKSUM_HEADER, value);
-            options.signed_headers = map;
-            headers.push((CHECKSUM_HEADER.to_string(), sha256_b64.to_string()));
-        }
-        let url = self
-            .store
-            .signed_url_opts(Method::PUT, &path(key)?, expires_in, &options)
-            .await
-            .map_err(map_err)?;
-        Ok(PresignedRequest { url: url.to_string(), headers })
+        let query = [("partNumber", part_number.to_string()), ("uploadId", upload_id.into())];
+        let headers = self.checksum_header(sha256_b64);
+        self.presign_put_with(key, &query, headers, expires_in).await
     }
 
     fn part_id_from_etag(&self, etag: &str, sha256_b64: &str) -> String {

@@ -143,6 +143,7 @@ impl Companion {
             ingestor: self.ingestor.clone(),
             states: self.states.clone(),
             joined: std::sync::atomic::AtomicBool::new(false),
+            secrets: Arc::clone(&self.secrets),
         };
         let cancel = self.stop.child_token();
         let handle = tokio::spawn(supervisor.run(cancel.clone()));
@@ -205,6 +206,9 @@ impl PairedAccess {
     }
 
     fn set(&self, camera: Option<PairedCamera>) {
+        if let Some(camera) = &camera {
+            crate::camera::auth::clock::restore(&camera.phone_id, camera.clock_offset_ms);
+        }
         let mut paired = self.lock();
         if let Some(camera) = &camera {
             paired.known.retain(|c| c.serial != camera.serial);
@@ -215,6 +219,9 @@ impl PairedAccess {
 
     /// Replaces the list of paired cameras (read from the secret store).
     pub(crate) fn set_known(&self, cameras: Vec<PairedCamera>) {
+        for camera in &cameras {
+            crate::camera::auth::clock::restore(&camera.phone_id, camera.clock_offset_ms);
+        }
         let mut paired = self.lock();
         let current = paired.current.clone();
         paired.known = cameras;

@@ -127,6 +127,8 @@ pub(super) struct Supervisor {
     pub states: StatePublisher,
     /// Whether the phone is on the camera's WiFi (joined, not yet left).
     pub joined: std::sync::atomic::AtomicBool,
+    /// Where the pairing is kept: a clock offset learnt is saved with it.
+    pub secrets: Arc<dyn crate::camera::secrets::SecretStore>,
 }
 
 /// How long one BLE scan listens for the camera's advertisement.
@@ -222,12 +224,30 @@ impl Supervisor {
             Ok(status) => status,
             Err(e) => return Err(self.ble_failure(&e, None).await),
         };
+        self.save_clock_offset().await;
         if !status.wifi_on
             && let Err(e) = control::send(ble, &self.camera, ControlCommand::WifiOn).await
         {
             return Err(self.ble_failure(&e, None).await);
         }
         Ok(())
+    }
+
+    /// Saves the camera's clock offset with the pairing when it moved by more than a second
+    /// from the one kept, so a restarted app does not start on a wrong clock.
+    async fn save_clock_offset(&self) {
+        let learnt = crate::camera::auth::clock::offset(&self.camera.phone_id);
+        if learnt.saturating_sub(self.camera.clock_offset_ms).unsigned_abs() <= 1_000 {
+            return;
+        }
+        let mut camera = self.camera.clone();
+        camera.clock_offset_ms = learnt;
+        let secrets = Arc::clone(&self.secrets);
+        match tokio::task::spawn_blocking(move || secrets.put(&camera)).await {
+            Ok(Ok(())) => tracing::info!(offset_ms = learnt, "camera clock offset saved"),
+            Ok(Err(e)) => tracing::warn!(error = %e, "camera clock offset not saved"),
+            Err(e) => tracing::warn!(error = %e, "camera clock offset not saved"),
+        }
     }
 
     /// Why a failed BLE command brings the link down. A refusal (even one carrying the

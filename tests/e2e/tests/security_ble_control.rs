@@ -116,6 +116,66 @@ async fn camera_clock_ten_minutes_off_is_corrected_not_read_as_revoked() {
     world.camera.shutdown().await;
 }
 
+#[tokio::test]
+async fn camera_clock_minutes_off_is_learnt_from_its_signed_https_answer_not_read_as_revoked() {
+    // No BLE at all: the first HTTPS request is stale on the camera's clock; the camera answers
+    // 401 with its time under the phone's secret, the phone learns the offset and signs again.
+    let world = paired_mode_camera(-7 * 60 * 1000).await;
+    let paired = pair(&world.camera).await;
+    let client = CameraClient::paired(&paired).unwrap();
+    let status = client.status().await.expect("https status despite a camera 7 minutes behind");
+    assert_eq!(status.serial, paired.serial);
+    assert!(client.status().await.is_ok(), "later requests carry the learnt offset");
+    world.camera.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_stale_request_gets_the_camera_time_signed_for_its_nonce_only() {
+    use dashkeep_core::camera::auth::{
+        CAMERA_MAC_HEADER, CAMERA_TIME_HEADER, verified_camera_time,
+    };
+    let world = paired_mode_camera(0).await;
+    let paired = pair(&world.camera).await;
+    let creds = paired.credentials().unwrap();
+    let nonce = "0123456789abcdef0123456789abcdef";
+    let stale = authorization_with_nonce(&creds, &STATUS, now_ms() - 3_600_000, nonce);
+    let resp = pinned_raw(&world.camera)
+        .get(format!("{}/api/v1/status", paired.payload.api_url))
+        .header("authorization", stale)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+    let text = |h| resp.headers().get(h).unwrap().to_str().unwrap().to_string();
+    let (time, mac) = (text(CAMERA_TIME_HEADER), text(CAMERA_MAC_HEADER));
+    let camera_ms = verified_camera_time(&creds.api_secret, nonce, &time, &mac).expect("signed");
+    assert!((camera_ms - now_ms()).abs() < 60_000);
+    // Replayed for another request (another nonce), or with a forged time: not accepted.
+    assert!(verified_camera_time(&creds.api_secret, "ffff0000ffff0000", &time, &mac).is_none());
+    let forged = (camera_ms + 600_000).to_string();
+    assert!(verified_camera_time(&creds.api_secret, nonce, &forged, &mac).is_none());
+    world.camera.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_learnt_camera_clock_offset_is_kept_with_the_pairing_across_an_app_restart() {
+    use dashkeep_core::camera::secrets::{FileSecretStore, SecretStore};
+    let world = paired_mode_camera(0).await;
+    let phone = world.phone().await;
+    let addr = world.camera.ble_addr().to_string();
+    let code = world.camera.pairing_code();
+    let paired = phone.pair(&link(&world.camera), &addr, &code).await.expect("pairs");
+    // The app learnt that the camera runs 9 minutes ahead and saved it with the pairing...
+    let mut learnt = paired.clone();
+    learnt.clock_offset_ms = 9 * 60 * 1000;
+    FileSecretStore::in_dir(&world.data_dir()).put(&learnt).unwrap();
+    drop(phone);
+    // ...then restarted: the offset is back before any request is signed.
+    let _phone = world.phone().await;
+    assert_eq!(dashkeep_core::camera::auth::clock::offset(&paired.phone_id), 9 * 60 * 1000);
+    world.camera.shutdown().await;
+}
+
 fn pinned_raw(camera: &SimCamera) -> reqwest::Client {
     let key = CameraKey::from_bytes(camera.identity_key());
     let tls = dashkeep_core::camera::pinned::phone_client_config(key).unwrap();

@@ -30,7 +30,7 @@ use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
 use crate::camera::{Inner, VideoFaults, lock};
 use crate::{Fault, Lie, SimCamera};
-use dashkeep_core::camera::auth::{AuthRejection, SignedParts};
+use dashkeep_core::camera::auth::{self, AuthRejection, SignedParts};
 
 /// Video body chunks: large, so each read on the blocking pool moves a lot (a camera serving a
 /// phone is disk-bound; the simulator should not be CPU-bound on thread hand-offs).
@@ -313,7 +313,31 @@ async fn api_auth(State(inner): State<Shared>, req: Request, next: Next) -> Resp
                 &parts,
                 inner.wall_ms(),
             );
-            Some(v.map_err(|reason| (reason, path.to_string())))
+            let v = v.map_err(|reason| (reason, path.to_string()));
+            if let (Err((AuthRejection::Stale, _)), Some(header_value)) =
+                (&v, text(header::AUTHORIZATION))
+            {
+                // Signed by a paired phone, only outside the window: tell it the camera's time,
+                // signed, so it corrects its clock offset instead of reading this as revoked.
+                let answer = lock(&inner.pairing).clock_answer(header_value, inner.wall_ms());
+                if let Some((time, mac)) = answer {
+                    inner.count(|c| c.unauthorized += 1);
+                    let mut r = error(
+                        StatusCode::UNAUTHORIZED,
+                        "clock",
+                        "request outside the camera's clock window",
+                    );
+                    for (name, value) in
+                        [(auth::CAMERA_TIME_HEADER, time), (auth::CAMERA_MAC_HEADER, mac)]
+                    {
+                        if let Ok(value) = HeaderValue::from_str(&value) {
+                            r.headers_mut().insert(name, value);
+                        }
+                    }
+                    return r;
+                }
+            }
+            Some(v)
         }
     };
     match verdict {
