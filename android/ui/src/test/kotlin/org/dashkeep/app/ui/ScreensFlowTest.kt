@@ -13,20 +13,16 @@ import androidx.compose.ui.test.performSemanticsAction
 import androidx.compose.ui.test.performTextReplacement
 import kotlinx.coroutines.runBlocking
 import org.dashkeep.ffi.ClipState
+import org.dashkeep.ffi.Sensitivity
 import org.dashkeep.ffi.UploadPolicy
 import org.junit.jupiter.api.Assertions.assertEquals
 import org.junit.jupiter.api.Assertions.assertTrue
-import org.junit.jupiter.api.Disabled
 import org.junit.jupiter.api.Test
 
 /**
  * The app's screens clicked through on a phone-sized headless screen, over the real core and
  * the simulated camera: what a user does, and what they must see.
  */
-@Disabled(
-    "Not yet passing: its waits for screen text time out (60 s each) on the merged tree; " +
-        "counted as skipped by scripts/kotlin-tests until fixed (issue 16)",
-)
 class ScreensFlowTest {
     @Test
     fun `pair with a wrong then the right code, connect and watch segments arrive`() = Rig().use { rig ->
@@ -71,6 +67,9 @@ class ScreensFlowTest {
             onNodeWithTag("drive-$driveId").performClick()
             waitForTag("timeline")
             waitForTag("poster") // the player slot shows the drive's first frame
+            // The core's summary: figures, and the GPS track drawn (or what is missing said).
+            waitForTag("figure-Duration")
+            waitFor(hasTestTag("track") or hasTestTag("no-track") or hasTestTag("gps-missing"))
             onNode(hasText("Make a clip") and androidx.compose.ui.test.hasClickAction()).performScrollTo().performClick()
             waitForTag("clip-title")
             onNodeWithTag("clip-title").assertTextEquals("Manual clip")
@@ -111,6 +110,13 @@ class ScreensFlowTest {
             onNodeWithTag("policy-WIFI_ONLY").performClick()
             waitUntil("back to WiFi only", 10_000) { runBlocking { rig.companion.cloudStatus().policy } == UploadPolicy.WIFI_ONLY }
             onNodeWithText("Account: driver-1", substring = true).assertExists()
+
+            // Detector sensitivity: the core's levels as slider steps; High is taken at once.
+            onNodeWithTag("sensitivity-label").assertTextContains("Normal", substring = true)
+            onNodeWithTag("sensitivity-slider").performScrollTo()
+                .performSemanticsAction(SemanticsActions.SetProgress) { it(rig.companion.sensitivityLevels().lastIndex.toFloat()) }
+            waitForText("High: thresholds")
+            waitUntil("the core took the sensitivity", 10_000) { rig.companion.detectorSensitivity() == Sensitivity.HIGH }
         }
     }
 

@@ -14,6 +14,8 @@ import org.dashkeep.ffi.CompanionException
 import org.dashkeep.ffi.CompanionInterface
 import org.dashkeep.ffi.PairedCamera
 import org.dashkeep.ffi.PairingErrorKind
+import org.dashkeep.ffi.Sensitivity
+import org.dashkeep.ffi.SensitivityLevel
 import org.dashkeep.ffi.UploadPolicy
 
 /** The cloud account as Settings shows it. */
@@ -28,6 +30,9 @@ data class SettingsState(
     val quotaMax: Double = 0.9,
     /** The phone's storage, for the slider's bytes. */
     val volumeBytes: Long = 0,
+    /** The detector's sensitivity now, and the choices in order (the slider's steps), from the core. */
+    val sensitivity: Sensitivity = Sensitivity.NORMAL,
+    val sensitivityLevels: List<SensitivityLevel> = emptyList(),
     /** What the last quota change evicted, for a snackbar. */
     val lastEvictedCount: Int = 0,
     /** The upload policy, from the core (`null`: no cloud configured). */
@@ -67,7 +72,10 @@ class SettingsViewModel(
     val quotaRange: ClosedFloatingPointRange<Double> = bounds.min..bounds.max
 
     private val _state = MutableStateFlow(
-        SettingsState(quota = companion.quota(), quotaMin = bounds.min, quotaMax = bounds.max, pairingAvailable = transport != null),
+        SettingsState(
+            quota = companion.quota(), quotaMin = bounds.min, quotaMax = bounds.max, pairingAvailable = transport != null,
+            sensitivity = companion.detectorSensitivity(), sensitivityLevels = companion.sensitivityLevels(),
+        ),
     )
     /** The screen's state. */
     val state: StateFlow<SettingsState> = _state.asStateFlow()
@@ -157,6 +165,16 @@ class SettingsViewModel(
             _state.update { it.copy(quota = companion.quota(), lastEvictedCount = evicted.size, error = null) }
         } catch (e: Exception) {
             _state.update { it.copy(quota = companion.quota(), error = e.userMessage()) }
+        }
+    }
+
+    /** The detector's sensitivity (a step of the slider); the core persists it and detects with it at once. */
+    fun setSensitivity(level: Sensitivity): Job = scope.launch {
+        try {
+            companion.setDetectorSensitivity(level)
+            _state.update { it.copy(sensitivity = companion.detectorSensitivity(), error = null) }
+        } catch (e: Exception) {
+            _state.update { it.copy(error = e.userMessage()) }
         }
     }
 
