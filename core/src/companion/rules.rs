@@ -54,9 +54,12 @@ const SENSITIVITIES: [(Sensitivity, &str); 3] =
 
 /// The sensitivity the user chose in Settings, if any; it overrides the configured default so
 /// the choice survives a restart.
-pub(super) async fn saved_sensitivity(catalog: &Catalog) -> Result<Option<Sensitivity>, CatalogError> {
+pub(super) async fn saved_sensitivity(
+    catalog: &Catalog,
+) -> Result<Option<Sensitivity>, CatalogError> {
     let saved = catalog.setting(SENSITIVITY_SETTING).await?;
-    Ok(saved.and_then(|s| SENSITIVITIES.iter().find(|(_, name)| *name == s).map(|(level, _)| *level)))
+    Ok(saved
+        .and_then(|s| SENSITIVITIES.iter().find(|(_, name)| *name == s).map(|(level, _)| *level)))
 }
 
 impl Companion {
@@ -65,7 +68,10 @@ impl Companion {
     pub fn sensitivity_levels() -> Vec<SensitivityLevel> {
         SENSITIVITIES
             .iter()
-            .map(|&(sensitivity, _)| SensitivityLevel { sensitivity, threshold_scale: sensitivity.scale() })
+            .map(|&(sensitivity, _)| SensitivityLevel {
+                sensitivity,
+                threshold_scale: sensitivity.scale(),
+            })
             .collect()
     }
 
@@ -76,8 +82,14 @@ impl Companion {
 
     /// Sets the detector's sensitivity: persisted, and the detectors start again at the new
     /// thresholds (a motion in progress at that instant is judged afresh).
-    pub async fn set_detector_sensitivity(&self, sensitivity: Sensitivity) -> Result<(), CompanionError> {
-        let name = SENSITIVITIES.iter().find(|(level, _)| *level == sensitivity).map_or("normal", |(_, n)| n);
+    pub async fn set_detector_sensitivity(
+        &self,
+        sensitivity: Sensitivity,
+    ) -> Result<(), CompanionError> {
+        let name = SENSITIVITIES
+            .iter()
+            .find(|(level, _)| *level == sensitivity)
+            .map_or("normal", |(_, n)| n);
         self.catalog.set_setting(SENSITIVITY_SETTING, name.to_owned()).await?;
         *self.sensitivity.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = sensitivity;
         *self.pipeline.motion.lock().unwrap_or_else(std::sync::PoisonError::into_inner) =

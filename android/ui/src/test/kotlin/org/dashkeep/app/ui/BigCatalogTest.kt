@@ -35,14 +35,14 @@ class BigCatalogTest {
             phone {
                 setContent { DashkeepTheme(dark = false) { VideosScreen(vm, onOpenDrive = {}, onOpenClip = {}) } }
                 waitForTag("drives")
-                waitUntil("the first page", 30_000) { vm.state.value.drives.isNotEmpty() }
+                waitTill("the first page", 30_000) { vm.state.value.drives.isNotEmpty() }
                 assertEquals(DRIVES, vm.state.value.totalDrives)
                 assertEquals(PAGE, vm.state.value.drives.size, "one page at first, not the catalog")
                 var pages = 1
                 var loaded = vm.state.value.drives.size
                 while (loaded < DRIVES) {
                     onNodeWithTag("drives").performScrollToIndex(loaded - 1)
-                    waitUntil("page ${pages + 1}", 30_000) { vm.state.value.drives.size > loaded }
+                    waitTill("page ${pages + 1}", 30_000) { vm.state.value.drives.size > loaded }
                     val now = vm.state.value.drives.size
                     assertTrue(now <= loaded + PAGE, "one page at a time: $loaded -> $now")
                     loaded = now

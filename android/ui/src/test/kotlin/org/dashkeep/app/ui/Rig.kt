@@ -28,7 +28,7 @@ class Rig(camera: Boolean = true) : AutoCloseable {
             segmentSecs = 30,
             extraArgs = listOf(
                 "--paired-mode", "--pairing-code", CODE, "--ble-listen", "127.0.0.1:$blePort",
-                "--pairing-backoff-ms", "2000",
+                "--pairing-backoff-ms", "5000",
             ),
         )
     } else {
