@@ -1,9 +1,7 @@
 package org.dashkeep.app.service
 
-import android.Manifest
 import android.app.Application
 import android.bluetooth.BluetoothAdapter
-import android.bluetooth.BluetoothManager
 import android.bluetooth.le.BluetoothLeScanner
 import android.os.ParcelUuid
 import java.util.UUID
@@ -37,9 +35,7 @@ class AutoConnectTest {
     @Before
     fun setUp() {
         app = RuntimeEnvironment.getApplication()
-        shadowOf(app).grantPermissions(Manifest.permission.BLUETOOTH_SCAN, Manifest.permission.BLUETOOTH_CONNECT)
-        adapter = app.getSystemService(BluetoothManager::class.java).adapter
-        shadowOf(adapter).setEnabled(true)
+        adapter = AndroidBleCentralTest.bluetoothOn(app)
     }
 
     @Test

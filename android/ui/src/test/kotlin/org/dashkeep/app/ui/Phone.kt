@@ -7,6 +7,8 @@ import androidx.compose.ui.test.SkikoComposeUiTest
 import androidx.compose.ui.test.hasTestTag
 import androidx.compose.ui.test.hasText
 import androidx.compose.ui.test.isEnabled
+import androidx.compose.ui.test.onRoot
+import androidx.compose.ui.test.printToString
 import androidx.compose.ui.test.runSkikoComposeUiTest
 import androidx.compose.ui.unit.Density
 import java.io.File
@@ -23,8 +25,12 @@ fun phone(block: SkikoComposeUiTest.() -> Unit) =
  * many minutes. Here each check lets Compose settle (`fetchSemanticsNodes` waits for idle), then
  * the test sleeps briefly so the core's threads can work.
  */
-fun SkikoComposeUiTest.waitFor(matcher: SemanticsMatcher, timeoutMs: Long = 30_000, unmerged: Boolean = true) =
+fun SkikoComposeUiTest.waitFor(matcher: SemanticsMatcher, timeoutMs: Long = 30_000, unmerged: Boolean = true) = try {
     waitTill("${matcher.description} to appear", timeoutMs) { onAllNodes(matcher, useUnmergedTree = unmerged).fetchSemanticsNodes().isNotEmpty() }
+} catch (e: AssertionError) {
+    // What the screen showed instead, for whoever reads the failure.
+    throw AssertionError("${e.message}; the screen shows:\n${onRoot().printToString()}", e)
+}
 
 /** Waits until `condition` holds, by the wall clock (see [waitFor]). */
 fun SkikoComposeUiTest.waitTill(what: String, timeoutMs: Long, condition: () -> Boolean) {

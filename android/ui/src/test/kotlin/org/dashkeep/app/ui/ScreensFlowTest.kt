@@ -37,9 +37,12 @@ class ScreensFlowTest {
             onNodeWithTag("code").performTextReplacement("11112222")
             onNodeWithText("Pair with", substring = true).performClick()
             waitForText("wrong code")
-            // At once again: the camera backs off, and the screen says how long to wait.
+            // Another wrong attempt reaches the camera just before the right code is pressed, so
+            // the camera is backing off then whatever this machine's speed: the screen says how
+            // long to wait.
             onNodeWithTag("code").performTextReplacement(Rig.CODE)
             waitEnabled("Pair with")
+            rig.wrongAttempt()
             onNodeWithText("Pair with", substring = true).performClick()
             waitForText("too many attempts")
             waitForTag("backoff")

@@ -1,6 +1,5 @@
 package org.dashkeep.app.ui
 
-import androidx.compose.ui.test.hasTestTag
 import androidx.compose.ui.test.onNodeWithTag
 import androidx.compose.ui.test.onNodeWithText
 import androidx.compose.ui.test.performScrollTo
@@ -34,7 +33,7 @@ class ScreenshotsTest {
             Shot("videos-drives", Route.Videos, "Drives ("),
             Shot("videos-clips", Route.Videos, "Clips (", clickText = "Clips ("),
             Shot("drive", Route.Drive(drive), "Timeline"),
-            Shot("drive-summary", Route.Drive(drive), "Timeline", scrollTo = "timeline"),
+            Shot("drive-summary", Route.Drive(drive), "Timeline", scrollTo = "track"),
             Shot("clip", Route.Clip(clip), "What happened"),
             Shot("settings", Route.Settings, "Account:"),
             Shot("pairing", Route.Pairing, "Look for cameras"),
@@ -47,7 +46,7 @@ class ScreenshotsTest {
                     shot.clickText?.let { onNodeWithText(it, substring = true).performClick() }
                     if (shot.name.startsWith("drive") || shot.name == "clip") waitForTag("poster")
                     shot.scrollTo?.let { tag ->
-                        waitFor(hasTestTag("track") or hasTestTag("no-track"))
+                        waitForTag(tag)
                         onNodeWithTag(tag).performScrollTo()
                     }
                     if (shot.name == "videos-clips") waitForTag("clips")

@@ -52,6 +52,8 @@ data class SettingsState(
     val pairing: Boolean = false,
     /** The camera backs off after wrong codes: no new attempt before this (wall-clock ms). */
     val pairBlockedUntilMs: Long = 0,
+    /** Seconds left of that wait, ticking (0: the camera takes attempts again). */
+    val pairWaitS: Long = 0,
     /** The camera just paired (the Pairing screen's success). */
     val justPaired: PairedCamera? = null,
     val error: String? = null,
@@ -146,16 +148,25 @@ class SettingsViewModel(
             _state.update {
                 it.copy(error = e.userMessage(), pairBlockedUntilMs = if (wait != null) System.currentTimeMillis() + wait else 0)
             }
-            if (wait != null) {
-                scope.launch {
-                    delay(wait)
-                    _state.update { s -> if (s.error == e.userMessage()) s.copy(error = null) else s }
-                }
-            }
+            if (wait != null) countDown(System.currentTimeMillis() + wait, e.userMessage())
         } finally {
             _state.update { it.copy(pairing = false) }
             refreshPaired().join()
         }
+    }
+
+    /**
+     * Ticks the back-off's seconds in the state (off the screen's frames: the screen only shows
+     * them), then takes the back-off's message down.
+     */
+    private fun countDown(untilMs: Long, message: String) = scope.launch {
+        while (true) {
+            val left = untilMs - System.currentTimeMillis()
+            if (left <= 0) break
+            _state.update { it.copy(pairWaitS = seconds(left)) }
+            delay(minOf(left, 1_000L - left % 1_000L))
+        }
+        _state.update { s -> s.copy(pairWaitS = 0, error = if (s.error == message) null else s.error) }
     }
 
     /** The slider was released at `fraction`; the core validates, persists and evicts. */
