@@ -12,7 +12,9 @@ import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.SupervisorJob
 import kotlinx.coroutines.delay
 import kotlinx.coroutines.runBlocking
+import kotlinx.coroutines.job
 import kotlinx.coroutines.withTimeout
+import kotlinx.coroutines.withTimeoutOrNull
 import org.dashkeep.app.platform.Permissions
 import org.dashkeep.ffi.BleTransport
 import org.dashkeep.ffi.ClipReason
@@ -135,6 +137,8 @@ class FreshInstallFlowTest {
             assertEquals(null, DriveService.activeSerial(app))
         } finally {
             runCatching { core.disconnect() }
+            // The service's own work (its disconnect after Stop) ends before the core closes.
+            withTimeoutOrNull(5_000) { app.workScope.coroutineContext.job.children.toList().forEach { it.join() } }
             core.close()
             cam.close()
             dir.toFile().deleteRecursively()
