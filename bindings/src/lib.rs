@@ -26,6 +26,8 @@ pub mod companion;
 pub mod drive;
 pub mod errors;
 pub mod events;
+#[doc(hidden)]
+pub mod fixtures;
 pub mod platform;
 pub mod probe;
 pub mod rules;

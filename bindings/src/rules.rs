@@ -7,7 +7,9 @@ use std::sync::Arc;
 use dashkeep_core::Companion as CoreCompanion;
 use dashkeep_core::catalog::ClipId;
 use dashkeep_core::companion::{QuotaBounds as CoreBounds, ShareTarget as CoreShare};
+use dashkeep_core::events::Sensitivity as CoreSensitivity;
 
+use crate::clips::Sensitivity;
 use crate::companion::Companion;
 use crate::errors::CompanionError;
 use crate::runtime::run;
@@ -27,6 +29,26 @@ pub struct QuotaBounds {
 impl From<CoreBounds> for QuotaBounds {
     fn from(b: CoreBounds) -> Self {
         Self { min: b.min, max: b.max, default_fraction: b.default }
+    }
+}
+
+/// One step of Settings' detector sensitivity choice: the level and the factor it applies to
+/// every detector threshold (below 1: milder events fire too).
+#[derive(uniffi::Record, Debug, Clone, Copy, PartialEq)]
+pub struct SensitivityLevel {
+    /// The level.
+    pub sensitivity: Sensitivity,
+    /// The factor on the Normal thresholds.
+    pub threshold_scale: f64,
+}
+
+impl From<CoreSensitivity> for Sensitivity {
+    fn from(s: CoreSensitivity) -> Self {
+        match s {
+            CoreSensitivity::Low => Self::Low,
+            CoreSensitivity::Normal => Self::Normal,
+            CoreSensitivity::High => Self::High,
+        }
     }
 }
 
@@ -61,6 +83,32 @@ impl Companion {
         CoreCompanion::quota_bounds().into()
     }
 
+    /// Settings' detector sensitivity choices, least sensitive first (the first and the last
+    /// are the slider's bounds).
+    pub fn sensitivity_levels(&self) -> Vec<SensitivityLevel> {
+        CoreCompanion::sensitivity_levels()
+            .into_iter()
+            .map(|l| SensitivityLevel {
+                sensitivity: l.sensitivity.into(),
+                threshold_scale: l.threshold_scale,
+            })
+            .collect()
+    }
+
+    /// The detector's sensitivity now (the user's choice, else the one opened with).
+    pub fn detector_sensitivity(&self) -> Sensitivity {
+        self.inner.detector_sensitivity().into()
+    }
+
+    /// Sets the detector's sensitivity; persisted, and the detector uses it from the next sample.
+    pub async fn set_detector_sensitivity(
+        &self,
+        sensitivity: Sensitivity,
+    ) -> Result<(), CompanionError> {
+        let inner = Arc::clone(&self.inner);
+        Ok(run(async move { inner.set_detector_sensitivity(sensitivity.into()).await }).await?)
+    }
+
     /// How far ahead, in hours of driving, the at-risk warnings look.
     pub fn at_risk_horizon_hours(&self) -> f64 {
         self.inner.at_risk_horizon_hours()
@@ -84,4 +132,11 @@ impl Companion {
         let inner = Arc::clone(&self.inner);
         Ok(run(async move { inner.share_target(ClipId(clip_id)).await }).await?.into())
     }
+}
+
+/// The BLE service every Dashkeep camera advertises: the filter of the platform's background
+/// scan that starts the drive when the paired camera comes in range (auto-connect).
+#[uniffi::export]
+pub fn camera_service_uuid() -> String {
+    dashkeep_core::camera::ble::SERVICE_UUID.to_string()
 }

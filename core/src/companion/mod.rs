@@ -12,7 +12,7 @@ mod risk;
 mod rules;
 
 pub use connection::{ConnectionState, DisconnectReason};
-pub use rules::{DEFAULT_CAMERA_URL, QuotaBounds, ShareTarget};
+pub use rules::{DEFAULT_CAMERA_URL, QuotaBounds, SensitivityLevel, ShareTarget};
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -232,6 +232,8 @@ pub struct Companion {
     states: StatePublisher,
     /// How far ahead the at-risk warnings look (see `rules.rs`).
     at_risk_horizon_hours: f64,
+    /// The detector's sensitivity now (see `rules.rs`).
+    sensitivity: std::sync::Mutex<Sensitivity>,
     _lock: File,
 }
 
@@ -258,6 +260,7 @@ impl Companion {
         let lock = lock_data_dir(layout.clone()).await?;
         let catalog = Catalog::open(&layout.catalog_path()).await?;
         let reconciled = reconcile(&catalog, &layout).await?;
+        let sensitivity = rules::saved_sensitivity(&catalog).await?.unwrap_or(config.sensitivity);
         let (events, _) = broadcast::channel(EVENT_BUFFER);
         let full = Arc::new(AtomicBool::new(false));
         let recorder = LoopRecorder::open(
@@ -306,7 +309,7 @@ impl Companion {
                 config.exact_clips,
             ),
             window: config.clip_window,
-            motion: Arc::new(std::sync::Mutex::new(MotionPipeline::new(config.sensitivity))),
+            motion: Arc::new(std::sync::Mutex::new(MotionPipeline::new(sensitivity))),
             events: events.clone(),
             cutting: Arc::default(),
             cloud: cloud.clone(),
@@ -343,6 +346,7 @@ impl Companion {
             cloud,
             stop,
             at_risk_horizon_hours: config.at_risk_horizon_hours,
+            sensitivity: std::sync::Mutex::new(sensitivity),
             _lock: lock,
         }))
     }

@@ -4,8 +4,9 @@
 
 use std::path::PathBuf;
 
-use crate::catalog::ClipId;
+use crate::catalog::{Catalog, CatalogError, ClipId};
 use crate::cloud::CloudError;
+use crate::events::{MotionPipeline, Sensitivity};
 use crate::storage::QuotaFraction;
 
 use super::{Companion, CompanionError};
@@ -34,7 +35,68 @@ pub enum ShareTarget {
     File(PathBuf),
 }
 
+/// One step of Settings' detector sensitivity choice: the level and the factor it applies to
+/// every detector threshold (below 1: milder events fire too).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SensitivityLevel {
+    /// The level.
+    pub sensitivity: Sensitivity,
+    /// The factor on the Normal thresholds.
+    pub threshold_scale: f64,
+}
+
+/// Where the user's detector sensitivity is kept (the catalog's settings table).
+const SENSITIVITY_SETTING: &str = "events.sensitivity";
+
+/// The levels, least sensitive first, with the names the setting stores.
+const SENSITIVITIES: [(Sensitivity, &str); 3] =
+    [(Sensitivity::Low, "low"), (Sensitivity::Normal, "normal"), (Sensitivity::High, "high")];
+
+/// The sensitivity the user chose in Settings, if any; it overrides the configured default so
+/// the choice survives a restart.
+pub(super) async fn saved_sensitivity(
+    catalog: &Catalog,
+) -> Result<Option<Sensitivity>, CatalogError> {
+    let saved = catalog.setting(SENSITIVITY_SETTING).await?;
+    Ok(saved
+        .and_then(|s| SENSITIVITIES.iter().find(|(_, name)| *name == s).map(|(level, _)| *level)))
+}
+
 impl Companion {
+    /// Settings' sensitivity choices, least sensitive first (the slider's bounds are the first
+    /// and the last).
+    pub fn sensitivity_levels() -> Vec<SensitivityLevel> {
+        SENSITIVITIES
+            .iter()
+            .map(|&(sensitivity, _)| SensitivityLevel {
+                sensitivity,
+                threshold_scale: sensitivity.scale(),
+            })
+            .collect()
+    }
+
+    /// The detector's sensitivity now (the user's choice, else the configured one).
+    pub fn detector_sensitivity(&self) -> Sensitivity {
+        *self.sensitivity.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Sets the detector's sensitivity: persisted, and the detectors start again at the new
+    /// thresholds (a motion in progress at that instant is judged afresh).
+    pub async fn set_detector_sensitivity(
+        &self,
+        sensitivity: Sensitivity,
+    ) -> Result<(), CompanionError> {
+        let name = SENSITIVITIES
+            .iter()
+            .find(|(level, _)| *level == sensitivity)
+            .map_or("normal", |(_, n)| n);
+        self.catalog.set_setting(SENSITIVITY_SETTING, name.to_owned()).await?;
+        *self.sensitivity.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = sensitivity;
+        *self.pipeline.motion.lock().unwrap_or_else(std::sync::PoisonError::into_inner) =
+            MotionPipeline::new(sensitivity);
+        Ok(())
+    }
+
     /// The quota slider's bounds and default.
     pub fn quota_bounds() -> QuotaBounds {
         QuotaBounds {
@@ -74,5 +136,49 @@ impl Companion {
         self.clip_path(&clip)
             .map(ShareTarget::File)
             .ok_or(CompanionError::Cloud(CloudError::UnknownClip(id.0)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::CompanionConfig;
+    use crate::events::{G, MotionSample};
+
+    /// One second at rest, a 2.7 g knock for 30 ms, then two seconds at rest: a collision at
+    /// High (threshold 2.4 g), nothing at Normal (3 g) or Low (3.75 g).
+    fn knock(t0: f64) -> Vec<MotionSample> {
+        (0..300)
+            .map(|i| {
+                let t = t0 + f64::from(i) / 100.0;
+                let ax = if (100..103).contains(&i) { 2.7 * G } else { 0.0 };
+                MotionSample::accel(t, ax, 0.0, G)
+            })
+            .collect()
+    }
+
+    async fn collisions(c: &Companion, t0: f64) -> usize {
+        let found = c.push_motion_samples(knock(t0)).await.expect("samples");
+        found.iter().filter(|e| e.kind == "collision").count()
+    }
+
+    #[tokio::test]
+    async fn the_detector_uses_the_chosen_sensitivity_and_it_survives_a_restart() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let levels = Companion::sensitivity_levels();
+        assert_eq!(levels.first().map(|l| l.sensitivity), Some(Sensitivity::Low));
+        assert_eq!(levels.last().map(|l| l.sensitivity), Some(Sensitivity::High));
+        {
+            let c = Companion::open(CompanionConfig::new(dir.path())).await.expect("open");
+            assert_eq!(c.detector_sensitivity(), Sensitivity::Normal);
+            assert_eq!(collisions(&c, 1_000.0).await, 0, "2.7 g is below Normal's threshold");
+            c.set_detector_sensitivity(Sensitivity::High).await.expect("set");
+            assert_eq!(collisions(&c, 2_000.0).await, 1, "High fires on it");
+        }
+        let c = Companion::open(CompanionConfig::new(dir.path())).await.expect("reopen");
+        assert_eq!(c.detector_sensitivity(), Sensitivity::High, "the choice is kept");
+        assert_eq!(collisions(&c, 3_000.0).await, 1);
+        c.set_detector_sensitivity(Sensitivity::Low).await.expect("set");
+        assert_eq!(collisions(&c, 4_000.0).await, 0);
     }
 }

@@ -122,6 +122,22 @@ struct DriveView: View {
                     }
                 }.frame(height: 32)
             }
+            if let r = vm.summary {
+                Section("Summary") {
+                    if let d = r.distanceM { Text(String(format: "%.1f km", d / 1000)) }
+                    if let v = r.averageSpeedMps { Text(String(format: "Average %.0f km/h", v * 3.6)) }
+                    if let v = r.topSpeedMps { Text(String(format: "Top speed %.0f km/h", v * 3.6)) }
+                    if r.gpsFixes == 0 { Text("No GPS in this drive: no track, distance or speeds.").font(.caption) }
+                    ForEach(Array(r.gpsMissing.enumerated()), id: \.offset) { _, gap in
+                        Text("No GPS for \((gap.toMs - gap.fromMs) / 1000) s: \(String(describing: gap.reason))").font(.caption)
+                    }
+                }
+                Section("Speed and g-force") {
+                    Curve(points: r.speed, total: Double(r.durationMs)).stroke(.blue, lineWidth: 2).frame(height: 60)
+                    Curve(points: r.gForce, total: Double(r.durationMs)).stroke(.purple, lineWidth: 2).frame(height: 40)
+                }
+                if r.track.count > 1 { Section("Route") { Track(points: r.track).stroke(.blue, lineWidth: 3).frame(height: 200) } }
+            }
             Section("Make a clip") {
                 Slider(value: Binding(get: { vm.range.lowerBound }, set: { vm.range = $0...max($0 + 1, vm.range.upperBound) }), in: 0...max(vm.length, 1))
                 Slider(value: Binding(get: { vm.range.upperBound }, set: { vm.range = min(vm.range.lowerBound, $0 - 1)...$0 }), in: 0...max(vm.length, 1))
@@ -174,6 +190,13 @@ struct SettingsView: View {
             Section("Phone storage for videos: \(Int(vm.quota * 100))% (\(size(UInt64(Double(vm.volumeBytes) * vm.quota))))") {
                 Slider(value: $vm.quota, in: vm.bounds.min...vm.bounds.max) { editing in if !editing { Task { await vm.commitQuota() } } }
             }
+            Section("Incident detection") {
+                Picker("Sensitivity", selection: Binding(get: { vm.sensitivity }, set: { l in Task { await vm.setSensitivity(l) } })) {
+                    ForEach(vm.sensitivityLevels, id: \.sensitivity) { l in
+                        Text(String(format: "%@ (× %.2f)", String(describing: l.sensitivity).capitalized, l.thresholdScale)).tag(l.sensitivity)
+                    }
+                }
+            }
             if let c = vm.cloud {
                 Section("Cloud: \(c.account)") {
                     Picker("Upload clips over", selection: Binding(get: { c.policy }, set: { p in Task { await vm.setPolicy(p) } })) {
@@ -212,5 +235,37 @@ struct PairingView: View {
                 }
             }
         }
+    }
+}
+
+/// A curve over the drive's time axis, scaled to its own maximum.
+struct Curve: Shape {
+    let points: [SeriesPoint]
+    let total: Double
+    func path(in rect: CGRect) -> Path {
+        let top = max(points.map(\.value).max() ?? 0, 1e-9)
+        var p = Path()
+        for (i, pt) in points.enumerated() {
+            let at = CGPoint(x: rect.width * Double(pt.tMs) / max(total, 1), y: rect.height * (1 - pt.value / top))
+            if i == 0 { p.move(to: at) } else { p.addLine(to: at) }
+        }
+        return p
+    }
+}
+
+/// The GPS track as a path, north up.
+struct Track: Shape {
+    let points: [TrackPoint]
+    func path(in rect: CGRect) -> Path {
+        let k = cos((points.map(\.lat).reduce(0, +) / Double(max(points.count, 1))) * .pi / 180)
+        let xs = points.map { $0.lon * k }, ys = points.map(\.lat)
+        let (x0, y0) = (xs.min() ?? 0, ys.min() ?? 0)
+        let scale = min(rect.width / max((xs.max() ?? 0) - x0, 1e-9), rect.height / max((ys.max() ?? 0) - y0, 1e-9))
+        var p = Path()
+        for (i, (x, y)) in zip(xs, ys).enumerated() {
+            let at = CGPoint(x: (x - x0) * scale, y: rect.height - (y - y0) * scale)
+            if i == 0 { p.move(to: at) } else { p.addLine(to: at) }
+        }
+        return p
     }
 }

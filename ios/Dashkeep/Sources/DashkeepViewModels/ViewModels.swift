@@ -149,6 +149,8 @@ public final class DriveViewModel {
     public private(set) var incidents: [Incident] = []
     public var range: ClosedRange<Double> = 0...30
     public private(set) var madeClip: Clip?
+    /// The core's summary: speed and g-force curves, the GPS track, distance, speeds, missing GPS.
+    public private(set) var summary: DriveReport?
     public var error: String?
     private let companion: Companion
 
@@ -164,6 +166,7 @@ public final class DriveViewModel {
         do {
             segments = try await companion.driveSegments(driveId: drive.id)
             incidents = try await companion.incidents(limit: 1000).filter { $0.driveId == drive.id }
+            summary = try await companion.driveSummary(driveId: drive.id)
         } catch { self.error = userMessage(error) }
     }
 
@@ -224,6 +227,9 @@ public final class ClipViewModel {
 public final class SettingsViewModel {
     public var quota: Double
     public let bounds: QuotaBounds
+    /// The detector's sensitivity and the core's levels (the slider's steps).
+    public private(set) var sensitivity: Sensitivity
+    public let sensitivityLevels: [SensitivityLevel]
     public private(set) var volumeBytes: UInt64 = 0
     public private(set) var cloud: CloudStatus?
     public private(set) var found: [BleDevice] = []
@@ -239,6 +245,13 @@ public final class SettingsViewModel {
         self.companion = companion
         self.quota = companion.quota()
         self.bounds = companion.quotaBounds()
+        self.sensitivity = companion.detectorSensitivity()
+        self.sensitivityLevels = companion.sensitivityLevels()
+    }
+
+    public func setSensitivity(_ level: Sensitivity) async {
+        do { try await companion.setDetectorSensitivity(sensitivity: level) } catch { self.error = userMessage(error) }
+        sensitivity = companion.detectorSensitivity()
     }
 
     public func refresh() async {

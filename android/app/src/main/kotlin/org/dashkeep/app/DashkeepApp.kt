@@ -13,6 +13,7 @@ import org.dashkeep.app.platform.CoreOwner
 import org.dashkeep.app.platform.KeystoreSecretStore
 import org.dashkeep.app.platform.NativeCore
 import org.dashkeep.app.platform.NetworkReporter
+import org.dashkeep.app.service.AutoConnect
 import org.dashkeep.app.service.CompanionDriveCore
 import org.dashkeep.app.service.DriveCore
 import org.dashkeep.app.service.DriveHost
@@ -77,6 +78,8 @@ open class DashkeepApp : Application(), DriveHost {
     private suspend fun openCore(): FfiCompanion = openCompanion(dataDir(), settings())
 
     private suspend fun onOpen(companion: FfiCompanion) {
+        // Auto-connect's background scan, if the user turned it on (it does not survive a reboot).
+        AutoConnect(this).arm()
         if (!companion.hasCloud()) return
         reporter = NetworkReporter(this) { kind, metered ->
             runCatching { companion.setNetwork(kind, metered) }

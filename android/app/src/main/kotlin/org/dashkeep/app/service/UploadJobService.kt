@@ -22,15 +22,7 @@ class UploadJobService : JobService() {
 
     override fun onStartJob(params: JobParameters): Boolean {
         val host = application as DriveHost
-        running = host.workScope.launch {
-            val more = try {
-                val report = host.companion()?.runUploadQueue()
-                report != null && (report.deferred > 0u || report.failed > 0u)
-            } catch (e: CompanionException) {
-                true
-            }
-            jobFinished(params, more)
-        }
+        running = host.workScope.launch { jobFinished(params, runQueue(host)) }
         return true
     }
 
@@ -41,6 +33,18 @@ class UploadJobService : JobService() {
     }
 
     companion object {
+        /**
+         * One run of the job: the core's upload queue, as far as the network allows by the
+         * user's policy. True when clips are left (deferred by the policy, or failed): the job
+         * asks to run again.
+         */
+        suspend fun runQueue(host: DriveHost): Boolean = try {
+            val report = host.companion()?.runUploadQueue()
+            report != null && (report.deferred > 0u || report.failed > 0u)
+        } catch (e: CompanionException) {
+            true
+        }
+
         /** The upload job's id. */
         const val JOB_ID = 4201
 

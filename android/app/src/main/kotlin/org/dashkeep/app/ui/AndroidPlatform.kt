@@ -17,6 +17,7 @@ import androidx.media3.common.MediaItem
 import androidx.media3.exoplayer.ExoPlayer
 import androidx.media3.ui.PlayerView
 import java.io.File
+import org.dashkeep.app.service.AutoConnect
 import kotlin.coroutines.resume
 import kotlinx.coroutines.suspendCancellableCoroutine
 import org.dashkeep.ffi.ShareTarget
@@ -70,6 +71,13 @@ class AndroidPlatform(private val activity: ComponentActivity) : Platform {
         arrayOf(Manifest.permission.BLUETOOTH_SCAN, Manifest.permission.BLUETOOTH_CONNECT, Manifest.permission.ACCESS_FINE_LOCATION)
     } else {
         arrayOf(Manifest.permission.ACCESS_FINE_LOCATION)
+    }
+
+    override fun autoConnectSerial(): String? = AutoConnect(activity).let { if (it.enabled) it.serial else null }
+
+    override fun setAutoConnect(serial: String?) {
+        val auto = AutoConnect(activity)
+        if (serial == null) auto.disable() else auto.enable(serial)
     }
 
     private fun contentUri(context: Context, file: File) = FileProvider.getUriForFile(context, "${context.packageName}.files", file)

@@ -57,9 +57,7 @@ class AndroidBleCentralTest {
     @Before
     fun setUp() {
         app = RuntimeEnvironment.getApplication()
-        shadowOf(app).grantPermissions(Manifest.permission.BLUETOOTH_SCAN, Manifest.permission.BLUETOOTH_CONNECT)
-        adapter = app.getSystemService(BluetoothManager::class.java).adapter
-        shadowOf(adapter).setEnabled(true)
+        adapter = bluetoothOn(app)
     }
 
     @Test
@@ -218,6 +216,12 @@ class AndroidBleCentralTest {
         const val ALL_PROPERTIES = BluetoothGattCharacteristic.PROPERTY_READ or
             BluetoothGattCharacteristic.PROPERTY_WRITE or BluetoothGattCharacteristic.PROPERTY_NOTIFY
         const val ALL_PERMISSIONS = BluetoothGattCharacteristic.PERMISSION_READ or BluetoothGattCharacteristic.PERMISSION_WRITE
+
+        /** The app may scan and connect, and the phone's Bluetooth is on: its adapter. */
+        fun bluetoothOn(app: Application): BluetoothAdapter {
+            shadowOf(app).grantPermissions(Manifest.permission.BLUETOOTH_SCAN, Manifest.permission.BLUETOOTH_CONNECT)
+            return app.getSystemService(BluetoothManager::class.java).adapter.also { shadowOf(it).setEnabled(true) }
+        }
 
         /** A scan result advertising `service` (complete 128-bit list) and `name`, as on air. */
         fun advertisement(address: String, service: UUID, name: String): ScanResult {

@@ -61,9 +61,14 @@ private fun Connection(state: HomeState, vm: HomeViewModel, onPair: () -> Unit) 
         Text(state.connection.label, style = MaterialTheme.typography.titleMedium, modifier = Modifier.testTag("connection"))
         RetryCountdown(state.connection.retryAtMs())
         val serial = state.pairedSerial
-        if (serial != null) {
-            Button(onClick = { vm.connect(serial) }, modifier = Modifier.fillMaxWidth()) { Text("Connect") }
-            OutlinedButton(onClick = { vm.disconnect() }, modifier = Modifier.fillMaxWidth()) { Text("Disconnect") }
+        if (!state.loaded) {
+            Text("Checking for a paired camera…", style = MaterialTheme.typography.bodySmall, modifier = Modifier.testTag("home-loading"))
+        } else if (serial != null) {
+            if (state.showsDisconnect) {
+                OutlinedButton(onClick = { vm.disconnect() }, modifier = Modifier.fillMaxWidth()) { Text("Disconnect") }
+            } else {
+                Button(onClick = { vm.connect(serial) }, modifier = Modifier.fillMaxWidth()) { Text("Connect") }
+            }
         } else {
             Button(onClick = { vm.streamNow() }, enabled = !state.busy, modifier = Modifier.fillMaxWidth()) {
                 Text(if (state.busy) "Streaming…" else "Stream now")

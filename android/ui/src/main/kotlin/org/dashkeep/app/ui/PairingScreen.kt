@@ -11,10 +11,8 @@ import androidx.compose.material3.OutlinedButton
 import androidx.compose.material3.OutlinedTextField
 import androidx.compose.material3.Text
 import androidx.compose.runtime.Composable
-import androidx.compose.runtime.LaunchedEffect
 import androidx.compose.runtime.collectAsState
 import androidx.compose.runtime.getValue
-import androidx.compose.runtime.mutableLongStateOf
 import androidx.compose.runtime.mutableStateOf
 import androidx.compose.runtime.remember
 import androidx.compose.runtime.rememberCoroutineScope
@@ -23,10 +21,8 @@ import androidx.compose.ui.Modifier
 import androidx.compose.ui.platform.testTag
 import androidx.compose.ui.text.input.KeyboardType
 import androidx.compose.ui.unit.dp
-import kotlinx.coroutines.delay
 import kotlinx.coroutines.launch
 import org.dashkeep.app.viewmodels.SettingsViewModel
-import org.dashkeep.app.viewmodels.seconds
 
 /** Find a camera, type the code on its screen; wrong codes and the camera's back-off say how long to wait. */
 @Composable
@@ -35,15 +31,7 @@ fun PairingScreen(vm: SettingsViewModel, onDone: () -> Unit) {
     val platform = LocalPlatform.current
     val scope = rememberCoroutineScope()
     var code by remember { mutableStateOf("") }
-    var now by remember { mutableLongStateOf(System.currentTimeMillis()) }
-    LaunchedEffect(state.pairBlockedUntilMs) {
-        while (System.currentTimeMillis() < state.pairBlockedUntilMs) {
-            now = System.currentTimeMillis()
-            delay(250)
-        }
-        now = System.currentTimeMillis()
-    }
-    val waitMs = state.pairBlockedUntilMs - now
+    val waitS = state.pairWaitS
     Column(Modifier.fillMaxWidth().padding(16.dp), verticalArrangement = Arrangement.spacedBy(12.dp)) {
         Text("Pair a camera", style = MaterialTheme.typography.headlineMedium)
         val paired = state.justPaired
@@ -54,7 +42,7 @@ fun PairingScreen(vm: SettingsViewModel, onDone: () -> Unit) {
         }
         Text("Hold the camera's pairing button until it shows a code, then look for it here.", style = MaterialTheme.typography.bodyMedium)
         ErrorBanner(state.error, vm::dismissError)
-        if (waitMs > 0) Text("Try again in ${seconds(waitMs)} s", color = MaterialTheme.colorScheme.error, modifier = Modifier.testTag("backoff"))
+        if (waitS > 0) Text("Try again in $waitS s", color = MaterialTheme.colorScheme.error, modifier = Modifier.testTag("backoff"))
         OutlinedButton(
             { scope.launch { if (platform.requestCameraPermissions()) vm.scan() } },
             enabled = !state.scanning && !state.pairing,
@@ -75,7 +63,7 @@ fun PairingScreen(vm: SettingsViewModel, onDone: () -> Unit) {
             state.found.forEach { device ->
                 Button(
                     { vm.pair(device.address, code) },
-                    enabled = code.length == 8 && !state.pairing && waitMs <= 0,
+                    enabled = code.length == 8 && !state.pairing && waitS <= 0,
                     modifier = Modifier.fillMaxWidth(),
                 ) { Text(if (state.pairing) "Pairing…" else "Pair with ${device.name}") }
             }

@@ -20,6 +20,12 @@ interface Platform {
 
     /** Asks for what pairing and connecting need (Bluetooth, nearby WiFi); false: refused. */
     suspend fun requestCameraPermissions(): Boolean
+
+    /** The camera auto-connect starts the drive for when it comes in range; `null`: off. */
+    fun autoConnectSerial(): String? = null
+
+    /** Turns auto-connect on for the paired camera `serial`, or off (`null`). */
+    fun setAutoConnect(serial: String?) {}
 }
 
 /** The platform the screens use (the app provides it at the root). */

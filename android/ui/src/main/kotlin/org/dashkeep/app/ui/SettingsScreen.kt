@@ -15,12 +15,14 @@ import androidx.compose.material3.SegmentedButton
 import androidx.compose.material3.SegmentedButtonDefaults
 import androidx.compose.material3.SingleChoiceSegmentedButtonRow
 import androidx.compose.material3.Slider
+import androidx.compose.material3.Switch
 import androidx.compose.material3.Text
 import androidx.compose.material3.TextButton
 import androidx.compose.runtime.Composable
 import androidx.compose.runtime.collectAsState
 import androidx.compose.runtime.getValue
 import androidx.compose.runtime.mutableFloatStateOf
+import androidx.compose.runtime.mutableStateOf
 import androidx.compose.runtime.remember
 import androidx.compose.runtime.setValue
 import androidx.compose.ui.Alignment
@@ -30,6 +32,8 @@ import androidx.compose.ui.unit.dp
 import org.dashkeep.app.viewmodels.SettingsViewModel
 import org.dashkeep.app.viewmodels.bytes
 import org.dashkeep.app.viewmodels.percent
+import org.dashkeep.ffi.Sensitivity
+import org.dashkeep.ffi.SensitivityLevel
 import org.dashkeep.ffi.UploadPolicy
 
 /** The quota slider with bytes, the upload policy, the cloud account, paired cameras. */
@@ -59,6 +63,7 @@ fun SettingsScreen(vm: SettingsViewModel, onPair: () -> Unit) {
             }
             if (state.lastEvictedCount > 0) Text("${plural(state.lastEvictedCount, "old video")} removed from the phone to fit.")
         }
+        SensitivitySection(state.sensitivity, state.sensitivityLevels, vm::setSensitivity)
         Section("Cloud") {
             val cloud = state.cloud
             if (cloud == null) {
@@ -91,8 +96,71 @@ fun SettingsScreen(vm: SettingsViewModel, onPair: () -> Unit) {
                     }
                     TextButton(onClick = { vm.unpair(cam.serial) }, enabled = !state.pairing) { Text("Unpair") }
                 }
+                AutoConnectRow(cam.serial)
             }
             OutlinedButton(onClick = onPair, modifier = Modifier.fillMaxWidth()) { Text("Pair a camera") }
         }
+    }
+}
+
+/** The detector's sensitivity as a stepped slider over the core's levels (least sensitive at the left). */
+@Composable
+private fun SensitivitySection(current: Sensitivity, levels: List<SensitivityLevel>, onChange: (Sensitivity) -> Unit) {
+    if (levels.isEmpty()) return
+    val index = levels.indexOfFirst { it.sensitivity == current }.coerceAtLeast(0)
+    var slider by remember(index) { mutableFloatStateOf(index.toFloat()) }
+    val shown = levels[Math.round(slider).coerceIn(0, levels.lastIndex)]
+    Section("Incident detection") {
+        Text(
+            "${sensitivityName(shown.sensitivity)}: thresholds × %.2f".format(shown.thresholdScale),
+            style = MaterialTheme.typography.titleMedium,
+            modifier = Modifier.testTag("sensitivity-label"),
+        )
+        Text(sensitivityHint(shown.sensitivity), style = MaterialTheme.typography.bodySmall)
+        Slider(
+            value = slider,
+            onValueChange = { slider = it },
+            onValueChangeFinished = { onChange(levels[Math.round(slider).coerceIn(0, levels.lastIndex)].sensitivity) },
+            valueRange = 0f..levels.lastIndex.toFloat(),
+            steps = (levels.size - 2).coerceAtLeast(0),
+            modifier = Modifier.testTag("sensitivity-slider"),
+        )
+        Row {
+            Text(sensitivityName(levels.first().sensitivity), style = MaterialTheme.typography.bodySmall, modifier = Modifier.weight(1f))
+            Text(sensitivityName(levels.last().sensitivity), style = MaterialTheme.typography.bodySmall)
+        }
+    }
+}
+
+private fun sensitivityName(s: Sensitivity) = when (s) {
+    Sensitivity.LOW -> "Low"
+    Sensitivity.NORMAL -> "Normal"
+    Sensitivity.HIGH -> "High"
+}
+
+private fun sensitivityHint(s: Sensitivity) = when (s) {
+    Sensitivity.LOW -> "Only clear-cut hard brakes and collisions make clips: fewer false alarms."
+    Sensitivity.NORMAL -> "Tuned on real drives: hard brakes and collisions make clips."
+    Sensitivity.HIGH -> "Milder brakes make clips too: more clips, more false alarms."
+}
+
+/** "Connect when in range": the platform's background scan starts the drive for this camera. */
+@Composable
+private fun AutoConnectRow(serial: String) {
+    val platform = LocalPlatform.current
+    var on by remember(serial) { mutableStateOf(platform.autoConnectSerial() == serial) }
+    Row(verticalAlignment = Alignment.CenterVertically) {
+        Column(Modifier.weight(1f)) {
+            Text("Connect when in range", style = MaterialTheme.typography.bodyMedium)
+            Text("Starts the drive by itself when this camera comes in range.", style = MaterialTheme.typography.bodySmall)
+        }
+        Switch(
+            checked = on,
+            onCheckedChange = {
+                platform.setAutoConnect(if (it) serial else null)
+                on = platform.autoConnectSerial() == serial
+            },
+            modifier = Modifier.testTag("auto-connect-$serial"),
+        )
     }
 }

@@ -44,6 +44,15 @@ class DesktopPlatform : Platform {
 
     override suspend fun requestCameraPermissions() = true
 
+    /** The auto-connect camera (in memory; the Android one is a background BLE scan). */
+    @Volatile private var autoConnectCamera: String? = null
+
+    override fun autoConnectSerial() = autoConnectCamera
+
+    override fun setAutoConnect(serial: String?) {
+        autoConnectCamera = serial
+    }
+
     companion object {
         /** The first frame of an MP4 as an image (ffmpeg is installed by scripts/test-all). */
         fun posterFrame(path: String): ImageBitmap? {

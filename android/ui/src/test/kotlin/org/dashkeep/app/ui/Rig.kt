@@ -8,6 +8,8 @@ import kotlinx.coroutines.cancel
 import kotlinx.coroutines.runBlocking
 import org.dashkeep.app.viewmodels.CameraLink
 import org.dashkeep.ffi.BleTransport
+import org.dashkeep.ffi.CompanionException
+import org.dashkeep.ffi.PairingErrorKind
 import org.dashkeep.ffi.NetworkKind
 import org.dashkeep.ffi.PairedCamera
 import org.dashkeep.ffi.Session
@@ -28,7 +30,7 @@ class Rig(camera: Boolean = true) : AutoCloseable {
             segmentSecs = 30,
             extraArgs = listOf(
                 "--paired-mode", "--pairing-code", CODE, "--ble-listen", "127.0.0.1:$blePort",
-                "--pairing-backoff-ms", "2000",
+                "--pairing-backoff-ms", "3000",
             ),
         )
     } else {
@@ -47,6 +49,19 @@ class Rig(camera: Boolean = true) : AutoCloseable {
     /** A fresh set of the app's view models. */
     fun model(cameraUrl: String? = null) =
         AppModel(companion, scope, CameraLink({ transport }, wifi = null), cameraUrl = cameraUrl?.let { url -> { url } })
+
+    /**
+     * A wrong code tried straight through the core (as a second phone would), once the camera
+     * takes attempts again: the camera then backs off for at least twice its base (6 s) from now.
+     */
+    fun wrongAttempt() = runBlocking {
+        val address = companion.scanCameras(transport, 5_000uL).single().address
+        while (true) {
+            val e = runCatching { companion.pair(transport, address, "11112222") }.exceptionOrNull()
+            val wait = ((e as? CompanionException.Pairing)?.reason as? PairingErrorKind.BackingOff)?.retryAfterMs ?: break
+            Thread.sleep(wait.toLong() + 50)
+        }
+    }
 
     /** Pairs, connects and waits for the whole drive on the phone (for screens that need data). */
     fun pairAndStream(): PairedCamera = runBlocking {

@@ -1,6 +1,8 @@
 package org.dashkeep.app.ui
 
+import androidx.compose.ui.test.onNodeWithTag
 import androidx.compose.ui.test.onNodeWithText
+import androidx.compose.ui.test.performScrollTo
 import androidx.compose.ui.test.performClick
 import java.io.File
 import kotlinx.coroutines.runBlocking
@@ -31,6 +33,7 @@ class ScreenshotsTest {
             Shot("videos-drives", Route.Videos, "Drives ("),
             Shot("videos-clips", Route.Videos, "Clips (", clickText = "Clips ("),
             Shot("drive", Route.Drive(drive), "Timeline"),
+            Shot("drive-summary", Route.Drive(drive), "Timeline", scrollTo = "track"),
             Shot("clip", Route.Clip(clip), "What happened"),
             Shot("settings", Route.Settings, "Account:"),
             Shot("pairing", Route.Pairing, "Look for cameras"),
@@ -41,7 +44,11 @@ class ScreenshotsTest {
                     setContent { DashkeepApp(rig.model(), rig.platform, dark = dark, start = shot.route) }
                     waitForText(shot.waitFor)
                     shot.clickText?.let { onNodeWithText(it, substring = true).performClick() }
-                    if (shot.name == "drive" || shot.name == "clip") waitForTag("poster")
+                    if (shot.name.startsWith("drive") || shot.name == "clip") waitForTag("poster")
+                    shot.scrollTo?.let { tag ->
+                        waitForTag(tag)
+                        onNodeWithTag(tag).performScrollTo()
+                    }
                     if (shot.name == "videos-clips") waitForTag("clips")
                     if (shot.name == "videos-drives") waitForTag("drives")
                     val file = File(out, "${shot.name}-${if (dark) "dark" else "light"}.png")
@@ -53,5 +60,5 @@ class ScreenshotsTest {
         }
     }
 
-    private data class Shot(val name: String, val route: Route, val waitFor: String, val clickText: String? = null)
+    private data class Shot(val name: String, val route: Route, val waitFor: String, val clickText: String? = null, val scrollTo: String? = null)
 }

@@ -10,7 +10,10 @@ import kotlinx.coroutines.launch
 import org.dashkeep.ffi.CompanionEvent
 import org.dashkeep.ffi.CompanionInterface
 import org.dashkeep.ffi.Drive
+import org.dashkeep.ffi.DriveReport
+import org.dashkeep.ffi.GpsMissing
 import org.dashkeep.ffi.Incident
+import org.dashkeep.ffi.Residency
 import org.dashkeep.ffi.Segment
 
 /** One segment on the drive's timeline. */
@@ -30,6 +33,10 @@ data class TimelineIncident(val id: Long, val kind: String, val offsetMs: Long, 
 /** Everything a drive's page renders. */
 data class DriveState(
     val drive: DriveRow? = null,
+    /** The core's summary of the drive (curves, track, figures, what is missing); `null` until read. */
+    val summary: DriveReport? = null,
+    /** Why the summary could not be read, in words (the rest of the page still works). */
+    val summaryError: String? = null,
     val segments: List<TimelineSegment> = emptyList(),
     val incidents: List<TimelineIncident> = emptyList(),
     /** The clip range the user chose, seconds from the drive's start. */
@@ -47,12 +54,51 @@ data class DriveState(
 
     /** The phone files to play, in order. */
     val playlist: List<String> get() = segments.mapNotNull { it.phonePath }
+
+    /** The drive's figures in words (distance, time, speeds), from the core's summary. */
+    val figures: List<Pair<String, String>> get() {
+        val r = summary ?: return emptyList()
+        return buildList {
+            add("Duration" to duration(r.durationMs))
+            r.distanceM?.let { add("Distance" to "%.1f km".format(it / 1000)) }
+            r.movingMs?.let { add("Moving" to duration(it)) }
+            r.averageSpeedMps?.let { add("Average" to kmh(it)) }
+            r.topSpeedMps?.let { add("Top speed" to kmh(it)) }
+        }
+    }
+
+    /** What the page cannot show, in words: the stretches without GPS and why. */
+    val missing: List<String> get() {
+        val r = summary ?: return emptyList()
+        if (r.gpsFixes == 0u && r.gpsMissing.isEmpty()) return listOf("No GPS in this drive: no track, distance or speeds.")
+        return r.gpsMissing.groupBy { it.reason }.map { (reason, gaps) ->
+            val ms = gaps.sumOf { it.toMs - it.fromMs }
+            "No GPS for ${duration(ms)}: ${gpsMissingLabel(reason)}"
+        }
+    }
+}
+
+/** Where a segment of the drive lives, the most useful place first (what the timeline colours). */
+fun org.dashkeep.ffi.DriveSegment.place(): Residency? {
+    val places = copies.map { it.residency }
+    return listOf(Residency.PHONE, Residency.CAMERA, Residency.CLOUD).firstOrNull { it in places }
+}
+
+/** km/h from m/s, for a person. */
+fun kmh(mps: Double): String = "%.0f km/h".format(mps * 3.6)
+
+/** Why part of a drive has no GPS, in words. */
+fun gpsMissingLabel(m: GpsMissing): String = when (m) {
+    GpsMissing.NOT_ON_PHONE -> "those videos are not on the phone yet (stream them to see it)"
+    GpsMissing.UNREADABLE -> "the camera's GPS file could not be read"
+    GpsMissing.NO_FIX -> "the camera had no GPS fix"
+    GpsMissing.NOT_RECORDED -> "nothing was recorded then"
 }
 
 /**
  * A drive's page: its timeline of segments (where each lives), incidents, a clip from a range,
- * lock and remove from phone. The drive's summary (speed, g-force, the GPS track) arrives with
- * the core's drive summary; until then the page draws what the catalog holds.
+ * lock and remove from phone, and the core's drive summary: speed and g-force curves, the GPS
+ * track, distance and speeds, and what is missing when the GPS is.
  */
 class DriveViewModel(
     private val companion: CompanionInterface,
@@ -78,11 +124,14 @@ class DriveViewModel(
             val drive = findDrive() ?: throw NoSuchElementException()
             val segments = companion.driveSegments(driveId)
             val incidents = companion.incidents(1000u).filter { it.driveId == driveId }
+            val summary = runCatching { companion.driveSummary(driveId) }
             _state.update {
                 val row = drive.toDriveRow()
                 val fresh = it.drive == null
                 it.copy(
                     drive = row,
+                    summary = summary.getOrNull() ?: it.summary,
+                    summaryError = summary.exceptionOrNull()?.userMessage(),
                     segments = segments.map { s -> s.toTimeline(drive.startedAtMs) },
                     incidents = incidents.map { i -> i.toTimeline(drive.startedAtMs) },
                     clipFromS = if (fresh) 0.0 else it.clipFromS,

@@ -24,6 +24,21 @@ sealed interface ConnectionState {
     /** The paired camera's connection, as the core's supervisor reports it. */
     data class Link(val state: org.dashkeep.ffi.ConnectionState, val retryAtMs: Long? = null) : ConnectionState
 
+    /**
+     * Whether the core is keeping a camera connected (connecting, connected, or retrying): Home
+     * then offers Disconnect, otherwise Connect; never both.
+     */
+    val wanted: Boolean get() = when (this) {
+        Idle -> false
+        is Connected, is Reconnecting -> true
+        is Link -> when (val s = state) {
+            org.dashkeep.ffi.ConnectionState.Idle, org.dashkeep.ffi.ConnectionState.Pairing,
+            is org.dashkeep.ffi.ConnectionState.Paired -> false
+            is org.dashkeep.ffi.ConnectionState.Disconnected -> s.retryInMs != null
+            else -> true
+        }
+    }
+
     /** The status line the Home screen shows. */
     val label: String get() = when (this) {
         Idle -> "Camera: not connected"
@@ -112,6 +127,10 @@ data class LastIncident(val kind: String, val atMs: Long, val peakG: Double, val
 /** Everything the Home screen renders. */
 data class HomeState(
     val connection: ConnectionState = ConnectionState.Idle,
+    /** The first read of the paired cameras finished (until then Home shows no buttons). */
+    val loaded: Boolean = false,
+    /** Connect was pressed and the core has not reported a state since. */
+    val connecting: Boolean = false,
     val streaming: Boolean = false,
     val busy: Boolean = false,
     /** The segment downloading now (the newest progress), kept for the old single bar. */
@@ -128,7 +147,10 @@ data class HomeState(
     val pairedSerial: String? = null,
     val lastIncident: LastIncident? = null,
     val error: String? = null,
-)
+) {
+    /** Whether Home offers Disconnect (a connection is kept or being made) rather than Connect. */
+    val showsDisconnect: Boolean get() = connecting || connection.wanted
+}
 
 /**
  * The Home screen: camera connection state, Connect or Stream, per-segment progress, the storage
@@ -141,7 +163,8 @@ class HomeViewModel(
     private val link: CameraLink? = null,
     private val cameraUrl: suspend () -> String = { companion.cameraUrl() },
 ) {
-    private val _state = MutableStateFlow(HomeState())
+    // The connection's state now (a cheap read of the core's latest), so the first frame is right.
+    private val _state = MutableStateFlow(HomeState(connection = ConnectionState.Link(companion.connectionState())))
     /** The screen's state. */
     val state: StateFlow<HomeState> = _state.asStateFlow()
     private val events: Job = companion.subscribeIn(scope, ::onEvent)
@@ -152,14 +175,22 @@ class HomeViewModel(
 
     /** Re-reads everything the screen shows (opening it, and after `EventsMissed`). */
     fun refresh(): Job = scope.launch {
-        refreshStorage().join()
+        // First what decides the buttons (Connect, or Stream and Pair), then the rest.
         guard {
             val paired = companion.pairedCameras().firstOrNull()?.serial
+            val link = ConnectionState.Link(companion.connectionState())
+            _state.update {
+                // "Stream now" reports its own link (Connected / Reconnecting); keep that.
+                it.copy(pairedSerial = paired, connection = if (it.connection is ConnectionState.Link) link else it.connection)
+            }
+        }
+        _state.update { it.copy(loaded = true) }
+        refreshStorage().join()
+        guard {
             val risk = companion.atRiskNow().atRisk
             val incident = companion.incidents(1u).firstOrNull()
             _state.update {
                 it.copy(
-                    pairedSerial = paired,
                     atRiskDrives = risk.size,
                     atRiskHours = risk.minOfOrNull { d -> d.hoursUntilOverwrite },
                     lastIncident = incident?.let { i -> LastIncident(i.kind, i.atMs, i.peakG, i.driveId) },
@@ -192,14 +223,20 @@ class HomeViewModel(
     /** Connects to the paired camera `serial` and keeps it connected, streaming automatically. */
     fun connect(serial: String): Job = scope.launch {
         val l = link ?: return@launch _state.update { it.copy(error = "Bluetooth is not available on this phone.") }
-        guard {
+        _state.update { it.copy(connecting = true, error = null) }
+        try {
             companion.connect(serial, l.transport(), l.wifi, true)
-            _state.update { it.copy(error = null) }
+        } catch (e: Exception) {
+            _state.update { it.copy(connecting = false, error = e.userMessage()) }
         }
     }
 
     /** Stops the camera connection. */
-    fun disconnect(): Job = scope.launch { companion.disconnect() }
+    fun disconnect(): Job = scope.launch {
+        _state.update { it.copy(connecting = false) }
+        guard { companion.disconnect() }
+        _state.update { it.copy(connection = ConnectionState.Link(companion.connectionState())) }
+    }
 
     /** The error was read. */
     fun dismissError() = _state.update { it.copy(error = null) }
@@ -249,15 +286,16 @@ class HomeViewModel(
             is CompanionEvent.ConnectionChanged -> _state.update {
                 it.copy(
                     connection = ConnectionState.Link(event.state, retryAt(event.state)),
+                    connecting = false,
                     streaming = event.state is org.dashkeep.ffi.ConnectionState.Streaming,
                 )
             }
             is CompanionEvent.Connected -> _state.update {
                 // The paired camera's supervisor says more than ingest does.
-                if (it.connection is ConnectionState.Link) it else it.copy(connection = ConnectionState.Connected(event.serial))
+                if (it.connection is ConnectionState.Link && it.connection.wanted) it else it.copy(connection = ConnectionState.Connected(event.serial))
             }
             is CompanionEvent.Disconnected -> _state.update {
-                if (it.connection is ConnectionState.Link) it
+                if (it.connection is ConnectionState.Link && it.connection.wanted) it
                 else it.copy(
                     connection = ConnectionState.Reconnecting(
                         event.reason, event.retryInMs.toLong(), System.currentTimeMillis() + event.retryInMs.toLong(),

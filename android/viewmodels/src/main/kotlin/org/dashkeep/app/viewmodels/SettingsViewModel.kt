@@ -14,6 +14,8 @@ import org.dashkeep.ffi.CompanionException
 import org.dashkeep.ffi.CompanionInterface
 import org.dashkeep.ffi.PairedCamera
 import org.dashkeep.ffi.PairingErrorKind
+import org.dashkeep.ffi.Sensitivity
+import org.dashkeep.ffi.SensitivityLevel
 import org.dashkeep.ffi.UploadPolicy
 
 /** The cloud account as Settings shows it. */
@@ -28,6 +30,9 @@ data class SettingsState(
     val quotaMax: Double = 0.9,
     /** The phone's storage, for the slider's bytes. */
     val volumeBytes: Long = 0,
+    /** The detector's sensitivity now, and the choices in order (the slider's steps), from the core. */
+    val sensitivity: Sensitivity = Sensitivity.NORMAL,
+    val sensitivityLevels: List<SensitivityLevel> = emptyList(),
     /** What the last quota change evicted, for a snackbar. */
     val lastEvictedCount: Int = 0,
     /** The upload policy, from the core (`null`: no cloud configured). */
@@ -47,6 +52,8 @@ data class SettingsState(
     val pairing: Boolean = false,
     /** The camera backs off after wrong codes: no new attempt before this (wall-clock ms). */
     val pairBlockedUntilMs: Long = 0,
+    /** Seconds left of that wait, ticking (0: the camera takes attempts again). */
+    val pairWaitS: Long = 0,
     /** The camera just paired (the Pairing screen's success). */
     val justPaired: PairedCamera? = null,
     val error: String? = null,
@@ -67,7 +74,10 @@ class SettingsViewModel(
     val quotaRange: ClosedFloatingPointRange<Double> = bounds.min..bounds.max
 
     private val _state = MutableStateFlow(
-        SettingsState(quota = companion.quota(), quotaMin = bounds.min, quotaMax = bounds.max, pairingAvailable = transport != null),
+        SettingsState(
+            quota = companion.quota(), quotaMin = bounds.min, quotaMax = bounds.max, pairingAvailable = transport != null,
+            sensitivity = companion.detectorSensitivity(), sensitivityLevels = companion.sensitivityLevels(),
+        ),
     )
     /** The screen's state. */
     val state: StateFlow<SettingsState> = _state.asStateFlow()
@@ -138,16 +148,25 @@ class SettingsViewModel(
             _state.update {
                 it.copy(error = e.userMessage(), pairBlockedUntilMs = if (wait != null) System.currentTimeMillis() + wait else 0)
             }
-            if (wait != null) {
-                scope.launch {
-                    delay(wait)
-                    _state.update { s -> if (s.error == e.userMessage()) s.copy(error = null) else s }
-                }
-            }
+            if (wait != null) countDown(System.currentTimeMillis() + wait, e.userMessage())
         } finally {
             _state.update { it.copy(pairing = false) }
             refreshPaired().join()
         }
+    }
+
+    /**
+     * Ticks the back-off's seconds in the state (off the screen's frames: the screen only shows
+     * them), then takes the back-off's message down.
+     */
+    private fun countDown(untilMs: Long, message: String) = scope.launch {
+        while (true) {
+            val left = untilMs - System.currentTimeMillis()
+            if (left <= 0) break
+            _state.update { it.copy(pairWaitS = seconds(left)) }
+            delay(minOf(left, 1_000L - left % 1_000L))
+        }
+        _state.update { s -> s.copy(pairWaitS = 0, error = if (s.error == message) null else s.error) }
     }
 
     /** The slider was released at `fraction`; the core validates, persists and evicts. */
@@ -157,6 +176,16 @@ class SettingsViewModel(
             _state.update { it.copy(quota = companion.quota(), lastEvictedCount = evicted.size, error = null) }
         } catch (e: Exception) {
             _state.update { it.copy(quota = companion.quota(), error = e.userMessage()) }
+        }
+    }
+
+    /** The detector's sensitivity (a step of the slider); the core persists it and detects with it at once. */
+    fun setSensitivity(level: Sensitivity): Job = scope.launch {
+        try {
+            companion.setDetectorSensitivity(level)
+            _state.update { it.copy(sensitivity = companion.detectorSensitivity(), error = null) }
+        } catch (e: Exception) {
+            _state.update { it.copy(error = e.userMessage()) }
         }
     }
 

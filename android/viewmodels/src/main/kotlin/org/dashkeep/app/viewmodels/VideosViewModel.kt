@@ -92,6 +92,7 @@ class VideosViewModel(
     /** The screen's state. */
     val state: StateFlow<VideosState> = _state.asStateFlow()
     private val loads = Mutex()
+    private var atRiskIds: Set<Long> = emptySet()
     private val events: Job = companion.subscribeIn(scope) { e -> onEvent(e) }
 
     /** Shows a tab. */
@@ -159,7 +160,9 @@ class VideosViewModel(
         _state.update { it.copy(loading = true) }
         try {
             val page = companion.drives(offset.toUInt(), pageSize.toUInt())
-            val atRisk = companion.atRiskNow().atRisk.map { it.driveId }.toSet()
+            // The forecast covers every drive: read it with the first page, reuse it for the next ones.
+            if (!append) atRiskIds = companion.atRiskNow().atRisk.map { it.driveId }.toSet()
+            val atRisk = atRiskIds
             val rows = page.drives.map { it.toRow(it.id in atRisk) }
             _state.update {
                 val drives = if (append) (it.drives + rows).distinctBy { d -> d.id } else rows
