@@ -79,21 +79,26 @@ fn catalog_equals_disk(c: &Connection, root: &Path, v: &mut Vec<String>) -> rusq
         named.insert(name, (true, Some(size), Some(sha)));
     }
     let mut st = c.prepare(
-        "SELECT id, phone_file, size_bytes, sha256, state FROM clips WHERE phone_file IS NOT NULL",
+        "SELECT phone_file, size_bytes, sha256, state, telemetry_file, telemetry_bytes FROM clips
+         WHERE phone_file IS NOT NULL",
     )?;
     for row in st.query_map([], |r| {
         Ok((
-            r.get::<_, i64>(0)?,
-            r.get::<_, String>(1)?,
+            r.get::<_, String>(0)?,
+            r.get(1)?,
             r.get(2)?,
-            r.get(3)?,
-            r.get::<_, String>(4)?,
+            r.get::<_, String>(3)?,
+            r.get::<_, Option<String>>(4)?,
+            r.get::<_, i64>(5)?,
         ))
     })? {
-        let (id, name, size, sha, state) = row?;
-        named.insert(name, (state == "ready", size, sha));
-        // The clip's telemetry sidecar, named by its id (not hashed in the catalog).
-        named.insert(format!("clip_{id}.telemetry.json"), (false, None, None));
+        let (name, size, sha, state, telemetry, telemetry_size) = row?;
+        let ready = state == "ready";
+        named.insert(name, (ready, size, sha));
+        // The clip's telemetry sidecar (its size is counted, not hashed, by the catalog).
+        if let Some(t) = telemetry {
+            named.insert(t, (ready, Some(telemetry_size), None));
+        }
     }
     for (name, (must, size, sha)) in &named {
         let path = videos.join(name);
@@ -230,7 +235,9 @@ fn quota_respected(
     let counted: i64 = c.query_row(
         "SELECT (SELECT COALESCE(SUM(size_bytes), 0) FROM segments WHERE phone_state IS NOT NULL)
               + (SELECT COALESCE(SUM(size_bytes), 0) FROM telemetry)
-              + (SELECT COALESCE(SUM(size_bytes), 0) FROM clips WHERE phone_file IS NOT NULL)",
+              + (SELECT COALESCE(SUM(size_bytes), 0) FROM clips WHERE phone_file IS NOT NULL)
+              + (SELECT COALESCE(SUM(telemetry_bytes), 0) FROM clips
+                 WHERE telemetry_file IS NOT NULL)",
         [],
         |r| r.get(0),
     )?;

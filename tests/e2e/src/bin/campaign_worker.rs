@@ -14,14 +14,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use dashkeep_core::cloud::{BackendConfig, CloudConfig, NetworkState, RetrySettings};
-use dashkeep_core::ingest::RetryPolicy;
+use dashkeep_core::ingest::{IngestError, RetryPolicy};
 use dashkeep_core::storage::{SafetyFloor, StorageError, StorageProbe, VolumeSpace};
-use dashkeep_core::{Companion, CompanionConfig};
+use dashkeep_core::{Companion, CompanionConfig, CompanionError};
 use dashkeep_e2e::campaign::{Rng, s3_bucket_config};
 use dashkeep_e2e::invariants::{self, Expect};
 
 /// The phone's size in the campaign: small, so quotas of 10% to 90% really evict.
 pub const PHONE_BYTES: u64 = 40_000_000;
+
+/// How many times the short operations (commit, evict, cut) repeat, so a kill lands inside them.
+const REPEAT: usize = 3;
 
 /// A phone of [`PHONE_BYTES`] whose free space is what the data directory leaves.
 struct SmallPhone(PathBuf);
@@ -99,7 +102,10 @@ async fn clip_window(phone: &Companion, rng: &mut Rng) -> anyhow::Result<Option<
     let Some(s) = segs.get(rng.below(segs.len() as u64) as usize) else { return Ok(None) };
     let from = (s.started_at_ms - d.started_at_ms) as f64 / 1000.0;
     let len = (s.duration_ms as f64 / 1000.0).min(8.0);
-    Ok(Some((d.id.0, from + 0.5, from + len)))
+    // A random start to the millisecond: two cuts of one window would be the user asking twice
+    // (the catalog keeps both), not a duplicate made by a kill.
+    let start = from + 0.1 + rng.below(3000) as f64 / 1000.0;
+    Ok(Some((d.id.0, start, from + len)))
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -116,21 +122,35 @@ async fn main() -> anyhow::Result<()> {
     if let Some(cloud) = phone.cloud() {
         cloud.set_network(NetworkState::WIFI);
     }
+    // Marks the end of opening (which reconciles), so the campaign knows where a kill landed.
+    println!("OPENED");
     match op.as_str() {
         "stream" => {
             phone.start_streaming(camera).await?;
             tokio::time::sleep(Duration::from_secs(20)).await;
         }
         "commit" => {
-            phone.stream_now(camera).await?;
+            for _ in 0..REPEAT {
+                match phone.stream_now(camera).await {
+                    // A small quota with clips or locked drives: "full" is the answer, not a fault.
+                    Err(e) if is_full(&e) => break,
+                    other => {
+                        other?;
+                    }
+                }
+            }
         }
         "evict" => {
-            phone.set_quota(0.1 + 0.1 * rng.below(9) as f64).await?;
+            for _ in 0..REPEAT {
+                phone.set_quota(0.1 + 0.1 * rng.below(9) as f64).await?;
+            }
         }
         "cut" => {
-            if let Some((drive, from, to)) = clip_window(&phone, &mut rng).await? {
-                let drive = dashkeep_core::catalog::DriveId(drive);
-                phone.create_clip(drive, from, to).await?;
+            for _ in 0..REPEAT {
+                if let Some((drive, from, to)) = clip_window(&phone, &mut rng).await? {
+                    let drive = dashkeep_core::catalog::DriveId(drive);
+                    phone.create_clip(drive, from, to).await?;
+                }
             }
         }
         "upload" => {
@@ -162,6 +182,14 @@ async fn main() -> anyhow::Result<()> {
     }
     phone.close().await;
     Ok(())
+}
+
+/// Whether `e` is the storage-full answer (a pause for streaming, an answer for "stream now").
+fn is_full(e: &CompanionError) -> bool {
+    match e {
+        CompanionError::Ingest(IngestError::Storage(s)) | CompanionError::Storage(s) => s.is_full(),
+        _ => false,
+    }
 }
 
 /// The campaign's record of clips deleted for good (by their cloud key), beside the data dir.

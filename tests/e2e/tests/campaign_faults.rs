@@ -203,6 +203,7 @@ fn free_bytes(dir: &Path) -> u64 {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs root (mounts a size-limited tmpfs): scripts/test-all runs it as root"]
 async fn enospc_campaign_pauses_and_resumes_by_itself() {
     assert!(
         is_root(),
