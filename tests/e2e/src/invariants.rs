@@ -153,6 +153,8 @@ fn count_rows(c: &Connection, sql: &str, what: &str, v: &mut Vec<String>) -> rus
     Ok(())
 }
 
+/// No segment twice, no phone file named twice, no event clipped twice, no cloud key twice. Two
+/// manual clips may share a window (the user asked twice; cuts snap to key frames).
 fn no_duplicates(c: &Connection, v: &mut Vec<String>) -> rusqlite::Result<()> {
     count_rows(
         c,
@@ -168,13 +170,25 @@ fn no_duplicates(c: &Connection, v: &mut Vec<String>) -> rusqlite::Result<()> {
         "phone files named by two segments",
         v,
     )?;
-    count_rows(
-        c,
-        "SELECT COUNT(*) FROM (SELECT 1 FROM clips WHERE state <> 'deleted'
-         GROUP BY drive_id, reason, start_ms, end_ms HAVING COUNT(*) > 1)",
-        "duplicate clips (same drive, reason and window)",
-        v,
+    let mut st = c.prepare(
+        "SELECT reason, start_ms, end_ms, GROUP_CONCAT(id || ':' || state) FROM clips
+         WHERE state <> 'deleted' AND reason <> 'manual'
+         GROUP BY drive_id, reason, start_ms, end_ms
+         HAVING COUNT(*) > 1",
     )?;
+    for row in st.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, i64>(1)?,
+            r.get::<_, i64>(2)?,
+            r.get::<_, String>(3)?,
+        ))
+    })? {
+        let (reason, from, to, ids) = row?;
+        v.push(format!(
+            "duplicate clips (same drive, reason and window): {reason} {from}..{to}, ids {ids}"
+        ));
+    }
     count_rows(
         c,
         "SELECT COUNT(*) FROM (SELECT 1 FROM clips WHERE cloud_key IS NOT NULL

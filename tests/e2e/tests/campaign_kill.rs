@@ -78,7 +78,11 @@ async fn kill_9_at_random_points_keeps_every_invariant() {
     // Some recorded driving first, so every operation has something to work on.
     world.camera.wait_for_seq(6).await;
     let endpoint = s3_endpoint();
-    let account = format!("kill{:016x}", Rng::new(plan.seed).next_u64());
+    // A fresh account every run (a replayed seed must not meet the objects of its first run).
+    let nonce = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let account = format!("kill{:016x}{nonce:08x}", Rng::new(plan.seed).next_u64());
     let dir = world.data_dir();
     let mut rng = Rng::new(plan.seed);
     let mut counts = Counts::default();
