@@ -354,21 +354,33 @@ impl Catalog {
         .await
     }
 
-    /// First step of deleting the phone's copy of a segment: mark it, so a crash before the file
-    /// is gone is finished on the next open.
-    pub async fn mark_phone_copy_deleting(&self, segment: SegmentId) -> Result<(), CatalogError> {
+    /// First step of deleting the phone's copy of a segment: mark it, and note `reason` on its
+    /// open `phone` residency, so a kill before the file is gone is finished on the next open with
+    /// the same reason (an interrupted eviction stays an eviction: not fetched again).
+    pub async fn mark_phone_copy_deleting(
+        &self,
+        segment: SegmentId,
+        reason: &'static str,
+    ) -> Result<(), CatalogError> {
         self.call(move |c| {
-            c.execute(
+            let tx = c.transaction()?;
+            tx.execute(
                 "UPDATE segments SET phone_state = 'deleting' WHERE id = ?1 AND phone_file IS NOT NULL",
                 [segment.0],
             )?;
+            tx.execute(
+                "UPDATE residencies SET left_reason = ?2
+                 WHERE segment_id = ?1 AND place = 'phone' AND left_at_ms IS NULL",
+                params![segment.0, reason],
+            )?;
+            tx.commit()?;
             Ok(())
         })
         .await
     }
 
     /// Last step of deleting the phone's copy (its files are unlinked): forget the files and close
-    /// the `phone` residency with `reason`.
+    /// the `phone` residency with the reason noted when it was marked, else `reason`.
     pub async fn forget_phone_copy(
         &self,
         segment: SegmentId,
@@ -382,7 +394,7 @@ impl Catalog {
             )?;
             tx.execute("DELETE FROM telemetry WHERE segment_id = ?1", [segment.0])?;
             tx.execute(
-                "UPDATE residencies SET left_at_ms = ?2, left_reason = ?3
+                "UPDATE residencies SET left_at_ms = ?2, left_reason = COALESCE(left_reason, ?3)
                  WHERE segment_id = ?1 AND place = 'phone' AND left_at_ms IS NULL",
                 params![segment.0, now_ms(), reason],
             )?;
@@ -530,7 +542,7 @@ mod tests {
         assert_eq!(drives.len(), 1);
         assert_eq!(drives[0].residencies, vec![Residency::Camera, Residency::Phone]);
 
-        cat.mark_phone_copy_deleting(missing[0].id).await.unwrap();
+        cat.mark_phone_copy_deleting(missing[0].id, "test").await.unwrap();
         cat.forget_phone_copy(missing[0].id, "test").await.unwrap();
         assert_eq!(cat.phone_bytes().await.unwrap(), 0);
         let drives = cat.drives().await.unwrap();

@@ -271,6 +271,7 @@ impl Companion {
             storage_observer(events.clone(), Arc::clone(&full)),
         )
         .await?;
+        finish_interrupted_eviction(&recorder).await;
         let (tx, stored) = (events.clone(), Arc::clone(&full));
         let (segments_tx, segments_rx) = tokio::sync::mpsc::unbounded_channel();
         let observer = Arc::new(move |e: IngestEvent| {
@@ -631,6 +632,16 @@ fn storage_observer(
         }
         let _ = events.send(CompanionEvent::Storage(e));
     })
+}
+
+/// A kill while the quota was being lowered (found by the kill -9 campaign) leaves the phone
+/// above its quota until the next video arrives: the eviction is finished on open. What cannot
+/// be evicted (locked drives) stays, as when the quota was set.
+async fn finish_interrupted_eviction(recorder: &LoopRecorder) {
+    match recorder.make_room(0, None, &[]).await {
+        Ok(_) | Err(StorageError::QuotaExceeded { .. }) => {}
+        Err(e) => tracing::warn!(error = %e, "the quota could not be enforced on open"),
+    }
 }
 
 /// Takes an exclusive lock on the data directory for the life of the companion.

@@ -41,9 +41,9 @@ pub async fn reconcile(
     let mut report = ReconcileReport::default();
     // One listing of the directory, not a stat per file: opening stays fast with a year of
     // driving. Sizes need no check: a file is renamed into place only once complete.
-    let on_disk: HashSet<String> = list_files(layout.videos_dir()).await?.into_iter().collect();
+    let mut on_disk: HashSet<String> = list_files(layout.videos_dir()).await?.into_iter().collect();
     for segment in catalog.segments_on_phone().await? {
-        check_phone_copy(catalog, layout, &on_disk, &segment, &mut report).await?;
+        check_phone_copy(catalog, layout, &mut on_disk, &segment, &mut report).await?;
     }
     let known: HashSet<String> = catalog.phone_file_names().await?.into_iter().collect();
     for name in on_disk.difference(&known) {
@@ -72,7 +72,7 @@ pub async fn reconcile(
 async fn check_phone_copy(
     catalog: &Catalog,
     layout: &DataLayout,
-    on_disk: &HashSet<String>,
+    on_disk: &mut HashSet<String>,
     segment: &SegmentRecord,
     report: &mut ReconcileReport,
 ) -> Result<(), IngestError> {
@@ -81,6 +81,11 @@ async fn check_phone_copy(
     if segment.phone_deleting {
         remove(layout.video_path(name)).await?;
         remove(layout.video_path(&telemetry)).await?;
+        // Gone now: not an orphan to adopt (found by the kill -9 campaign: adopting the file
+        // just removed failed the open with "not found").
+        on_disk.remove(name);
+        on_disk.remove(&telemetry);
+        // The reason noted when the removal began (an eviction, the user's) is kept.
         catalog.forget_phone_copy(segment.id, "deleted").await?;
         report.deletes_finished += 1;
     } else if !on_disk.contains(name) {
@@ -162,5 +167,76 @@ mod tests {
         assert_eq!(parse_segment_file_name("c3_D1_S0001.telemetry.json"), None);
         assert_eq!(parse_segment_file_name("x3_D1.mp4"), None);
         assert_eq!(parse_segment_file_name("cX_D1.mp4"), None);
+    }
+
+    /// Found by the kill -9 campaign: an eviction killed after its mark and before its unlink
+    /// made the next open fail (the file it had just removed was then "adopted": not found), and
+    /// was recorded as "deleted", so the eviction looked like a loss and "stream now" fetched the
+    /// evicted segment again. The open now succeeds and the reason noted at the mark is kept.
+    #[tokio::test]
+    async fn an_eviction_killed_midway_stays_an_eviction() {
+        use crate::catalog::{PhoneFile, TelemetryFile};
+        use crate::protocol::{CameraStatus, SegmentInfo};
+        let dir = tempfile::tempdir().unwrap();
+        let layout = DataLayout::new(dir.path());
+        layout.create_dirs().unwrap();
+        let catalog = Catalog::open(&layout.catalog_path()).await.unwrap();
+        let status = CameraStatus {
+            protocol_version: 1,
+            model: "Sim".into(),
+            firmware: "1.0".into(),
+            serial: "SN1".into(),
+            sd_capacity_bytes: 1 << 30,
+            sd_used_bytes: 0,
+            recording: true,
+            current_drive: Some("D1".into()),
+            clock_ms: 0,
+            latest_seq: 1,
+        };
+        let cam = catalog.upsert_camera(status, "http://x".into()).await.unwrap();
+        let info = SegmentInfo {
+            id: "D1_S0001".into(),
+            drive_id: "D1".into(),
+            seq: 1,
+            index_in_drive: 1,
+            start_ms: 1_000,
+            duration_ms: 60_000,
+            size: 4,
+            sha256: "a".repeat(64),
+            locked: false,
+            telemetry_size: 2,
+            telemetry_sha256: "b".repeat(64),
+        };
+        catalog.note_camera_segments(cam, vec![info]).await.unwrap();
+        let segment = catalog.segments_missing_on_phone(cam).await.unwrap().remove(0);
+        let video = DataLayout::segment_file_name(cam, "D1_S0001");
+        let telemetry = DataLayout::telemetry_file_name(cam, "D1_S0001");
+        std::fs::write(layout.video_path(&video), b"mp4!").unwrap();
+        std::fs::write(layout.video_path(&telemetry), b"{}").unwrap();
+        let tele = TelemetryFile { name: telemetry, size_bytes: 2, accel_samples: 1, gps_fixes: 1 };
+        catalog
+            .record_phone_copy(segment.id, PhoneFile { name: video.clone() }, tele)
+            .await
+            .unwrap();
+
+        // The loop recorder marks the copy, then the process is killed before the unlink.
+        catalog.mark_phone_copy_deleting(segment.id, "evicted").await.unwrap();
+        drop(catalog);
+        let catalog = Catalog::open(&layout.catalog_path()).await.unwrap();
+        let report = reconcile(&catalog, &layout).await.unwrap();
+
+        assert_eq!(report.deletes_finished, 1);
+        assert!(!layout.video_path(&video).exists(), "the eviction was finished");
+        assert!(
+            catalog.segments_missing_on_phone(cam).await.unwrap().is_empty(),
+            "an evicted segment is not fetched again"
+        );
+        let conn = rusqlite::Connection::open(layout.catalog_path()).unwrap();
+        let reason: String = conn
+            .query_row("SELECT left_reason FROM residencies WHERE place = 'phone'", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(reason, "evicted");
     }
 }

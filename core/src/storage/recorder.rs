@@ -280,7 +280,7 @@ pub async fn remove_phone_copy(
     segment: &SegmentRecord,
     reason: &'static str,
 ) -> Result<(), StorageError> {
-    catalog.mark_phone_copy_deleting(segment.id).await?;
+    catalog.mark_phone_copy_deleting(segment.id, reason).await?;
     let names = [
         segment.phone_file.clone(),
         Some(DataLayout::telemetry_file_name(segment.camera_id, &segment.camera_segment_id)),

@@ -79,21 +79,26 @@ fn catalog_equals_disk(c: &Connection, root: &Path, v: &mut Vec<String>) -> rusq
         named.insert(name, (true, Some(size), Some(sha)));
     }
     let mut st = c.prepare(
-        "SELECT id, phone_file, size_bytes, sha256, state FROM clips WHERE phone_file IS NOT NULL",
+        "SELECT phone_file, size_bytes, sha256, state, telemetry_file, telemetry_bytes FROM clips
+         WHERE phone_file IS NOT NULL",
     )?;
     for row in st.query_map([], |r| {
         Ok((
-            r.get::<_, i64>(0)?,
-            r.get::<_, String>(1)?,
+            r.get::<_, String>(0)?,
+            r.get(1)?,
             r.get(2)?,
-            r.get(3)?,
-            r.get::<_, String>(4)?,
+            r.get::<_, String>(3)?,
+            r.get::<_, Option<String>>(4)?,
+            r.get::<_, i64>(5)?,
         ))
     })? {
-        let (id, name, size, sha, state) = row?;
-        named.insert(name, (state == "ready", size, sha));
-        // The clip's telemetry sidecar, named by its id (not hashed in the catalog).
-        named.insert(format!("clip_{id}.telemetry.json"), (false, None, None));
+        let (name, size, sha, state, telemetry, telemetry_size) = row?;
+        let ready = state == "ready";
+        named.insert(name, (ready, size, sha));
+        // The clip's telemetry sidecar (its size is counted, not hashed, by the catalog).
+        if let Some(t) = telemetry {
+            named.insert(t, (ready, Some(telemetry_size), None));
+        }
     }
     for (name, (must, size, sha)) in &named {
         let path = videos.join(name);
@@ -148,6 +153,8 @@ fn count_rows(c: &Connection, sql: &str, what: &str, v: &mut Vec<String>) -> rus
     Ok(())
 }
 
+/// No segment twice, no phone file named twice, no event clipped twice, no cloud key twice. Two
+/// manual clips may share a window (the user asked twice; cuts snap to key frames).
 fn no_duplicates(c: &Connection, v: &mut Vec<String>) -> rusqlite::Result<()> {
     count_rows(
         c,
@@ -163,13 +170,25 @@ fn no_duplicates(c: &Connection, v: &mut Vec<String>) -> rusqlite::Result<()> {
         "phone files named by two segments",
         v,
     )?;
-    count_rows(
-        c,
-        "SELECT COUNT(*) FROM (SELECT 1 FROM clips WHERE state <> 'deleted'
-         GROUP BY drive_id, reason, start_ms, end_ms HAVING COUNT(*) > 1)",
-        "duplicate clips (same drive, reason and window)",
-        v,
+    let mut st = c.prepare(
+        "SELECT reason, start_ms, end_ms, GROUP_CONCAT(id || ':' || state) FROM clips
+         WHERE state <> 'deleted' AND reason <> 'manual'
+         GROUP BY drive_id, reason, start_ms, end_ms
+         HAVING COUNT(*) > 1",
     )?;
+    for row in st.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, i64>(1)?,
+            r.get::<_, i64>(2)?,
+            r.get::<_, String>(3)?,
+        ))
+    })? {
+        let (reason, from, to, ids) = row?;
+        v.push(format!(
+            "duplicate clips (same drive, reason and window): {reason} {from}..{to}, ids {ids}"
+        ));
+    }
     count_rows(
         c,
         "SELECT COUNT(*) FROM (SELECT 1 FROM clips WHERE cloud_key IS NOT NULL
@@ -230,7 +249,9 @@ fn quota_respected(
     let counted: i64 = c.query_row(
         "SELECT (SELECT COALESCE(SUM(size_bytes), 0) FROM segments WHERE phone_state IS NOT NULL)
               + (SELECT COALESCE(SUM(size_bytes), 0) FROM telemetry)
-              + (SELECT COALESCE(SUM(size_bytes), 0) FROM clips WHERE phone_file IS NOT NULL)",
+              + (SELECT COALESCE(SUM(size_bytes), 0) FROM clips WHERE phone_file IS NOT NULL)
+              + (SELECT COALESCE(SUM(telemetry_bytes), 0) FROM clips
+                 WHERE telemetry_file IS NOT NULL)",
         [],
         |r| r.get(0),
     )?;

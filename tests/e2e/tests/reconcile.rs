@@ -73,3 +73,54 @@ async fn a_second_process_cannot_open_the_same_data_directory() {
         dashkeep_core::Companion::open(dashkeep_core::CompanionConfig::new(world.data_dir())).await;
     assert!(matches!(second, Err(dashkeep_core::CompanionError::DataDirBusy(_))));
 }
+
+/// A phone of 20 MB: quotas are fractions of it.
+struct SmallPhone;
+
+impl dashkeep_core::storage::StorageProbe for SmallPhone {
+    fn volume_space(
+        &self,
+        _: &std::path::Path,
+    ) -> Result<dashkeep_core::storage::VolumeSpace, dashkeep_core::storage::StorageError> {
+        Ok(dashkeep_core::storage::VolumeSpace {
+            total_bytes: 20_000_000,
+            available_bytes: 10_000_000,
+        })
+    }
+}
+
+/// Found by the kill -9 campaign: killed while a lowered quota was evicting, the phone stayed
+/// above its quota after the restart until a new video came. Opening finishes the eviction.
+#[tokio::test]
+async fn a_quota_lowered_by_a_killed_process_is_enforced_on_open() {
+    let world = recorded_camera(1).await;
+    let config = || dashkeep_core::CompanionConfig {
+        probe: std::sync::Arc::new(SmallPhone),
+        safety_floor: dashkeep_core::storage::SafetyFloor { min_bytes: 0, fraction: 0.0 },
+        ..dashkeep_core::CompanionConfig::new(world.data_dir())
+    };
+    let phone = dashkeep_core::Companion::open(config()).await.expect("open");
+    phone.stream_now(&world.camera.base_url()).await.expect("stream");
+    let held = phone.storage_status().await.expect("status").budget.owned_bytes;
+    assert!(held > 2_000_000, "the drive fills more than a 10% quota: {held} bytes");
+    phone.close().await;
+    drop(phone);
+    // The quota was saved, then the process died before evicting anything.
+    let db = rusqlite::Connection::open(world.data_dir().join("catalog.sqlite")).expect("db");
+    db.execute(
+        "INSERT INTO settings (key, value) VALUES ('quota_fraction', '0.1')
+         ON CONFLICT (key) DO UPDATE SET value = '0.1'",
+        [],
+    )
+    .expect("quota row");
+    drop(db);
+
+    let phone = dashkeep_core::Companion::open(config()).await.expect("reopen");
+    let budget = phone.storage_status().await.expect("status").budget;
+    assert!(
+        budget.owned_bytes <= budget.limit_bytes,
+        "{} bytes held over a limit of {}",
+        budget.owned_bytes,
+        budget.limit_bytes
+    );
+}

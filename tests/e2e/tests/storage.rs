@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use common::{World, camera_with, files_below};
+use common::{Tmpfs, World, camera_with, files_below, is_root};
 use dashkeep_core::catalog::{DriveId, Residency};
 use dashkeep_core::ingest::{IngestEvent, RetryPolicy};
 use dashkeep_core::storage::{
@@ -325,39 +325,6 @@ async fn the_forecast_matches_what_the_camera_really_overwrites() {
         checked += 1;
     }
     assert!(checked >= 2, "compared {checked} forecasts with real overwrites");
-}
-
-fn is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("Uid:"))
-                .map(|l| l.split_whitespace().nth(1) == Some("0"))
-        })
-        .unwrap_or(false)
-}
-
-/// A size-limited tmpfs mounted for the life of the value.
-struct Tmpfs(PathBuf);
-
-impl Tmpfs {
-    fn mount(dir: &Path, size: &str) -> Self {
-        std::fs::create_dir_all(dir).expect("mkdir");
-        let ok = std::process::Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
-            .arg(dir)
-            .status()
-            .is_ok_and(|s| s.success());
-        assert!(ok, "mount tmpfs on {}", dir.display());
-        Self(dir.to_path_buf())
-    }
-}
-
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("umount").arg("-l").arg(&self.0).status();
-    }
 }
 
 async fn wait_for_event(

@@ -4,8 +4,9 @@
 //!
 //! `campaign_worker <op> <data-dir> <camera-url> <s3-endpoint|-> <account> <seed>`
 //!
-//! Operations: `stream` (follow the live feed), `commit` (stream now), `evict` (set a random
-//! quota), `cut` (a manual clip of a random window), `upload` (run the upload queue), `sync`
+//! Operations: `stream` (follow the live feed), `commit` (stream now, three times), `evict` (set
+//! a random quota, three times), `cut` (three manual clips of random windows), `upload` (a clip,
+//! then the upload queue), `sync`
 //! (restore from the cloud), `delete` (delete a random clip for good; prints `deleted <key>`),
 //! `check` (open, which reconciles, then print the invariants' violations, one per line).
 
@@ -14,14 +15,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use dashkeep_core::cloud::{BackendConfig, CloudConfig, NetworkState, RetrySettings};
-use dashkeep_core::ingest::RetryPolicy;
+use dashkeep_core::ingest::{IngestError, RetryPolicy};
 use dashkeep_core::storage::{SafetyFloor, StorageError, StorageProbe, VolumeSpace};
-use dashkeep_core::{Companion, CompanionConfig};
+use dashkeep_core::{Companion, CompanionConfig, CompanionError};
 use dashkeep_e2e::campaign::{Rng, s3_bucket_config};
 use dashkeep_e2e::invariants::{self, Expect};
 
 /// The phone's size in the campaign: small, so quotas of 10% to 90% really evict.
 pub const PHONE_BYTES: u64 = 40_000_000;
+
+/// How many times the short operations (commit, evict, cut) repeat, so a kill lands inside them.
+const REPEAT: usize = 3;
 
 /// A phone of [`PHONE_BYTES`] whose free space is what the data directory leaves.
 struct SmallPhone(PathBuf);
@@ -99,7 +103,10 @@ async fn clip_window(phone: &Companion, rng: &mut Rng) -> anyhow::Result<Option<
     let Some(s) = segs.get(rng.below(segs.len() as u64) as usize) else { return Ok(None) };
     let from = (s.started_at_ms - d.started_at_ms) as f64 / 1000.0;
     let len = (s.duration_ms as f64 / 1000.0).min(8.0);
-    Ok(Some((d.id.0, from + 0.5, from + len)))
+    // A random start to the millisecond: two cuts of one window would be the user asking twice
+    // (the catalog keeps both), not a duplicate made by a kill.
+    let start = from + 0.1 + rng.below(3000) as f64 / 1000.0;
+    Ok(Some((d.id.0, start, from + len)))
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -116,24 +123,43 @@ async fn main() -> anyhow::Result<()> {
     if let Some(cloud) = phone.cloud() {
         cloud.set_network(NetworkState::WIFI);
     }
+    // Marks the end of opening (which reconciles), so the campaign knows where a kill landed.
+    println!("OPENED");
     match op.as_str() {
         "stream" => {
             phone.start_streaming(camera).await?;
             tokio::time::sleep(Duration::from_secs(20)).await;
         }
         "commit" => {
-            phone.stream_now(camera).await?;
+            for _ in 0..REPEAT {
+                match phone.stream_now(camera).await {
+                    // A small quota with clips or locked drives: "full" is the answer, not a fault.
+                    Err(e) if is_full(&e) => break,
+                    other => {
+                        other?;
+                    }
+                }
+            }
         }
         "evict" => {
-            phone.set_quota(0.1 + 0.1 * rng.below(9) as f64).await?;
+            for _ in 0..REPEAT {
+                phone.set_quota(0.1 + 0.1 * rng.below(9) as f64).await?;
+            }
         }
         "cut" => {
+            for _ in 0..REPEAT {
+                if let Some((drive, from, to)) = clip_window(&phone, &mut rng).await? {
+                    let drive = dashkeep_core::catalog::DriveId(drive);
+                    phone.create_clip(drive, from, to).await?;
+                }
+            }
+        }
+        "upload" => {
+            // A fresh clip, so a kill can land while it uploads (earlier ones went up already).
             if let Some((drive, from, to)) = clip_window(&phone, &mut rng).await? {
                 let drive = dashkeep_core::catalog::DriveId(drive);
                 phone.create_clip(drive, from, to).await?;
             }
-        }
-        "upload" => {
             if let Some(cloud) = phone.cloud() {
                 cloud.run_queue().await?;
             }
@@ -145,12 +171,15 @@ async fn main() -> anyhow::Result<()> {
         }
         "delete" => delete_one(&phone, &dir, &mut rng).await?,
         "check" => {
-            let limit = phone.storage_status().await?.budget.limit_bytes;
+            // A quota below what must be kept (clips not in the cloud yet, locked drives) is
+            // "full" once everything evictable went: the quota is then checked as unreachable.
+            let status = phone.storage_status().await?;
+            let limit = (!status.full).then_some(status.budget.limit_bytes);
             phone.close().await;
             let expect = Expect {
                 cloud_objects: cloud_objects(endpoint, account).await?,
                 deleted_cloud_keys: read_deleted(&dir),
-                quota_bytes: Some(limit),
+                quota_bytes: limit,
             };
             for v in invariants::check(&dir, &expect) {
                 println!("VIOLATION {v}");
@@ -162,6 +191,14 @@ async fn main() -> anyhow::Result<()> {
     }
     phone.close().await;
     Ok(())
+}
+
+/// Whether `e` is the storage-full answer (a pause for streaming, an answer for "stream now").
+fn is_full(e: &CompanionError) -> bool {
+    match e {
+        CompanionError::Ingest(IngestError::Storage(s)) | CompanionError::Storage(s) => s.is_full(),
+        _ => false,
+    }
 }
 
 /// The campaign's record of clips deleted for good (by their cloud key), beside the data dir.
@@ -179,7 +216,14 @@ fn read_deleted(dir: &Path) -> std::collections::BTreeSet<String> {
 
 async fn delete_one(phone: &Companion, dir: &Path, rng: &mut Rng) -> anyhow::Result<()> {
     let Some(cloud) = phone.cloud() else { return Ok(()) };
-    let clips = phone.clips().await?;
+    // Only clips that were cut: a pending clip (a cut interrupted by a kill, waiting to be cut
+    // again) cannot be deleted yet ("no clip with id"), a limit noted in docs/reliability.md.
+    let clips: Vec<_> = phone
+        .clips()
+        .await?
+        .into_iter()
+        .filter(|c| c.state == dashkeep_core::catalog::ClipState::Ready)
+        .collect();
     let Some(clip) = clips.get(rng.below(clips.len() as u64) as usize) else { return Ok(()) };
     let key: Option<String> = rusqlite::Connection::open(dir.join("catalog.sqlite"))?.query_row(
         "SELECT cloud_key FROM clips WHERE id = ?1",

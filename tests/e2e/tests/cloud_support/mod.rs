@@ -121,7 +121,10 @@ impl Phone {
 
     /// Writes a clip file of `size` random bytes and registers it; returns its id and bytes' hash.
     pub async fn clip(&self, size: u64) -> (i64, String) {
-        let name = format!("clip_test_{:016x}.mp4", rand_u64());
+        let tag = rand_u64();
+        let name = format!("clip_test_{tag:016x}.mp4");
+        // Each clip its own window (a day's worth of starts): two are never the same event.
+        let start_ms = 1_700_000_000_000 + (tag % 86_400_000) as i64;
         let path = self.layout.video_path(&name);
         let sha = write_random_file(&path, size);
         let id = self
@@ -129,8 +132,8 @@ impl Phone {
             .insert_ready_clip(NewClip {
                 drive_id: None,
                 reason: "hard_brake".into(),
-                start_ms: 1_700_000_000_000,
-                end_ms: 1_700_000_030_000,
+                start_ms,
+                end_ms: start_ms + 30_000,
                 phone_file: name,
                 size_bytes: size,
                 sha256: sha.clone(),

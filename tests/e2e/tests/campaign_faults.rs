@@ -13,6 +13,8 @@
 mod cloud_support;
 mod common;
 
+use common::{Tmpfs, is_root};
+
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -152,13 +154,6 @@ async fn camera_faults_campaign_loses_nothing() {
     counts.finish("camera faults", &plan, started);
 }
 
-fn is_root() -> bool {
-    std::process::Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-}
-
 /// A probe that believes the phone is huge, so only the real volume says no (ENOSPC).
 struct HugePhone;
 
@@ -203,6 +198,7 @@ fn free_bytes(dir: &Path) -> u64 {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs root (mounts a size-limited tmpfs): scripts/test-all runs it as root"]
 async fn enospc_campaign_pauses_and_resumes_by_itself() {
     assert!(
         is_root(),
@@ -264,27 +260,6 @@ async fn enospc_campaign_pauses_and_resumes_by_itself() {
     drop(phone);
     counts.finish("ENOSPC", &plan, started);
     drop(mount);
-}
-
-/// A size-limited tmpfs mounted for the life of the value.
-struct Tmpfs(std::path::PathBuf);
-
-impl Tmpfs {
-    fn mount(dir: &Path, size: &str) -> Self {
-        let ok = std::process::Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
-            .arg(dir)
-            .status()
-            .is_ok_and(|s| s.success());
-        assert!(ok, "mount tmpfs on {}", dir.display());
-        Self(dir.to_path_buf())
-    }
-}
-
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("umount").arg("-l").arg(&self.0).status();
-    }
 }
 
 async fn objects(account: &str) -> Vec<String> {
