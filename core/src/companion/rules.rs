@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use crate::catalog::{Catalog, CatalogError, ClipId};
-use crate::cloud::CloudError;
+use crate::cloud::{CloudError, SharePageOptions};
 use crate::events::{MotionPipeline, Sensitivity};
 use crate::storage::QuotaFraction;
 
@@ -121,14 +121,16 @@ impl Companion {
             .map_or_else(|| DEFAULT_CAMERA_URL.to_owned(), |c| c.payload.api_url))
     }
 
-    /// What sharing the clip hands over: its cloud link once uploaded, else its phone file.
-    /// A `Catalog` `NotFound` error for an unknown clip; `Cloud(UnknownClip)` for a clip that
-    /// is neither uploaded nor on the phone.
+    /// What sharing the clip hands over: once uploaded, a link to its share page (the video,
+    /// when and where, what triggered it, the track and the curves; see
+    /// [`crate::cloud::CloudService::share_page`]), else its phone file. A `Catalog` `NotFound`
+    /// error for an unknown clip; `Cloud(UnknownClip)` for a clip that is neither uploaded nor
+    /// on the phone.
     pub async fn share_target(&self, id: ClipId) -> Result<ShareTarget, CompanionError> {
         let clip = self.clip(id).await?;
         if let Some(cloud) = self.cloud() {
-            match cloud.share_url(id.0, None).await {
-                Ok(url) => return Ok(ShareTarget::Link(url)),
+            match cloud.share_page(id.0, None, &SharePageOptions::default()).await {
+                Ok(link) => return Ok(ShareTarget::Link(link.url)),
                 Err(CloudError::UnknownClip(_)) => {}
                 Err(e) => return Err(e.into()),
             }

@@ -126,9 +126,16 @@ class FreshInstallFlowTest {
             UploadJobService.runQueue(app)
             withTimeout(60_000) { while (core.clip(brake.id).uploadState != UploadState.UPLOADED) delay(100) }
 
-            // Share: the core hands over the cloud link; it serves the clip.
+            // Share: the core hands over the link to the clip's page; the page is served, and the
+            // video link in its fragment serves the clip's bytes.
             val target = core.shareTarget(brake.id) as ShareTarget.Link
-            val got = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI(target.url)).build(), HttpResponse.BodyHandlers.ofByteArray())
+            val http = HttpClient.newHttpClient()
+            val (pageUrl, fragment) = target.url.split("#", limit = 2)
+            val page = http.send(HttpRequest.newBuilder(URI(pageUrl)).build(), HttpResponse.BodyHandlers.ofString())
+            assertEquals(200, page.statusCode())
+            assertTrue("the shared link opens the clip's page", page.body().contains("<video"))
+            val videoUrl = java.net.URLDecoder.decode(fragment.removePrefix("v="), Charsets.UTF_8)
+            val got = http.send(HttpRequest.newBuilder(URI(videoUrl)).build(), HttpResponse.BodyHandlers.ofByteArray())
             assertEquals(200, got.statusCode())
             assertArrayEquals(File(brake.phonePath!!).readBytes(), got.body())
 
