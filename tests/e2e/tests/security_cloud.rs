@@ -240,9 +240,14 @@ async fn account_a_credentials_cannot_read_list_or_delete_account_b_clips() {
     assert!(refused(alice.put(BOB_CLIP, Bytes::from_static(b"x"), None).await), "overwrite");
     assert!(refused(alice.delete(BOB_CLIP).await), "delete");
     // Whatever a listing reveals (moto does not scope listing: see the module doc), the keys it
-    // names stay unreadable.
-    for listed in alice.list("accounts/bob/").await.unwrap_or_default() {
-        assert!(refused(alice.get_small(&listed.key, 1024).await), "{}", listed.key);
+    // names stay unreadable; a listing that fails must fail as a refusal, nothing else.
+    match alice.list("accounts/bob/").await {
+        Ok(listed) => {
+            for listed in listed {
+                assert!(refused(alice.get_small(&listed.key, 1024).await), "{}", listed.key);
+            }
+        }
+        Err(e) => assert!(refused(Err::<(), _>(e)), "the listing failed other than by refusal"),
     }
     // Bob's clip is intact.
     assert_eq!(bob.get_small(BOB_CLIP, 1024).await.unwrap(), "bob's drive");
