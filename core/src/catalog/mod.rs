@@ -27,7 +27,7 @@ pub use model::{
     CameraId, CameraRecord, DriveId, DriveSummary, PhoneFile, Residency, SegmentId, SegmentRecord,
     TelemetryFile,
 };
-pub use storage_queries::{EvictableClip, OverwriteRow, PhoneUsage};
+pub use storage_queries::{ClipFiles, EvictableClip, OverwriteRow, PhoneUsage};
 
 /// Why a catalog operation failed.
 #[derive(Debug, thiserror::Error)]

@@ -56,6 +56,17 @@ pub struct EvictableClip {
     pub size_bytes: u64,
 }
 
+/// A clip's files as the catalog names them on the phone, for reconciliation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClipFiles {
+    /// The clip's catalog id.
+    pub clip_id: i64,
+    /// Its video under the videos directory.
+    pub phone_file: String,
+    /// Its telemetry sidecar, when one was written.
+    pub telemetry_file: Option<String>,
+}
+
 /// Segments protected from the phone's loop recorder: on a locked drive, or inside the window of
 /// a clip not cut yet.
 const EVICTABLE_SEGMENT: &str = "s.phone_state = 'present' AND d.locked = 0
@@ -180,6 +191,36 @@ impl Catalog {
                 params![clip_id, super::now_ms(), reason],
             )?;
             tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Every clip the catalog says the phone holds, with its files.
+    pub async fn clip_files_on_phone(&self) -> Result<Vec<ClipFiles>, CatalogError> {
+        self.call(|c| {
+            let mut st = c.prepare(
+                "SELECT id, phone_file, telemetry_file FROM clips WHERE phone_file IS NOT NULL",
+            )?;
+            let rows = st.query_map([], |r| {
+                Ok(ClipFiles {
+                    clip_id: r.get(0)?,
+                    phone_file: r.get(1)?,
+                    telemetry_file: r.get(2)?,
+                })
+            })?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+
+    /// Forgets a clip's telemetry sidecar found missing; the clip itself stands.
+    pub async fn forget_clip_telemetry(&self, clip_id: i64) -> Result<(), CatalogError> {
+        self.call(move |c| {
+            c.execute(
+                "UPDATE clips SET telemetry_file = NULL, telemetry_bytes = 0 WHERE id = ?1",
+                [clip_id],
+            )?;
             Ok(())
         })
         .await

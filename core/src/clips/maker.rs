@@ -168,7 +168,14 @@ impl ClipMaker {
                 .map_err(|e| ClipsError::Task(e.to_string()))??;
         let covered =
             (origin + (report.start_s * 1000.0) as i64, origin + (report.end_s * 1000.0) as i64);
-        self.catalog.finish_clip(clip.id, name, size, sha256, covered).await?;
+        if let Err(e) = self.catalog.finish_clip(clip.id, name.clone(), size, sha256, covered).await
+        {
+            // Not catalogued (a full disk under SQLite): the file goes, the clip stays pending.
+            let path = self.layout.video_path(&name);
+            let _ =
+                tokio::task::spawn_blocking(move || crate::storage::remove_durably(&path)).await;
+            return Err(e.into());
+        }
         self.write_telemetry(clip.id, covered, segments).await;
         tracing::info!(clip = clip.id.0, size, gaps = report.gaps.len(), "clip cut");
         Ok(self.catalog.clip(clip.id).await?)

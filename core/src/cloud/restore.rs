@@ -181,8 +181,10 @@ impl CloudService {
                 self.inner.layout.video_path(&name),
                 self.inner.layout.video_path(&DataLayout::clip_telemetry_file_name(clip_id)),
             ];
-            blocking(move || Ok(paths.iter().try_for_each(|p| remove_durably(p))?)).await?;
+            // The catalog first, so a kill in between leaves unnamed files (removed on the next
+            // open), never a clip naming a file that is gone.
             self.inner.catalog.forget_clip_phone_copy(clip_id, "deleted_by_user").await?;
+            blocking(move || Ok(paths.iter().try_for_each(|p| remove_durably(p))?)).await?;
         }
         let mut removed_from_cloud = tomb.is_none();
         if tomb.is_some() && self.network().has_internet() {

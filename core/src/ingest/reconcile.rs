@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use super::IngestError;
-use crate::catalog::{CameraId, Catalog, SegmentRecord};
+use crate::catalog::{CameraId, Catalog, ClipFiles, SegmentRecord};
 use crate::storage::{DataLayout, StorageError, commit_rename, remove_durably};
 
 /// What reconciliation found and fixed.
@@ -44,6 +44,9 @@ pub async fn reconcile(
     let mut on_disk: HashSet<String> = list_files(layout.videos_dir()).await?.into_iter().collect();
     for segment in catalog.segments_on_phone().await? {
         check_phone_copy(catalog, layout, &mut on_disk, &segment, &mut report).await?;
+    }
+    for clip in catalog.clip_files_on_phone().await? {
+        check_clip_copy(catalog, &on_disk, &clip, &mut report).await?;
     }
     let known: HashSet<String> = catalog.phone_file_names().await?.into_iter().collect();
     for name in on_disk.difference(&known) {
@@ -92,6 +95,27 @@ async fn check_phone_copy(
         tracing::warn!(file = %name, "a catalogued video is missing; the catalog now says so");
         remove(layout.video_path(&telemetry)).await?;
         catalog.forget_phone_copy(segment.id, "missing_on_disk").await?;
+        report.missing_files += 1;
+    }
+    Ok(())
+}
+
+/// A clip whose video is missing is no longer on the phone (its cloud copy, if any, stands); a
+/// missing sidecar is forgotten, the clip kept. (Found by the kill -9 campaign: a clip eviction
+/// killed between its unlink and its catalog update left a clip naming a file that was gone.)
+async fn check_clip_copy(
+    catalog: &Catalog,
+    on_disk: &HashSet<String>,
+    clip: &ClipFiles,
+    report: &mut ReconcileReport,
+) -> Result<(), IngestError> {
+    if !on_disk.contains(&clip.phone_file) {
+        tracing::warn!(file = %clip.phone_file, "a catalogued clip is missing; the catalog now says so");
+        // Its sidecar, if still there, is no longer named: removed below as an orphan.
+        catalog.forget_clip_phone_copy(clip.clip_id, "missing_on_disk").await?;
+        report.missing_files += 1;
+    } else if clip.telemetry_file.as_ref().is_some_and(|t| !on_disk.contains(t)) {
+        catalog.forget_clip_telemetry(clip.clip_id).await?;
         report.missing_files += 1;
     }
     Ok(())
@@ -176,24 +200,12 @@ mod tests {
     #[tokio::test]
     async fn an_eviction_killed_midway_stays_an_eviction() {
         use crate::catalog::{PhoneFile, TelemetryFile};
-        use crate::protocol::{CameraStatus, SegmentInfo};
+        use crate::protocol::SegmentInfo;
         let dir = tempfile::tempdir().unwrap();
         let layout = DataLayout::new(dir.path());
         layout.create_dirs().unwrap();
         let catalog = Catalog::open(&layout.catalog_path()).await.unwrap();
-        let status = CameraStatus {
-            protocol_version: 1,
-            model: "Sim".into(),
-            firmware: "1.0".into(),
-            serial: "SN1".into(),
-            sd_capacity_bytes: 1 << 30,
-            sd_used_bytes: 0,
-            recording: true,
-            current_drive: Some("D1".into()),
-            clock_ms: 0,
-            latest_seq: 1,
-        };
-        let cam = catalog.upsert_camera(status, "http://x".into()).await.unwrap();
+        let cam = sim_camera(&catalog).await;
         let info = SegmentInfo {
             id: "D1_S0001".into(),
             drive_id: "D1".into(),
@@ -238,5 +250,75 @@ mod tests {
             })
             .unwrap();
         assert_eq!(reason, "evicted");
+    }
+
+    async fn sim_camera(catalog: &Catalog) -> CameraId {
+        use crate::protocol::CameraStatus;
+        let status = CameraStatus {
+            protocol_version: 1,
+            model: "Sim".into(),
+            firmware: "1.0".into(),
+            serial: "SN1".into(),
+            sd_capacity_bytes: 1 << 30,
+            sd_used_bytes: 0,
+            recording: true,
+            current_drive: Some("D1".into()),
+            clock_ms: 0,
+            latest_seq: 1,
+        };
+        let cam = catalog.upsert_camera(status, "http://x".into()).await.unwrap();
+        cam
+    }
+
+    /// Found by the kill -9 campaign: a clip eviction killed between its unlink and its catalog
+    /// update left the catalog naming a clip file that was gone. The open now says the clip left
+    /// the phone, and a clip whose sidecar alone is gone keeps its video.
+    #[tokio::test]
+    async fn a_clip_whose_file_is_gone_is_no_longer_on_the_phone() {
+        use crate::catalog::{ClipId, ClipReason};
+        let dir = tempfile::tempdir().unwrap();
+        let layout = DataLayout::new(dir.path());
+        layout.create_dirs().unwrap();
+        let catalog = Catalog::open(&layout.catalog_path()).await.unwrap();
+        let cam = sim_camera(&catalog).await;
+        let drive = catalog.ensure_drive(cam, "D1".into(), 1_000).await.unwrap();
+        let mut clips = Vec::new();
+        for k in 0..2 {
+            let at = 10_000 * (k + 1);
+            let id = catalog.plan_clip(drive, None, ClipReason::Manual, at, at + 5_000).await;
+            let id: ClipId = id.unwrap();
+            let (video, sidecar) =
+                (DataLayout::clip_file_name(id.0), DataLayout::clip_telemetry_file_name(id.0));
+            std::fs::write(layout.video_path(&video), b"mp4!").unwrap();
+            std::fs::write(layout.video_path(&sidecar), b"{}").unwrap();
+            let sha = "a".repeat(64);
+            catalog.finish_clip(id, video.clone(), 4, sha, (at, at + 5_000)).await.unwrap();
+            catalog.set_clip_telemetry(id, sidecar.clone(), 2).await.unwrap();
+            clips.push((id, video, sidecar));
+        }
+        // The first clip's video is gone (an eviction killed after its unlink); the second's
+        // sidecar alone is gone.
+        std::fs::remove_file(layout.video_path(&clips[0].1)).unwrap();
+        std::fs::remove_file(layout.video_path(&clips[1].2)).unwrap();
+
+        let report = reconcile(&catalog, &layout).await.unwrap();
+
+        assert_eq!(report.missing_files, 2);
+        let first = catalog.clip(clips[0].0).await.unwrap();
+        assert_eq!((first.phone_file, first.telemetry_file), (None, None));
+        assert!(!layout.video_path(&clips[0].2).exists(), "the unnamed sidecar was removed");
+        let second = catalog.clip(clips[1].0).await.unwrap();
+        assert_eq!(second.phone_file.as_deref(), Some(clips[1].1.as_str()));
+        assert_eq!(second.telemetry_file, None);
+        assert!(layout.video_path(&clips[1].1).exists(), "the clip's video stands");
+        assert!(
+            catalog
+                .phone_file_names()
+                .await
+                .unwrap()
+                .iter()
+                .all(|n| { layout.video_path(n).exists() })
+        );
+        assert!(reconcile(&catalog, &layout).await.unwrap().is_clean(), "a second open is clean");
     }
 }

@@ -256,10 +256,13 @@ impl LoopRecorder {
             self.layout.video_path(&clip.phone_file),
             self.layout.video_path(&DataLayout::clip_telemetry_file_name(clip.clip_id)),
         ];
+        // The catalog first: the clip is safe in the cloud, so a kill before the unlink leaves
+        // only unnamed files, which the next open removes (the other order left a clip naming a
+        // file that was gone: found by the kill -9 campaign).
+        self.catalog.forget_clip_phone_copy(clip.clip_id, "evicted").await?;
         tokio::task::spawn_blocking(move || paths.iter().try_for_each(|p| remove_durably(p)))
             .await
             .map_err(|e| StorageError::Task(e.to_string()))??;
-        self.catalog.forget_clip_phone_copy(clip.clip_id, "evicted").await?;
         Ok(Victim::Evicted(Eviction::Clip { clip_id: clip.clip_id, bytes: clip.size_bytes }))
     }
 }
