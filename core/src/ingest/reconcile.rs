@@ -266,8 +266,7 @@ mod tests {
             clock_ms: 0,
             latest_seq: 1,
         };
-        let cam = catalog.upsert_camera(status, "http://x".into()).await.unwrap();
-        cam
+        catalog.upsert_camera(status, "http://x".into()).await.unwrap()
     }
 
     /// Found by the kill -9 campaign: a clip eviction killed between its unlink and its catalog

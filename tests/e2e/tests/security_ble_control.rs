@@ -176,6 +176,58 @@ async fn a_learnt_camera_clock_offset_is_kept_with_the_pairing_across_an_app_res
     world.camera.shutdown().await;
 }
 
+/// A WiFi joiner that joins whatever it is asked (the loopback camera needs no real network).
+struct AnyWifi;
+
+#[async_trait]
+impl dashkeep_core::camera::WifiJoiner for AnyWifi {
+    async fn join(&self, _: &str, _: &str) -> Result<(), dashkeep_core::camera::WifiError> {
+        Ok(())
+    }
+    async fn leave(&self, _: &str) {}
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clock_offset_learnt_while_connecting_is_saved_and_back_after_a_restart() {
+    use dashkeep_core::CompanionEvent;
+    use dashkeep_core::camera::auth::clock;
+    use dashkeep_core::camera::secrets::{FileSecretStore, SecretStore};
+    use dashkeep_core::companion::ConnectionState;
+    let ahead_ms = 9 * 60 * 1000;
+    let world = paired_mode_camera(ahead_ms).await;
+    let phone = world.phone().await;
+    let mut events = phone.subscribe();
+    let addr = world.camera.ble_addr().to_string();
+    let paired = phone.pair(&link(&world.camera), &addr, &world.camera.pairing_code()).await;
+    let paired = paired.expect("pairs");
+    // Connecting over BLE meets the camera's clock nine minutes ahead: the first signed command
+    // is stale there, the camera's signed clock answer teaches the phone the offset...
+    let (ble, wifi) = (std::sync::Arc::new(link(&world.camera)), std::sync::Arc::new(AnyWifi));
+    phone.connect(&paired.serial, ble, wifi, true).await.expect("connects");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let event = tokio::time::timeout_at(deadline, events.recv()).await.expect("streams");
+        if let Ok(CompanionEvent::Connection(ConnectionState::Streaming { .. })) = event {
+            break;
+        }
+    }
+    // ...which the connection saved with the pairing, without being told.
+    let store = FileSecretStore::in_dir(&world.data_dir());
+    let saved = store.get(&paired.serial).unwrap().expect("still paired").clock_offset_ms;
+    assert!(
+        (saved - ahead_ms).abs() < 5_000,
+        "saved offset {saved} ms, camera {ahead_ms} ms ahead"
+    );
+    phone.disconnect().await;
+    drop(phone);
+    // A restarted app (the process-wide clock forgotten) starts on the saved offset.
+    clock::restore(&paired.phone_id, 0);
+    let _phone = world.phone().await;
+    let restored = clock::offset(&paired.phone_id);
+    assert!((restored - ahead_ms).abs() < 5_000, "restored offset {restored} ms");
+    world.camera.shutdown().await;
+}
+
 fn pinned_raw(camera: &SimCamera) -> reqwest::Client {
     let key = CameraKey::from_bytes(camera.identity_key());
     let tls = dashkeep_core::camera::pinned::phone_client_config(key).unwrap();
