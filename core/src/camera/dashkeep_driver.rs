@@ -19,16 +19,27 @@ const PAGE: u32 = 500;
 /// The file name a Dashkeep segment is listed under.
 fn file_of(s: &SegmentInfo, order: usize) -> CameraFile {
     CameraFile {
-        name: format!("{}.mp4", s.id),
-        path: format!("{}/segments/{}/video", crate::protocol::API_PREFIX, s.id),
-        size: Some(s.size),
         time: LocalTime::from_unix_seconds(s.start_ms.div_euclid(1000)),
-        channel: Channel::Front,
-        kind: FileKind::Normal,
         locked: s.locked,
-        container: Container::Mp4,
         sequence: Some(s.seq),
         order,
+        ..segment_file(&s.id, s.size)
+    }
+}
+
+/// The file a Dashkeep segment of `size` bytes is downloaded as, through the driver seam.
+pub(crate) fn segment_file(id: &str, size: u64) -> CameraFile {
+    CameraFile {
+        name: format!("{id}.mp4"),
+        path: format!("{}/segments/{id}/video", crate::protocol::API_PREFIX),
+        size: Some(size),
+        time: LocalTime::from_unix_seconds(0),
+        channel: Channel::Front,
+        kind: FileKind::Normal,
+        locked: false,
+        container: Container::Mp4,
+        sequence: None,
+        order: 0,
     }
 }
 

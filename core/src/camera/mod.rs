@@ -14,6 +14,7 @@ pub mod ble;
 pub mod btle;
 pub mod control;
 mod dashkeep_driver;
+pub(crate) use dashkeep_driver::segment_file;
 pub mod driver;
 pub mod file_drives;
 pub mod growth;
@@ -157,7 +158,7 @@ pub(crate) fn http_client(
 }
 
 /// The camera client's settings, before [`wifi`] may route its sockets through a relay.
-fn http_builder(tls: Option<rustls::ClientConfig>) -> reqwest::ClientBuilder {
+pub(crate) fn http_builder(tls: Option<rustls::ClientConfig>) -> reqwest::ClientBuilder {
     crate::tls::ensure_crypto_provider();
     let mut builder = reqwest::Client::builder()
         .connect_timeout(CONNECT_TIMEOUT)
