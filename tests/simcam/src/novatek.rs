@@ -213,7 +213,7 @@ mod tests {
             drive_id: "D0001".into(),
             seq: 1,
             index_in_drive: 0,
-            start_ms: 1_795_929_300_000,
+            start_ms: 1_796_015_700_000,
             duration_ms: 60_000,
             size: 10,
             sha256: String::new(),
