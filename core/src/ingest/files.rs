@@ -259,21 +259,10 @@ impl Ingestor {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::camera::driver::{Channel, FileKind, LocalTime};
 
     fn file(name: &str) -> CameraFile {
-        CameraFile {
-            name: name.into(),
-            path: format!("/Novatek/Movie/{name}"),
-            size: Some(1),
-            time: LocalTime::from_unix_seconds(0),
-            channel: Channel::Front,
-            kind: FileKind::Normal,
-            locked: false,
-            container: Container::Mp4,
-            sequence: None,
-            order: 0,
-        }
+        let path = format!("/Novatek/Movie/{name}");
+        CameraFile { name: name.into(), path, ..crate::camera::segment_file("x", 1) }
     }
 
     #[test]

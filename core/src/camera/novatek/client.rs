@@ -263,21 +263,9 @@ impl CameraDriver for NovatekDriver {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::camera::driver::{Channel, Container, FileKind, LocalTime};
 
     fn file(name: &str, path: &str) -> CameraFile {
-        CameraFile {
-            name: name.into(),
-            path: path.into(),
-            size: Some(1),
-            time: LocalTime::from_unix_seconds(0),
-            channel: Channel::Front,
-            kind: FileKind::Normal,
-            locked: false,
-            container: Container::Mp4,
-            sequence: None,
-            order: 0,
-        }
+        CameraFile { name: name.into(), path: path.into(), ..crate::camera::segment_file("x", 1) }
     }
 
     #[test]
