@@ -100,6 +100,19 @@ async fn a_novatek_card_streams_into_drives_and_the_camera_records_again() {
 }
 
 #[tokio::test]
+async fn a_file_still_being_recorded_is_not_taken() {
+    let world = novatek_camera(true).await;
+    world.camera.novatek_start_growing_file();
+    let phone = world.phone().await;
+    let report = stream(&world, &phone).await;
+    let files = world.camera.card().len();
+    // Listed, but its size changed between the two looks: left on the camera, not refused.
+    assert_eq!((report.listed, report.stored), (files + 1, files));
+    assert!(report.refused.is_empty(), "{:?}", report.refused);
+    assert_phone_holds_the_card(&phone, &world).await;
+}
+
+#[tokio::test]
 async fn a_dropped_download_resumes_with_range() {
     let world = novatek_camera(true).await;
     world.camera.inject(Fault::DropAfterBytes { bytes: 100_000, times: 3 });

@@ -737,6 +737,12 @@ impl SimCamera {
         )
     }
 
+    /// Novatek dialect: from now on the listing ends with a file still being recorded, larger
+    /// at every listing (it cannot be downloaded: a phone must wait until it stops growing).
+    pub fn novatek_start_growing_file(&self) {
+        self.inner.novatek.growing.store(1, Ordering::SeqCst);
+    }
+
     /// Waits until every segment of every drive is recorded and finalized.
     pub async fn wait_for_scenario_end(&self) {
         let mut rx = self.inner.done_tx.subscribe();

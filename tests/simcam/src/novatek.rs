@@ -33,11 +33,19 @@ pub(crate) struct NovatekState {
     pub stops: AtomicU32,
     /// How many times a phone started recording again (`2001&par=1`).
     pub starts: AtomicU32,
+    /// When non-zero, the listing ends with the file being recorded, larger at every listing
+    /// (this counter, in 500 kB steps): a phone must never take it.
+    pub growing: std::sync::atomic::AtomicU64,
 }
 
 impl Default for NovatekState {
     fn default() -> Self {
-        Self { recording: AtomicBool::new(true), stops: 0.into(), starts: 0.into() }
+        Self {
+            recording: AtomicBool::new(true),
+            stops: 0.into(),
+            starts: 0.into(),
+            growing: 0.into(),
+        }
     }
 }
 
@@ -85,8 +93,20 @@ fn reply(cmd: u32, status: i32, extra: &str) -> Response {
 /// The `cmd=3015` file list.
 fn file_list(inner: &Inner) -> Response {
     let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\" ?>\n<LIST>\n");
-    for s in &lock(&inner.state).segments {
-        let i = &s.info;
+    let mut infos: Vec<SegmentInfo> =
+        lock(&inner.state).segments.iter().map(|s| s.info.clone()).collect();
+    let growing = inner.novatek.growing.load(Ordering::SeqCst);
+    if let Some(last) = infos.last().filter(|_| growing > 0) {
+        inner.novatek.growing.fetch_add(1, Ordering::SeqCst);
+        infos.push(SegmentInfo {
+            seq: last.seq + 1,
+            start_ms: last.start_ms + last.duration_ms,
+            size: growing * 500_000,
+            locked: false,
+            ..last.clone()
+        });
+    }
+    for i in &infos {
         let (y, mo, d, h, mi, sec) = parts(i.start_ms + i.duration_ms);
         let _ = write!(
             xml,
