@@ -435,6 +435,19 @@ impl From<CoreIngestError> for CompanionError {
             }
             CoreIngestError::Cancelled => IngestErrorKind::Cancelled,
             CoreIngestError::Task(_) => IngestErrorKind::Task,
+            // A vendor camera's driver (issue 13): a camera failure, told as the app knows them.
+            CoreIngestError::Driver(d) => {
+                let reason = if d.is_transient() {
+                    CameraErrorKind::Unreachable
+                } else {
+                    CameraErrorKind::Protocol
+                };
+                return Self::Camera { detail: e.to_string(), reason };
+            }
+            // An unreadable vendor file is an integrity failure, like a checksum mismatch.
+            CoreIngestError::NotAVideo { file, .. } => {
+                IngestErrorKind::ChecksumMismatch { segment: file.clone() }
+            }
         };
         Self::Ingest { detail: e.to_string(), reason }
     }

@@ -16,6 +16,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use dashkeep_core::camera::probe::{self, Dialect};
 use dashkeep_core::{Companion, CompanionConfig};
 
 /// Dashkeep: keep your dash cam's drives safe on your phone and in the cloud.
@@ -383,8 +384,26 @@ async fn stream(
     follow: bool,
     json: bool,
 ) -> anyhow::Result<()> {
-    // A paired camera is reached over HTTPS pinned to its key, every request signed.
-    companion.use_paired_camera(pair_cmd::paired_for(companion.data_dir(), camera)?);
+    // A paired camera is reached over HTTPS pinned to its key, every request signed; any other
+    // is asked which protocol it speaks.
+    let paired = pair_cmd::paired_for(companion.data_dir(), camera)?;
+    let dialect = match paired {
+        Some(_) => Dialect::Dashkeep,
+        None => probe::probe(camera).await.with_context(|| format!("camera at {camera}"))?,
+    };
+    eprintln!("The camera at {camera} speaks the {dialect} protocol.");
+    companion.use_paired_camera(paired);
+    if dialect != Dialect::Dashkeep {
+        anyhow::ensure!(
+            !follow,
+            "--follow needs a camera with a live feed; a {dialect} camera is streamed one pass at a time"
+        );
+        let driver = probe::driver_for(dialect, camera)?;
+        let bars = output::ProgressView::start(companion.subscribe());
+        let report = companion.stream_files_now(driver.as_ref()).await;
+        bars.finish();
+        return output::report(&report?, json);
+    }
     let bars = output::ProgressView::start(companion.subscribe());
     if follow {
         companion.start_streaming(camera).await?;

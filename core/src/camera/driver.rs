@@ -11,6 +11,129 @@
 //! ([`SkipReason`]); a listing that cannot be trusted as a whole is a typed error of its parser.
 
 use std::collections::{BTreeMap, HashSet};
+use std::pin::Pin;
+
+use bytes::Bytes;
+use futures_util::Stream;
+
+use crate::camera::CameraError;
+use crate::camera::novatek::client::NovatekError;
+use crate::camera::probe::Dialect;
+
+/// What ingest needs from any camera, whatever protocol it speaks: who it is, what its card
+/// holds, the bytes of one file (from an offset where the camera honours `Range`, else from 0),
+/// telemetry where the camera keeps it apart, its free space, and (optionally) deleting a file.
+/// Lock state travels in [`CameraFile::locked`]. One implementation per dialect: Dashkeep's own
+/// client ([`crate::camera::CameraClient`]), Novatek ([`crate::camera::novatek::NovatekDriver`]).
+/// [`crate::camera::probe::connect`] picks the right one for a URL by probing.
+#[async_trait::async_trait]
+pub trait CameraDriver: Send + Sync {
+    /// The protocol this driver speaks.
+    fn dialect(&self) -> Dialect;
+
+    /// The camera's base URL (for the catalog and logs).
+    fn base_url(&self) -> &str;
+
+    /// Who the camera is: model, firmware and a serial that names it in the catalog.
+    async fn identify(&self) -> Result<CameraIdentity, DriverError>;
+
+    /// The files on the card, checked (unsafe or absurd entries skipped and counted). A driver
+    /// may have to pause the camera's recording to list (Novatek); [`Self::release`] resumes it.
+    async fn list(&self) -> Result<Listing, DriverError>;
+
+    /// The bytes of `file` from `offset` on: a `Range` request where the camera honours it; a
+    /// camera that ignores it answers from 0 ([`FileDownload::offset`] says so, and the caller
+    /// restarts cleanly). `None` when the camera says nothing lies past `offset` (416).
+    async fn download(
+        &self,
+        file: &CameraFile,
+        offset: u64,
+    ) -> Result<Option<FileDownload>, DriverError>;
+
+    /// Telemetry the camera keeps beside the video (a side file), if it has any for `file`;
+    /// telemetry inside the video is read from the downloaded file instead.
+    async fn telemetry(&self, file: &CameraFile) -> Result<Option<Bytes>, DriverError>;
+
+    /// Free space on the camera's card, in bytes, if the camera tells.
+    async fn free_space(&self) -> Result<Option<u64>, DriverError>;
+
+    /// Deletes `file` from the camera's card. Only ever called after a verified copy, behind the
+    /// user's explicit setting; cameras that cannot delete answer [`DriverError::Unsupported`].
+    async fn delete(&self, file: &CameraFile) -> Result<(), DriverError> {
+        let _ = file;
+        Err(DriverError::Unsupported { dialect: self.dialect(), what: "delete files" })
+    }
+
+    /// Hands the camera back once ingest is done with it (a Novatek camera whose recording the
+    /// driver stopped starts recording again). Safe to call more than once.
+    async fn release(&self) -> Result<(), DriverError> {
+        Ok(())
+    }
+}
+
+/// Who a camera is, as its driver found out.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CameraIdentity {
+    /// The protocol it speaks.
+    pub dialect: Dialect,
+    /// Its model, for display.
+    pub model: String,
+    /// Its firmware version, for display.
+    pub firmware: String,
+    /// The name the catalog knows it by (checked with [`crate::protocol::is_safe_id`]); for
+    /// cameras without a serial in their protocol, one derived from the dialect and address.
+    pub serial: String,
+}
+
+/// One file's bytes on their way from the camera.
+pub struct FileDownload {
+    /// The byte offset the body starts at (0 when the camera ignored the Range request).
+    pub offset: u64,
+    /// The whole file's size when the camera said it (`Content-Range`, or `Content-Length` of a
+    /// full answer): a file whose listing had no size is checked against it.
+    pub total: Option<u64>,
+    /// The body's chunks; an error means the link dropped mid-body.
+    pub body: Pin<Box<dyn Stream<Item = Result<Bytes, DriverError>> + Send>>,
+}
+
+impl std::fmt::Debug for FileDownload {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FileDownload")
+            .field("offset", &self.offset)
+            .field("total", &self.total)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a camera driver failed.
+#[derive(Debug, thiserror::Error)]
+pub enum DriverError {
+    /// The Dashkeep client failed.
+    #[error(transparent)]
+    Dashkeep(#[from] CameraError),
+    /// The Novatek driver failed.
+    #[error(transparent)]
+    Novatek(#[from] NovatekError),
+    /// The camera's protocol has no way to do this.
+    #[error("a {dialect} camera cannot {what}")]
+    Unsupported {
+        /// The dialect.
+        dialect: Dialect,
+        /// What was asked.
+        what: &'static str,
+    },
+}
+
+impl DriverError {
+    /// Whether trying again later may succeed (a dropped link, a server error).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Dashkeep(e) => e.is_transient(),
+            Self::Novatek(e) => e.is_transient(),
+            Self::Unsupported { .. } => false,
+        }
+    }
+}
 
 /// The longest file name a camera may give a recording (FAT long names are 255; dash cams use
 /// about 30).
@@ -184,6 +307,11 @@ impl LocalTime {
             n(time, 2, 4)?,
             n(time, 4, 6)?,
         )
+    }
+
+    /// The time `seconds` after 1970-01-01 00:00:00 on the camera's clock.
+    pub fn from_unix_seconds(seconds: i64) -> Self {
+        Self(seconds)
     }
 
     /// Seconds since 1970-01-01 00:00:00 on the camera's clock.

@@ -13,6 +13,8 @@ pub mod ble;
 #[cfg(feature = "btleplug")]
 pub mod btle;
 pub mod control;
+mod dashkeep_driver;
+pub(crate) use dashkeep_driver::segment_file;
 pub mod driver;
 pub mod file_drives;
 pub mod growth;
@@ -24,6 +26,7 @@ pub mod secrets;
 pub mod wifi;
 
 pub use auth::{ApiSecret, PhoneCredentials};
+pub use driver::{CameraDriver, CameraIdentity, DriverError, FileDownload};
 pub use pairing::{PairedCamera, PairingError};
 pub use pinned::CameraKey;
 pub use wifi::{AlreadyJoined, CameraNetwork, WifiError, WifiJoiner};
@@ -148,12 +151,14 @@ fn link_error(e: reqwest::Error) -> CameraError {
 }
 
 /// The HTTP client: rustls on ring, with `tls` (a pinned camera key) when given.
-fn http_client(tls: Option<rustls::ClientConfig>) -> Result<reqwest::Client, CameraError> {
+pub(crate) fn http_client(
+    tls: Option<rustls::ClientConfig>,
+) -> Result<reqwest::Client, CameraError> {
     http_builder(tls).build().map_err(CameraError::Link)
 }
 
 /// The camera client's settings, before [`wifi`] may route its sockets through a relay.
-fn http_builder(tls: Option<rustls::ClientConfig>) -> reqwest::ClientBuilder {
+pub(crate) fn http_builder(tls: Option<rustls::ClientConfig>) -> reqwest::ClientBuilder {
     crate::tls::ensure_crypto_provider();
     let mut builder = reqwest::Client::builder()
         .connect_timeout(CONNECT_TIMEOUT)
@@ -408,7 +413,10 @@ fn content_range_start(resp: &reqwest::Response) -> Result<u64, CameraError> {
 }
 
 /// Reads a whole body, failing once it passes `limit` bytes: a camera cannot make us buffer more.
-async fn read_limited(resp: reqwest::Response, limit: usize) -> Result<Bytes, CameraError> {
+pub(crate) async fn read_limited(
+    resp: reqwest::Response,
+    limit: usize,
+) -> Result<Bytes, CameraError> {
     if resp.content_length().is_some_and(|n| n > limit as u64) {
         return Err(CameraError::Protocol(format!("body larger than {limit} bytes")));
     }

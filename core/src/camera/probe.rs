@@ -3,13 +3,15 @@
 //! parser ([`recognise`]); the first dialect that recognises its answer wins ([`identify`]). An
 //! unknown camera is a [`ProbeError`] that lists every probe and what it answered.
 //!
-//! This module decides from answers; sending the requests (with short timeouts and bounded
-//! bodies) is the drivers' job, still to come (see `docs/cameras.md`).
+//! [`probe`] sends the requests (short timeouts, bounded bodies) and [`driver_for`] gives the
+//! dialect's [`CameraDriver`]; [`identify`] is the decision alone, from answers.
 
 use std::fmt;
+use std::time::Duration;
 
 use crate::camera::blackvue::listing::parse_legacy_list;
-use crate::camera::novatek::{CMD_VERSION, reply::parse_reply};
+use crate::camera::novatek::{CMD_VERSION, NovatekDriver, reply::parse_reply};
+use crate::camera::{CameraDriver, DriverError};
 use crate::protocol::{ApiError, CameraStatus};
 
 /// A camera protocol Dashkeep speaks.
@@ -123,6 +125,66 @@ pub fn identify(answers: &[(Dialect, ProbeAnswer)]) -> Result<Dialect, ProbeErro
         tried.push((probe, describe(answer)));
     }
     Err(ProbeError { tried })
+}
+
+/// The most of a probe's body read: enough for every dialect's answer to its probe.
+const MAX_PROBE_BODY: usize = 64 * 1024;
+/// How long one probe may take: cameras answer on their own WiFi within milliseconds.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Finds out which protocol the camera at `base_url` speaks: sends [`PROBES`] in order and
+/// stops at the first answer its dialect recognises. An unknown camera (or nothing at that
+/// address) is a [`ProbeError`] listing every probe and what it got.
+pub async fn probe(base_url: &str) -> Result<Dialect, ProbeError> {
+    let base = base_url.trim_end_matches('/');
+    let http = crate::camera::http_builder(None).timeout(PROBE_TIMEOUT).build();
+    let mut answers = Vec::new();
+    for p in PROBES {
+        let answer = match &http {
+            Ok(http) => ask(http, &format!("{base}{}", p.path)).await,
+            Err(e) => ProbeAnswer::Unreachable(e.to_string()),
+        };
+        if recognise(p.dialect, &answer) {
+            tracing::info!(camera = base, dialect = %p.dialect, "camera protocol found");
+            return Ok(p.dialect);
+        }
+        answers.push((p.dialect, answer));
+    }
+    identify(&answers)
+}
+
+/// One probe's answer, its body read up to [`MAX_PROBE_BODY`] bytes.
+async fn ask(http: &reqwest::Client, url: &str) -> ProbeAnswer {
+    let mut resp = match http.get(url).send().await {
+        Ok(resp) => resp,
+        Err(e) => return ProbeAnswer::Unreachable(e.without_url().to_string()),
+    };
+    let status = resp.status().as_u16();
+    let mut body = Vec::new();
+    loop {
+        match resp.chunk().await {
+            Ok(Some(chunk)) if body.len() < MAX_PROBE_BODY => {
+                let room = MAX_PROBE_BODY - body.len();
+                body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+            }
+            Ok(_) => break,
+            Err(e) => return ProbeAnswer::Unreachable(e.without_url().to_string()),
+        }
+    }
+    ProbeAnswer::Http { status, body }
+}
+
+/// The driver for a camera of `dialect` at `base_url`. Dashkeep cameras are streamed by ingest's
+/// checksum-verified path on [`crate::camera::CameraClient`] instead (which also implements
+/// the trait); BlackVue drivers are not built yet.
+pub fn driver_for(dialect: Dialect, base_url: &str) -> Result<Box<dyn CameraDriver>, DriverError> {
+    match dialect {
+        Dialect::Dashkeep => Ok(Box::new(crate::camera::CameraClient::new(base_url)?)),
+        Dialect::Novatek => Ok(Box::new(NovatekDriver::new(base_url)?)),
+        Dialect::BlackVue1009 | Dialect::BlackVueLegacy => {
+            Err(DriverError::Unsupported { dialect, what: "be streamed yet" })
+        }
+    }
 }
 
 /// A short account of an answer for the error message (never the body itself: it is untrusted).

@@ -375,6 +375,17 @@ impl Companion {
         Ok(self.ingestor.stream_now(&camera, &cancel).await?)
     }
 
+    /// "Stream now" from a camera that records files (Novatek), through its driver: every
+    /// settled file the phone lacks, grouped into drives, newest first (`ingest::files`).
+    pub async fn stream_files_now(
+        &self,
+        driver: &dyn crate::camera::CameraDriver,
+    ) -> Result<IngestReport, CompanionError> {
+        let cancel = CancellationToken::new();
+        let settle = crate::ingest::DEFAULT_SETTLE;
+        Ok(self.ingestor.stream_files(driver, settle, &cancel).await?)
+    }
+
     /// Reads what the camera at `camera_url` holds (and how full its SD card is) into the catalog
     /// without downloading videos.
     pub async fn refresh_camera(&self, camera_url: &str) -> Result<IngestReport, CompanionError> {

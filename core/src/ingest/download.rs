@@ -25,7 +25,8 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::{IngestError, Progress};
-use crate::camera::{CameraClient, CameraError};
+use crate::camera::driver::CameraFile;
+use crate::camera::{CameraDriver, CameraError, DriverError};
 use crate::storage::StorageError;
 
 /// Bytes gathered before one write to disk: a multiple of [`ALIGN`].
@@ -67,7 +68,9 @@ impl RetryPolicy {
 pub(super) struct Expected<'a> {
     pub camera_segment_id: &'a str,
     pub size: u64,
-    pub sha256: &'a str,
+    /// The listed SHA-256, where the camera gives one (Dashkeep); vendor files are checked
+    /// structurally after the download instead.
+    pub sha256: Option<&'a str>,
 }
 
 /// A partial file being appended to, with the hash of everything in it.
@@ -302,37 +305,47 @@ enum Attempt {
     /// The partial file holds `size` bytes.
     Complete(PartialFile),
     /// The link failed; the partial file holds what arrived.
-    Dropped(PartialFile, CameraError),
+    Dropped(PartialFile, DriverError),
 }
 
-/// Downloads the video into `partial` until it holds the listed size and hash, resuming after
-/// dropped links. Returns the bytes fetched over the network. On a hash mismatch the partial file
-/// is removed and [`IngestError::ChecksumMismatch`] returned: nothing wrong is ever kept.
+/// A finished download: the bytes fetched over the network and the file's SHA-256 (hex).
+pub(super) struct Fetched {
+    pub bytes: u64,
+    pub sha256: String,
+}
+
+/// Downloads `remote` from any camera driver into `partial` until it holds the expected size
+/// (and hash, where one is listed), resuming after dropped links (Range, or a clean restart when
+/// the camera answers from 0). On a hash mismatch the partial file is removed and
+/// [`IngestError::ChecksumMismatch`] returned: nothing wrong is ever kept.
 pub(super) async fn download_video(
-    camera: &CameraClient,
+    camera: &dyn CameraDriver,
+    remote: &CameraFile,
     expected: &Expected<'_>,
     partial: &Path,
     retry: RetryPolicy,
-    progress: &Progress<'_>,
+    progress: Option<&Progress<'_>>,
     cancel: &CancellationToken,
-) -> Result<u64, IngestError> {
+) -> Result<Fetched, IngestError> {
     let path = partial.to_path_buf();
     let size = expected.size;
     let mut file = tokio::task::spawn_blocking(move || PartialFile::open(&path, size))
         .await
         .map_err(|e| IngestError::Task(e.to_string()))??;
     let resumed_from = file.len;
-    progress.started(resumed_from);
+    if let Some(progress) = progress {
+        progress.started(resumed_from);
+    }
     let mut fetched = 0u64;
     let mut failures = 0u32;
     while file.len < size {
         let before = file.len;
-        file = match attempt(camera, expected, file, progress, cancel).await? {
+        file = match attempt(camera, remote, expected, file, progress, cancel).await? {
             Attempt::Complete(f) => f,
             Attempt::Dropped(f, err) => {
                 failures += 1;
                 if failures > retry.max_retries || !err.is_transient() {
-                    return Err(IngestError::Camera(err));
+                    return Err(err.into());
                 }
                 tracing::info!(segment = expected.camera_segment_id, bytes = f.len, %err,
                     "link dropped mid-segment; resuming");
@@ -342,29 +355,40 @@ pub(super) async fn download_video(
         };
         fetched += file.len.saturating_sub(before);
     }
-    finish_and_verify(file, expected).await?;
-    Ok(fetched)
+    let sha256 = finish_and_verify(file, expected).await?;
+    Ok(Fetched { bytes: fetched, sha256 })
 }
 
 async fn attempt(
-    camera: &CameraClient,
+    camera: &dyn CameraDriver,
+    remote: &CameraFile,
     expected: &Expected<'_>,
     mut file: PartialFile,
-    progress: &Progress<'_>,
+    progress: Option<&Progress<'_>>,
     cancel: &CancellationToken,
 ) -> Result<Attempt, IngestError> {
-    let download = match camera.video(expected.camera_segment_id, file.len).await {
+    let download = match camera.download(remote, file.len).await {
         Ok(Some(d)) => d,
         Ok(None) => {
             // 416: the camera says the file ends before our partial does; start over.
             file = restart(file).await?;
             return Ok(Attempt::Dropped(
                 file,
-                CameraError::Status { status: 416, message: "range not satisfiable".into() },
+                CameraError::Status { status: 416, message: "range not satisfiable".into() }.into(),
             ));
         }
         Err(e) => return Ok(Attempt::Dropped(file, e)),
     };
+    if let Some(total) = download.total.filter(|t| *t != expected.size) {
+        // The camera's file is not the one listed (still growing, or rewritten by its loop
+        // recorder): nothing of it is kept.
+        discard(file).await;
+        return Err(IngestError::SizeMismatch {
+            segment: expected.camera_segment_id.to_string(),
+            listed: expected.size,
+            received: total,
+        });
+    }
     if download.offset != file.len {
         file = restart(file).await?;
     }
@@ -395,7 +419,9 @@ async fn attempt(
                     });
                 }
                 sink.push(&chunk).await?;
-                progress.advanced(before, len);
+                if let Some(progress) = progress {
+                    progress.advanced(before, len);
+                }
             }
         }
     }
@@ -403,7 +429,7 @@ async fn attempt(
     if file.len < expected.size {
         // The body ended cleanly but short: the link dropped between chunks.
         let err = CameraError::Protocol(format!("body ended at {} of {}", file.len, expected.size));
-        return Ok(Attempt::Dropped(file, err));
+        return Ok(Attempt::Dropped(file, err.into()));
     }
     Ok(Attempt::Complete(file))
 }
@@ -421,16 +447,20 @@ async fn discard(file: PartialFile) {
     let _ = tokio::task::spawn_blocking(move || std::fs::remove_file(path)).await;
 }
 
-/// Checks the hash; the caller makes the file durable before naming it.
-async fn finish_and_verify(file: PartialFile, expected: &Expected<'_>) -> Result<(), IngestError> {
+/// Checks the hash where one is expected and returns it; the caller makes the file durable
+/// before naming it.
+async fn finish_and_verify(
+    file: PartialFile,
+    expected: &Expected<'_>,
+) -> Result<String, IngestError> {
     let actual = hex::encode(file.hasher.clone().finish());
-    if actual != expected.sha256 {
+    if expected.sha256.is_some_and(|sha| sha != actual) {
         discard(file).await;
         return Err(IngestError::ChecksumMismatch {
             segment: expected.camera_segment_id.to_string(),
         });
     }
-    Ok(())
+    Ok(actual)
 }
 
 pub(super) async fn sleep_or_cancel(

@@ -11,6 +11,7 @@
 //! feed does the same for each segment as the camera finalizes it.
 
 mod download;
+mod files;
 mod reconcile;
 
 use std::collections::HashMap;
@@ -21,9 +22,10 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 pub use download::RetryPolicy;
+pub use files::DEFAULT_SETTLE;
 pub use reconcile::{ReconcileReport, reconcile};
 
-use crate::camera::{CameraClient, CameraError};
+use crate::camera::{CameraClient, CameraError, DriverError};
 use crate::catalog::{
     CameraId, Catalog, CatalogError, DriveId, PhoneFile, SegmentId, SegmentRecord, TelemetryFile,
 };
@@ -77,6 +79,29 @@ pub enum IngestError {
     /// A background task was lost.
     #[error("ingest task failed: {0}")]
     Task(String),
+    /// A vendor camera's driver failed (Dashkeep's own client fails as [`IngestError::Camera`]).
+    #[error(transparent)]
+    Driver(DriverError),
+    /// A file from a vendor camera is not a video the phone can read (checked structurally,
+    /// since these cameras list no checksum); it was not catalogued.
+    #[error("{file} from the camera is not a readable video: {reason}")]
+    NotAVideo {
+        /// The camera's file name.
+        file: String,
+        /// What the structural check found.
+        reason: String,
+    },
+}
+
+impl From<DriverError> for IngestError {
+    /// The Dashkeep client's errors stay [`IngestError::Camera`], so callers that react to a
+    /// dropped link keep working whichever way ingest reached the camera.
+    fn from(e: DriverError) -> Self {
+        match e {
+            DriverError::Dashkeep(e) => Self::Camera(e),
+            e => Self::Driver(e),
+        }
+    }
 }
 
 impl From<CatalogError> for IngestError {
@@ -216,10 +241,11 @@ impl Ingestor {
     }
 
     /// Runs a camera request, retrying transient failures (a dropped link, a 5xx) with backoff.
-    async fn retrying<T, F, Fut>(&self, mut request: F) -> Result<T, CameraError>
+    async fn retrying<T, E, F, Fut>(&self, mut request: F) -> Result<T, E>
     where
+        E: Transient,
         F: FnMut() -> Fut,
-        Fut: std::future::Future<Output = Result<T, CameraError>>,
+        Fut: std::future::Future<Output = Result<T, E>>,
     {
         let mut failures = 0;
         loop {
@@ -473,8 +499,9 @@ impl Ingestor {
         let expected = download::Expected {
             camera_segment_id: &segment.camera_segment_id,
             size: segment.size_bytes,
-            sha256: &segment.sha256,
+            sha256: Some(&segment.sha256),
         };
+        let remote = crate::camera::segment_file(&segment.camera_segment_id, segment.size_bytes);
         // Room for this segment and for any other admitted but not yet catalogued (the previous
         // one may still be committing): both are claimed in `in_flight`.
         let (mut protect, reserved) = self.in_flight();
@@ -486,7 +513,13 @@ impl Ingestor {
         loop {
             tries += 1;
             match download::download_video(
-                camera, &expected, &partial, self.retry, &progress, cancel,
+                camera,
+                &remote,
+                &expected,
+                &partial,
+                self.retry,
+                Some(&progress),
+                cancel,
             )
             .await
             {
@@ -496,7 +529,7 @@ impl Ingestor {
                     let _ = tokio::task::spawn_blocking(move || std::fs::remove_file(path)).await;
                     return Err(IngestError::Storage(e));
                 }
-                Ok(n) => return Ok(fetched + n),
+                Ok(done) => return Ok(fetched + done.bytes),
                 Err(IngestError::ChecksumMismatch { segment: id })
                     if tries < INTEGRITY_ATTEMPTS =>
                 {
@@ -720,6 +753,23 @@ impl Ingestor {
     }
 }
 
+/// A camera error that may go away by itself (a dropped link, a server error).
+trait Transient: std::fmt::Display {
+    fn is_transient(&self) -> bool;
+}
+
+impl Transient for CameraError {
+    fn is_transient(&self) -> bool {
+        CameraError::is_transient(self)
+    }
+}
+
+impl Transient for DriverError {
+    fn is_transient(&self) -> bool {
+        DriverError::is_transient(self)
+    }
+}
+
 /// Flushes a file's bytes and metadata to disk, on the blocking pool.
 async fn sync_file(path: std::path::PathBuf) -> Result<(), IngestError> {
     tokio::task::spawn_blocking(move || {
@@ -739,7 +789,13 @@ fn is_segment_specific(e: &IngestError) -> bool {
         | IngestError::SizeMismatch { .. }
         | IngestError::BadTelemetry { .. }
         | IngestError::Listing(_)
+        | IngestError::NotAVideo { .. }
         | IngestError::Storage(StorageError::OlderThanKept) => true,
+        IngestError::Driver(DriverError::Novatek(e)) => matches!(
+            e,
+            crate::camera::novatek::NovatekError::Status(404)
+                | crate::camera::novatek::NovatekError::UnsafePath(_)
+        ),
         IngestError::Camera(CameraError::Status { status, .. }) => *status == 404,
         _ => false,
     }

@@ -69,6 +69,11 @@ pub struct SimConfig {
     pub wifi_starts_on: bool,
     /// Where the BLE loopback GATT server listens (default `127.0.0.1:0`).
     pub ble_listen: SocketAddr,
+    /// Which protocol the camera speaks (default [`crate::Dialect::Dashkeep`]).
+    pub dialect: crate::Dialect,
+    /// Whether video downloads honour `Range` (default true); without it every download is the
+    /// whole file (200), as on cameras that ignore `Range`.
+    pub range_support: bool,
 }
 
 impl SimConfig {
@@ -92,6 +97,8 @@ impl SimConfig {
             pairing_backoff: Duration::from_secs(1),
             ble_listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             wifi_starts_on: true,
+            dialect: crate::Dialect::Dashkeep,
+            range_support: true,
         }
     }
 }
@@ -204,6 +211,8 @@ pub(crate) struct Inner {
     identity_key: [u8; 32],
     ble_addr: SocketAddr,
     ble: Mutex<Option<JoinHandle<()>>>,
+    /// The Novatek dialect's recording state.
+    pub novatek: crate::novatek::NovatekState,
 }
 
 /// Locks a std mutex, ignoring poisoning (a panicked holder cannot leave these states torn).
@@ -659,6 +668,7 @@ impl SimCamera {
             identity_key,
             ble_addr,
             ble: Mutex::new(None),
+            novatek: crate::novatek::NovatekState::default(),
         });
         *lock(&inner.ble) = Some(tokio::spawn(crate::ble::serve(inner.clone(), ble_listener)));
         tracing::info!(%addr, segments = plan.len(), "simcam starting");
@@ -714,6 +724,23 @@ impl SimCamera {
     /// The address the camera listens on (the same across power cycles).
     pub fn addr(&self) -> SocketAddr {
         self.inner.addr
+    }
+
+    /// Novatek dialect: whether the camera is recording, and how many times a phone stopped
+    /// (`2001&par=0`) and restarted (`2001&par=1`) it.
+    pub fn novatek_recording(&self) -> (bool, u32, u32) {
+        let n = &self.inner.novatek;
+        (
+            n.recording.load(Ordering::SeqCst),
+            n.stops.load(Ordering::SeqCst),
+            n.starts.load(Ordering::SeqCst),
+        )
+    }
+
+    /// Novatek dialect: from now on the listing ends with a file still being recorded, larger
+    /// at every listing (it cannot be downloaded: a phone must wait until it stops growing).
+    pub fn novatek_start_growing_file(&self) {
+        self.inner.novatek.growing.store(1, Ordering::SeqCst);
     }
 
     /// Waits until every segment of every drive is recorded and finalized.

@@ -22,6 +22,7 @@
 mod ble;
 mod camera;
 mod mp4;
+pub mod novatek;
 mod scenario;
 mod server;
 mod telemetry;
@@ -31,6 +32,16 @@ pub use mp4::Fixture;
 pub use scenario::{DriveSpec, EventKind, EventSpec, GeoStart, Mount, Scenario, Turn};
 
 use std::time::Duration;
+
+/// The protocol the simulated camera speaks: the same recorded card served either way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Dialect {
+    /// Dashkeep's own protocol (`docs/camera-protocol.md`).
+    #[default]
+    Dashkeep,
+    /// A Novatek-based camera's XML commands and `A:\Novatek\Movie` files ([`novatek`]).
+    Novatek,
+}
 
 /// Why the simulated camera could not do something.
 #[derive(Debug, thiserror::Error)]

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use clap::Parser;
-use dashkeep_simcam::{Fixture, Scenario, SimCamera, SimConfig};
+use dashkeep_simcam::{Dialect, Fixture, Scenario, SimCamera, SimConfig};
 
 /// A simulated dash cam: records real MP4 segments on a virtual clock and serves them over HTTP.
 #[derive(Debug, Parser)]
@@ -54,6 +54,12 @@ struct Args {
     /// Wait after a failed pairing attempt, ms; doubles with each further failure.
     #[arg(long, default_value_t = 1000)]
     pairing_backoff_ms: u64,
+    /// The protocol to speak: dashkeep (the default) or novatek.
+    #[arg(long, default_value = "dashkeep", value_parser = parse_dialect)]
+    dialect: Dialect,
+    /// Ignore Range requests (every download is the whole file), as some cameras do.
+    #[arg(long)]
+    no_range: bool,
     /// Where the BLE GATT service (loopback transport) listens.
     #[arg(long, default_value = "127.0.0.1:8081")]
     ble_listen: SocketAddr,
@@ -77,6 +83,14 @@ fn parse_size(s: &str) -> Result<u64, String> {
         _ => return Err(format!("unknown size unit in {s:?}")),
     };
     n.checked_mul(mult).ok_or_else(|| format!("size {s:?} is too large"))
+}
+
+fn parse_dialect(s: &str) -> Result<Dialect, String> {
+    match s {
+        "dashkeep" => Ok(Dialect::Dashkeep),
+        "novatek" => Ok(Dialect::Novatek),
+        _ => Err(format!("unknown dialect {s:?} (dashkeep or novatek)")),
+    }
 }
 
 fn parse_fixture(s: &str) -> Result<Fixture, String> {
@@ -123,6 +137,8 @@ async fn main() -> anyhow::Result<()> {
     cfg.paired_mode = !args.open;
     cfg.pairing_code = args.pairing_code;
     cfg.ble_listen = args.ble_listen;
+    cfg.dialect = args.dialect;
+    cfg.range_support = !args.no_range;
     cfg.pairing_backoff = std::time::Duration::from_millis(args.pairing_backoff_ms);
     cfg.pairing_window = std::time::Duration::from_secs(args.pairing_window_secs);
     let cam = SimCamera::start(cfg).await?;

@@ -28,7 +28,7 @@ use tokio_rustls::TlsAcceptor;
 use tokio_util::io::ReaderStream;
 use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
-use crate::camera::{Inner, VideoFaults, lock};
+use crate::camera::{Inner, Stored, VideoFaults, lock};
 use crate::{Fault, Lie, SimCamera};
 use dashkeep_core::camera::auth::{self, AuthRejection, SignedParts};
 
@@ -271,8 +271,17 @@ fn router(inner: Shared) -> Router {
         .route("/segments/{id}/video", get(video))
         .route("/segments/{id}/telemetry", get(telemetry))
         .layer(middleware::from_fn_with_state(inner.clone(), api_faults));
-    Router::new()
-        .nest(API_PREFIX, api)
+    let camera = match inner.cfg.dialect {
+        crate::Dialect::Dashkeep => Router::new().nest(API_PREFIX, api),
+        crate::Dialect::Novatek => Router::new()
+            .route("/", get(crate::novatek::command))
+            .route(&format!("{}/{{name}}", crate::novatek::MOVIE_DIR), get(crate::novatek::movie))
+            .route(
+                &format!("{}/{{name}}", crate::novatek::LOCKED_DIR),
+                get(crate::novatek::locked_movie),
+            ),
+    };
+    camera
         .route("/sim/faults", post(sim_fault))
         .route("/sim/faults/clear", post(sim_clear))
         .route("/sim/power", post(sim_power))
@@ -542,8 +551,14 @@ async fn video(
         Err(r) => return r.into_response(),
     };
     let Some(seg) = inner.find(&id) else { return not_found(&id) };
+    serve_video(inner, seg, &headers).await
+}
+
+/// Serves a stored segment's video, honouring a `Range` header, with this download's faults.
+pub(crate) async fn serve_video(inner: Shared, seg: Stored, headers: &HeaderMap) -> Response {
+    let id = seg.info.id.clone();
     let size = seg.info.size;
-    let (start, end, status) = match parse_range(&headers, size) {
+    let (start, end, status) = match parse_range(headers, size) {
         RangeReq::Full => (0, size.saturating_sub(1), StatusCode::OK),
         RangeReq::Part(s, e) => (s, e, StatusCode::PARTIAL_CONTENT),
         RangeReq::Unsatisfiable => {

@@ -6,8 +6,11 @@
 //! `cmd=3015` ([`listing`]) and the `<Function>` replies of the other commands ([`reply`]). The
 //! driver that speaks to a camera comes next (see the plan in `docs/cameras.md`).
 
+pub mod client;
 pub mod listing;
 pub mod reply;
+
+pub use client::{NovatekDriver, NovatekError};
 
 /// The command that lists the card's files as XML.
 pub const CMD_FILE_LIST: u32 = 3015;

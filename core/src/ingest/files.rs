@@ -1,0 +1,279 @@
+//! Ingest from cameras that record files, not drives (Novatek; BlackVue next), through the
+//! [`CameraDriver`] seam.
+//!
+//! These cameras list no checksums, drives or telemetry sidecars, so one pass: list the card
+//! twice (a file is taken only once its size held between the two looks: [`GrowthWatch`]),
+//! group the settled files into drives ([`group_into_drives`]), and for each file the phone lacks,
+//! newest drive first: make room, download into the partial file (Range resume, or a clean
+//! restart where the camera ignores Range; the size from the listing or `Content-Length`), check
+//! the MP4 structurally with the clips reader, then name it in the catalog, with the SHA-256
+//! computed while downloading, only once it is fsynced and renamed into place. Nothing
+//! half-written or unreadable is ever catalogued.
+
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use super::{IngestError, IngestEvent, IngestReport, Ingestor, download, sync_file};
+use crate::camera::driver::{CameraFile, Container};
+use crate::camera::file_drives::{FileDrive, GroupingRules, group_into_drives};
+use crate::camera::growth::GrowthWatch;
+use crate::camera::{CameraDriver, CameraIdentity};
+use crate::catalog::{CameraId, TelemetryFile};
+use crate::protocol::{CameraStatus, MAX_ID_LEN, SegmentInfo, Telemetry, is_safe_id};
+use crate::storage::{DataLayout, write_atomic};
+
+/// How long ingest waits between the two looks at a vendor camera's card: a file whose size
+/// changed in between is still being recorded.
+pub const DEFAULT_SETTLE: Duration = Duration::from_secs(2);
+
+/// The catalog's id for a camera file: its name with `.` as `_` (names are already safe).
+fn segment_id(file: &CameraFile) -> String {
+    file.name.replace('.', "_")
+}
+
+/// A stable sequence number for a file (the catalog tracks what a listing still holds by it):
+/// FNV-1a of the lower-case name, kept within SQLite's positive integers.
+fn sequence_of(file: &CameraFile) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in file.name.bytes().map(|b| b.to_ascii_lowercase()) {
+        hash = (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    hash >> 2
+}
+
+/// The catalog's id for a drive of files: its first file's id.
+fn drive_id(drive: &FileDrive) -> Option<String> {
+    let first = drive.files.first()?;
+    let id: String = format!("F{}", segment_id(first)).chars().take(MAX_ID_LEN).collect();
+    is_safe_id(&id).then_some(id)
+}
+
+/// What the catalog records of a vendor camera.
+fn status_of(identity: CameraIdentity, free: Option<u64>) -> CameraStatus {
+    CameraStatus {
+        protocol_version: 0,
+        model: identity.model,
+        firmware: identity.firmware,
+        serial: identity.serial,
+        sd_capacity_bytes: free.unwrap_or(0),
+        sd_used_bytes: 0,
+        recording: false,
+        current_drive: None,
+        clock_ms: 0,
+        latest_seq: 0,
+    }
+}
+
+impl Ingestor {
+    /// "Stream now" from a camera behind any [`CameraDriver`] that lists files (Novatek):
+    /// everything settled on its card that the phone lacks, newest drive first. The camera is
+    /// released afterwards (a Novatek camera whose recording was stopped records again).
+    pub async fn stream_files(
+        &self,
+        driver: &dyn CameraDriver,
+        settle: Duration,
+        cancel: &CancellationToken,
+    ) -> Result<IngestReport, IngestError> {
+        let span = tracing::info_span!(
+            "stream_files",
+            camera = driver.base_url(),
+            dialect = %driver.dialect()
+        );
+        async {
+            let result = self.files_pass(driver, settle, cancel).await;
+            if let Err(error) = driver.release().await {
+                tracing::warn!(%error, "could not hand the camera back");
+            }
+            result
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn files_pass(
+        &self,
+        driver: &dyn CameraDriver,
+        settle: Duration,
+        cancel: &CancellationToken,
+    ) -> Result<IngestReport, IngestError> {
+        let identity = self.retrying(|| driver.identify()).await?;
+        let free = self.retrying(|| driver.free_space()).await.unwrap_or(None);
+        let serial = identity.serial.clone();
+        let status = status_of(identity, free);
+        let camera_id = self.catalog.upsert_camera(status, driver.base_url().to_string()).await?;
+        self.emit(IngestEvent::Connected { camera: camera_id, serial });
+
+        let mut watch = GrowthWatch::new();
+        let first = self.retrying(|| driver.list()).await?;
+        watch.settled(first.files.iter().filter_map(|f| Some((f.name.as_str(), f.size?))));
+        download::sleep_or_cancel(settle, cancel).await?;
+        let listing = self.retrying(|| driver.list()).await?;
+        let settled =
+            watch.settled(listing.files.iter().filter_map(|f| Some((f.name.as_str(), f.size?))));
+
+        let mut report = IngestReport { listed: listing.files.len(), ..IngestReport::default() };
+        let present: Vec<u64> = listing.files.iter().map(sequence_of).collect();
+        let (taken, waiting): (Vec<CameraFile>, Vec<CameraFile>) =
+            listing.files.into_iter().partition(|f| settled.contains(&f.name));
+        if !waiting.is_empty() {
+            tracing::info!(files = waiting.len(), "files still being recorded; left for later");
+        }
+        let drives = group_into_drives(taken, &GroupingRules::default());
+        for drive in drives.iter().rev() {
+            let Some(drive_id) = drive_id(drive) else { continue };
+            for (index, file) in drive.files.iter().enumerate() {
+                let index = u32::try_from(index).unwrap_or(u32::MAX);
+                let result = self.ingest_file(driver, camera_id, &drive_id, index, file, cancel);
+                match result.await {
+                    Ok(None) => {}
+                    Ok(Some(bytes)) => {
+                        report.new_on_camera += 1;
+                        report.stored += 1;
+                        report.bytes_fetched += bytes;
+                    }
+                    Err(e) if super::is_segment_specific(&e) => {
+                        tracing::warn!(file = %file.name, error = %e, "camera file refused");
+                        self.emit(IngestEvent::SegmentFailed {
+                            camera_segment_id: file.name.clone(),
+                            reason: e.to_string(),
+                        });
+                        report.refused.push(e);
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        report.overwritten_on_camera =
+            self.catalog.note_camera_overwrites(camera_id, present).await?;
+        Ok(report)
+    }
+
+    /// Downloads, checks and catalogues one file; `None` when the phone already has it.
+    async fn ingest_file(
+        &self,
+        driver: &dyn CameraDriver,
+        camera_id: CameraId,
+        drive_id: &str,
+        index_in_drive: u32,
+        file: &CameraFile,
+        cancel: &CancellationToken,
+    ) -> Result<Option<u64>, IngestError> {
+        let id = segment_id(file);
+        let known = self.catalog.segment_by_camera_id(camera_id, id.clone()).await?;
+        if known.is_some_and(|s| s.phone_file.is_some()) {
+            return Ok(None);
+        }
+        let not_video = |reason: String| IngestError::NotAVideo { file: file.name.clone(), reason };
+        if file.container != Container::Mp4 {
+            return Err(not_video("MPEG-TS files are not ingested yet".into()));
+        }
+        let size = file.size.ok_or_else(|| not_video("the camera lists no size".into()))?;
+        let start_ms = file.time.seconds().saturating_mul(1000);
+        let (protect, reserved) = self.in_flight();
+        self.recorder.make_room(reserved + size, Some(start_ms), &protect).await?;
+
+        let name = DataLayout::segment_file_name(camera_id, &id);
+        let partial = self.layout.partial_path(&name);
+        let expected = download::Expected { camera_segment_id: &id, size, sha256: None };
+        let fetched =
+            download::download_video(driver, file, &expected, &partial, self.retry, None, cancel)
+                .await?;
+        let duration_ms = match self.check_video(&partial).await {
+            Ok(ms) => ms,
+            Err(reason) => {
+                let path = partial.clone();
+                let _ = tokio::task::spawn_blocking(move || std::fs::remove_file(path)).await;
+                return Err(not_video(reason));
+            }
+        };
+
+        let telemetry =
+            Telemetry { segment_id: id.clone(), accel_hz: 0, accel: vec![], gps: vec![] };
+        let telemetry =
+            serde_json::to_vec(&telemetry).map_err(|e| IngestError::Task(e.to_string()))?;
+        let info = SegmentInfo {
+            id: id.clone(),
+            drive_id: drive_id.to_string(),
+            seq: sequence_of(file),
+            index_in_drive,
+            start_ms,
+            duration_ms,
+            size,
+            sha256: fetched.sha256,
+            locked: file.is_incident(),
+            telemetry_size: telemetry.len() as u64,
+            telemetry_sha256: hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&telemetry)),
+        };
+        info.validate()?;
+        self.catalog.note_camera_segments(camera_id, vec![info]).await?;
+        let segment =
+            self.catalog.segment_by_camera_id(camera_id, id.clone()).await?.ok_or_else(|| {
+                IngestError::Task(format!("segment {id} vanished from the catalog"))
+            })?;
+
+        sync_file(partial).await?;
+        let telemetry_name = DataLayout::telemetry_file_name(camera_id, &id);
+        let (tmp, path) = (self.layout.tmp_dir(), self.layout.video_path(&telemetry_name));
+        let bytes = telemetry.len() as u64;
+        tokio::task::spawn_blocking(move || write_atomic(&tmp, &path, &telemetry))
+            .await
+            .map_err(|e| IngestError::Task(e.to_string()))??;
+        let telemetry = TelemetryFile {
+            name: telemetry_name,
+            size_bytes: bytes,
+            accel_samples: 0,
+            gps_fixes: 0,
+        };
+        self.rename_and_record(&segment, name, telemetry).await?;
+        self.emit(IngestEvent::SegmentStored {
+            drive: segment.drive_id,
+            segment: segment.id,
+            bytes: size,
+        });
+        Ok(Some(fetched.bytes))
+    }
+
+    /// Reads the downloaded MP4's structure with the clips reader; its duration in ms, or why
+    /// it is not a video the phone can use.
+    async fn check_video(&self, partial: &std::path::Path) -> Result<i64, String> {
+        let path = partial.to_path_buf();
+        let summary = tokio::task::spawn_blocking(move || crate::clips::probe_segment(&path))
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())?;
+        let video = summary
+            .tracks
+            .iter()
+            .find(|t| t.handler == "vide" && t.samples > 0)
+            .ok_or_else(|| "no video track with samples".to_string())?;
+        let ms = (video.duration_s * 1000.0).round();
+        if !(1.0..86_400_000.0).contains(&ms) {
+            return Err(format!("video track lasts {} s", video.duration_s));
+        }
+        Ok(ms as i64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(name: &str) -> CameraFile {
+        let path = format!("/Novatek/Movie/{name}");
+        CameraFile { name: name.into(), path, ..crate::camera::segment_file("x", 1) }
+    }
+
+    #[test]
+    fn ids_are_safe_and_sequences_stable_and_case_blind() {
+        let f = file("2026_1130_051500_001F.MP4");
+        assert_eq!(segment_id(&f), "2026_1130_051500_001F_MP4");
+        assert!(is_safe_id(&segment_id(&f)));
+        assert_eq!(sequence_of(&f), sequence_of(&file("2026_1130_051500_001f.mp4")));
+        assert_ne!(sequence_of(&f), sequence_of(&file("2026_1130_051500_001R.MP4")));
+        assert!(i64::try_from(sequence_of(&f)).is_ok());
+        let drive = FileDrive { files: vec![f], clock_unset: false, parking: false };
+        assert_eq!(drive_id(&drive).as_deref(), Some("F2026_1130_051500_001F_MP4"));
+    }
+}
