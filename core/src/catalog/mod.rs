@@ -18,7 +18,9 @@ use rusqlite::{Connection, OptionalExtension, params};
 use rusqlite_migration::{M, Migrations};
 
 use crate::protocol::{CameraStatus, SegmentInfo};
-pub use clip_queries::{ClipId, ClipReason, ClipRecord, ClipState, EventRecord, NewEvent};
+pub use clip_queries::{
+    ClipId, ClipReason, ClipRecord, ClipState, EventRecord, NewEvent, SAME_MOMENT_MS,
+};
 pub use cloud_queries::{
     CloudClipRow, CloudPart, NewClip, RestoredClip, Tombstone, UploadJob, UploadState,
 };
