@@ -600,41 +600,23 @@ fn merge_into(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::catalog::tests::{seg, status};
     use crate::catalog::{PhoneFile, TelemetryFile};
-    use crate::protocol::{CameraStatus, SegmentInfo};
+    use crate::protocol::SegmentInfo;
 
-    /// When the drive under test starts (camera clock).
-    const T0: i64 = 1_000_000;
+    /// When the drive under test starts (camera clock): its segment 1.
+    const T0: i64 = 61_000;
 
-    fn status() -> CameraStatus {
-        CameraStatus {
-            protocol_version: 1,
-            model: "Sim".into(),
-            firmware: "1.0".into(),
-            serial: "SN1".into(),
-            sd_capacity_bytes: 1 << 30,
-            sd_used_bytes: 0,
-            recording: true,
-            current_drive: Some("D1".into()),
-            clock_ms: 0,
-            latest_seq: 3,
-        }
-    }
-
-    /// Segment `i` (60 s) of camera drive `drive`, starting at `start_ms`.
-    fn segment(drive: &str, i: u32, start_ms: i64) -> SegmentInfo {
-        SegmentInfo {
-            id: format!("{drive}_S{i}"),
-            drive_id: drive.into(),
-            seq: u64::from(i) + 1 + if drive == "D1" { 0 } else { 100 },
-            index_in_drive: i,
-            start_ms,
-            duration_ms: 60_000,
-            size: 100,
-            sha256: "a".repeat(64),
-            locked: false,
-            telemetry_size: 10,
-            telemetry_sha256: "b".repeat(64),
+    /// A hard brake at `at_ms` in `drive`.
+    fn hard_brake(drive: DriveId, at_ms: i64) -> NewEvent {
+        NewEvent {
+            drive: Some(drive),
+            kind: "hard_brake",
+            at_ms,
+            peak_g: 0.6,
+            duration_ms: 500,
+            location: None,
+            source: "camera",
         }
     }
 
@@ -642,8 +624,7 @@ mod tests {
     async fn drive_on_phone(dir: &tempfile::TempDir) -> (Catalog, CameraId, DriveId) {
         let cat = Catalog::open(&dir.path().join("c.sqlite")).await.unwrap();
         let cam = cat.upsert_camera(status(), "http://x".into()).await.unwrap();
-        let segs = (0..3).map(|i| segment("D1", i, T0 + i64::from(i) * 60_000)).collect();
-        cat.note_camera_segments(cam, segs).await.unwrap();
+        cat.note_camera_segments(cam, vec![seg(1), seg(2), seg(3)]).await.unwrap();
         let drive = cat.drives().await.unwrap()[0].id;
         for (i, s) in cat.drive_segments(drive).await.unwrap().into_iter().enumerate() {
             let video = PhoneFile { name: format!("v{i}.mp4") };
@@ -672,18 +653,7 @@ mod tests {
     async fn clips_a_pending_clip_deleted_by_the_user_is_cancelled_for_good() {
         let dir = tempfile::tempdir().unwrap();
         let (cat, _, drive) = drive_on_phone(&dir).await;
-        let event = cat
-            .insert_event(NewEvent {
-                drive: Some(drive),
-                kind: "hard_brake",
-                at_ms: T0 + 100_000,
-                peak_g: 0.6,
-                duration_ms: 500,
-                location: None,
-                source: "camera",
-            })
-            .await
-            .unwrap();
+        let event = cat.insert_event(hard_brake(drive, T0 + 100_000)).await.unwrap();
         let window = (T0 + 70_000, T0 + 110_000);
         let id = cat.plan_clip(drive, Some(event), ClipReason::HardBrake, window.0, window.1);
         let id = id.await.unwrap();
@@ -720,18 +690,7 @@ mod tests {
         // The user taps again half a second later: the clip they have is the answer.
         assert_eq!(manual(T0 + 20_900, T0 + 50_500).await.unwrap(), first);
         // The detector finds an incident in that moment: the same clip, now holding it.
-        let event = cat
-            .insert_event(NewEvent {
-                drive: Some(drive),
-                kind: "hard_brake",
-                at_ms: T0 + 50_000,
-                peak_g: 0.6,
-                duration_ms: 500,
-                location: None,
-                source: "camera",
-            })
-            .await
-            .unwrap();
+        let event = cat.insert_event(hard_brake(drive, T0 + 50_000)).await.unwrap();
         let planned =
             cat.plan_clip(drive, Some(event), ClipReason::HardBrake, T0 + 20_000, T0 + 51_000);
         assert_eq!(planned.await.unwrap(), first);
@@ -761,7 +720,13 @@ mod tests {
         // 10 s after a moment 5 s before the drive's end: the cut ends with the drive, once the
         // camera has moved on to another drive.
         let end = manual(T0 + 145_000, T0 + 185_000).await.unwrap();
-        cat.note_camera_segments(cam, vec![segment("D2", 0, T0 + 600_000)]).await.unwrap();
+        let next_drive = SegmentInfo {
+            id: "D2_S0".into(),
+            drive_id: "D2".into(),
+            start_ms: T0 + 600_000,
+            ..seg(9)
+        };
+        cat.note_camera_segments(cam, vec![next_drive]).await.unwrap();
         assert!(cut(&cat, end, (T0 + 145_000, T0 + 180_000)).await);
         assert_eq!(manual(T0 + 146_000, T0 + 186_000).await.unwrap(), end);
         assert_eq!(cat.clips().await.unwrap().len(), 2);

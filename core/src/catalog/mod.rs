@@ -491,7 +491,7 @@ mod tests {
         assert!(migrations().validate().is_ok());
     }
 
-    fn status() -> CameraStatus {
+    pub(super) fn status() -> CameraStatus {
         CameraStatus {
             protocol_version: 1,
             model: "Sim".into(),
@@ -506,7 +506,7 @@ mod tests {
         }
     }
 
-    fn seg(seq: u64) -> SegmentInfo {
+    pub(super) fn seg(seq: u64) -> SegmentInfo {
         SegmentInfo {
             id: format!("D1_S{seq:04}"),
             drive_id: "D1".into(),
