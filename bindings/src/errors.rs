@@ -351,7 +351,9 @@ impl From<CoreClipsError> for CompanionError {
             CoreClipsError::Catalog(e) => return e.into(),
             CoreClipsError::Storage(e) => return e.into(),
             CoreClipsError::BadWindow(_) => ClipErrorKind::BadWindow,
-            CoreClipsError::Cut(_) => ClipErrorKind::Cut,
+            // Internal to the pipeline (a cut discarded because the clip changed); never returned
+            // to the app, mapped with the cut failures should that change.
+            CoreClipsError::Cut(_) | CoreClipsError::Superseded(_) => ClipErrorKind::Cut,
             CoreClipsError::Task(_) => ClipErrorKind::Task,
         };
         Self::Clip { detail: e.to_string(), reason }

@@ -429,3 +429,31 @@ fn clip_cut_never_touches_a_file_it_was_not_asked_to_write() {
     names.sort();
     assert_eq!(names, ["mine.mp4", "seg.mp4"], "only the segment and the clip");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clip_not_cut_yet_can_be_deleted_and_one_moment_is_one_clip() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cam = camera(dir.path(), 2).await;
+    let cloud = dir.path().join("cloud").to_string_lossy().into_owned();
+    let phone = dir.path().join("phone");
+    let run = |args: &[&str]| ok(&dashkeep(&[&["--cloud-dir", &cloud][..], args].concat(), &phone));
+    let clips =
+        || -> serde_json::Value { serde_json::from_str(&run(&["clips", "--json"])).expect("json") };
+    run(&["stream", "--camera", &cam.base_url()]);
+
+    // 110 s to 150 s of a drive the camera has recorded 120 s of: listed, waiting.
+    run(&["clip", "create", "--drive", "1", "--from", "110", "--to", "150"]);
+    let listed = clips();
+    assert_eq!(listed[0]["state"], "pending", "{listed}");
+    let id = listed[0]["id"].to_string();
+    let deleted = run(&["delete", &id]);
+    assert!(deleted.contains("removed_from_phone: false"), "{deleted}");
+    assert_eq!(clips(), serde_json::json!([]), "cancelled for good");
+
+    // The user asks twice for nearly the same moment: one clip.
+    run(&["clip", "create", "--drive", "1", "--from", "20.4", "--to", "45"]);
+    run(&["clip", "create", "--drive", "1", "--from", "20.9", "--to", "45.5"]);
+    let listed = clips();
+    assert_eq!(listed.as_array().map(Vec::len), Some(1), "{listed}");
+    assert_eq!(listed[0]["state"], "ready");
+}

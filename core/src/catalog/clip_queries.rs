@@ -269,9 +269,20 @@ impl Catalog {
         .await
     }
 
-    /// Plans a clip of `drive` over `[start_ms, end_ms)`. A window overlapping a clip of the same
-    /// drive that is still pending merges into it (one clip, the union of both windows, the
-    /// weightier reason); otherwise a new pending clip is made. Returns the clip's id.
+    /// Plans a clip of `drive` over `[start_ms, end_ms)`; returns the clip that will hold it.
+    ///
+    /// One moment of a drive is one clip, whoever asks and however often (the user tapping
+    /// twice, "clip now" twice within the window, the detector and the user together):
+    /// * a window overlapping a clip of the drive that is still **pending** (not cut yet) extends
+    ///   it: one clip, the union of both windows, the weightier reason;
+    /// * else a window that starts and ends within [`SAME_MOMENT_MS`] of a clip of the drive that
+    ///   is already **cut** (its keyframe-aligned window; the request clamped to the drive's
+    ///   recorded extent, as a cut would be) is that clip: it is returned as it is (a cut clip
+    ///   never changes: it may be uploaded and shared), and it takes the incident if it had none;
+    /// * else a new pending clip is made. A request reaching further than [`SAME_MOMENT_MS`]
+    ///   past a cut clip is a new moment and gets its own clip (overlapping, never identical).
+    ///
+    /// A clip the user deleted is never reused: asking again makes a new one.
     pub async fn plan_clip(
         &self,
         drive: DriveId,
@@ -282,20 +293,23 @@ impl Catalog {
     ) -> Result<ClipId, CatalogError> {
         self.call(move |c| {
             let tx = c.transaction()?;
-            let id = match overlapping_pending(&tx, drive, start_ms, end_ms)? {
-                Some(existing) => {
-                    merge_into(&tx, &existing, event_id, reason, start_ms, end_ms)?;
-                    existing.id
-                }
-                None => {
-                    tx.execute(
-                        "INSERT INTO clips (drive_id, event_id, reason, start_ms, end_ms, state,
-                                            created_at_ms)
-                         VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6)",
-                        params![drive.0, event_id, reason.as_str(), start_ms, end_ms, now_ms()],
-                    )?;
-                    ClipId(tx.last_insert_rowid())
-                }
+            let id = if let Some(existing) = overlapping_pending(&tx, drive, start_ms, end_ms)? {
+                merge_into(&tx, &existing, event_id, reason, start_ms, end_ms)?;
+                existing.id
+            } else if let Some(cut) = same_moment_cut(&tx, drive, start_ms, end_ms)? {
+                tx.execute(
+                    "UPDATE clips SET event_id = COALESCE(event_id, ?2) WHERE id = ?1",
+                    params![cut.0, event_id],
+                )?;
+                cut
+            } else {
+                tx.execute(
+                    "INSERT INTO clips (drive_id, event_id, reason, start_ms, end_ms, state,
+                                        created_at_ms)
+                     VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6)",
+                    params![drive.0, event_id, reason.as_str(), start_ms, end_ms, now_ms()],
+                )?;
+                ClipId(tx.last_insert_rowid())
             };
             tx.commit()?;
             Ok(id)
@@ -337,7 +351,9 @@ impl Catalog {
     }
 
     /// Names a clip's complete, fsynced file and opens its `phone` residency, in one transaction.
-    /// `start_ms`/`end_ms` are what the cut really covers (keyframe-aligned).
+    /// `start_ms`/`end_ms` are what the cut really covers (keyframe-aligned). Returns false, and
+    /// changes nothing, when the clip is no longer pending (the user deleted it meanwhile): the
+    /// caller removes the file.
     pub async fn finish_clip(
         &self,
         id: ClipId,
@@ -345,47 +361,79 @@ impl Catalog {
         size_bytes: u64,
         sha256: String,
         covered: (i64, i64),
-    ) -> Result<(), CatalogError> {
+    ) -> Result<bool, CatalogError> {
+        self.finish(id, None, CutFile { file, size_bytes, sha256, covered }).await
+    }
+
+    /// [`Catalog::finish_clip`] for a cut of `planned`: also returns false, changing nothing,
+    /// when its window was extended while it was cut (the clip stays pending, to be cut again
+    /// with the whole window) or it was deleted.
+    pub async fn finish_planned_clip(
+        &self,
+        planned: &ClipRecord,
+        file: String,
+        size_bytes: u64,
+        sha256: String,
+        covered: (i64, i64),
+    ) -> Result<bool, CatalogError> {
+        let window = Some((planned.start_ms, planned.end_ms));
+        self.finish(planned.id, window, CutFile { file, size_bytes, sha256, covered }).await
+    }
+
+    async fn finish(
+        &self,
+        id: ClipId,
+        planned: Option<(i64, i64)>,
+        cut: CutFile,
+    ) -> Result<bool, CatalogError> {
         self.call(move |c| {
             let tx = c.transaction()?;
-            tx.execute(
+            let (from, to) = planned.map_or((None, None), |(f, t)| (Some(f), Some(t)));
+            let updated = tx.execute(
                 "UPDATE clips SET state = 'ready', phone_file = ?2, size_bytes = ?3, sha256 = ?4,
                      start_ms = ?5, end_ms = ?6
-                 WHERE id = ?1 AND state = 'pending'",
+                 WHERE id = ?1 AND state = 'pending'
+                   AND start_ms = COALESCE(?7, start_ms) AND end_ms = COALESCE(?8, end_ms)",
                 params![
                     id.0,
-                    file,
-                    i64::try_from(size_bytes).unwrap_or(i64::MAX),
-                    sha256,
-                    covered.0,
-                    covered.1
+                    cut.file,
+                    i64::try_from(cut.size_bytes).unwrap_or(i64::MAX),
+                    cut.sha256,
+                    cut.covered.0,
+                    cut.covered.1,
+                    from,
+                    to
                 ],
             )?;
+            if updated == 0 {
+                return Ok(false);
+            }
             tx.execute(
                 "INSERT OR IGNORE INTO residencies (clip_id, place, arrived_at_ms)
                  VALUES (?1, 'phone', ?2)",
                 params![id.0, now_ms()],
             )?;
             tx.commit()?;
-            Ok(())
+            Ok(true)
         })
         .await
     }
 
-    /// Names a clip's telemetry sidecar (complete and fsynced).
+    /// Names a clip's telemetry sidecar (complete and fsynced). Returns false, naming nothing,
+    /// when the clip has no phone copy (deleted meanwhile): the caller removes the file.
     pub async fn set_clip_telemetry(
         &self,
         id: ClipId,
         file: String,
         bytes: u64,
-    ) -> Result<(), CatalogError> {
+    ) -> Result<bool, CatalogError> {
         self.call(move |c| {
-            c.execute(
+            let n = c.execute(
                 "UPDATE clips SET telemetry_file = ?2, telemetry_bytes = ?3
-                 WHERE id = ?1 AND phone_file IS NOT NULL",
+                 WHERE id = ?1 AND phone_file IS NOT NULL AND state = 'ready'",
                 params![id.0, file, i64::try_from(bytes).unwrap_or(i64::MAX)],
             )?;
-            Ok(())
+            Ok(n > 0)
         })
         .await
     }
@@ -478,6 +526,46 @@ impl Catalog {
     }
 }
 
+/// How close two windows of one drive must start and end to be one moment (one clip): a double
+/// tap, plus the keyframe alignment of a cut (dash cams put a keyframe every 1 to 2 s).
+pub const SAME_MOMENT_MS: i64 = 3_000;
+
+/// A cut clip's file, as [`Catalog::finish_clip`] names it.
+struct CutFile {
+    file: String,
+    size_bytes: u64,
+    sha256: String,
+    covered: (i64, i64),
+}
+
+/// The cut clip of `drive` whose window starts and ends within [`SAME_MOMENT_MS`] of
+/// `[start_ms, end_ms)` clamped to what the drive recorded (its first segment's start; its last
+/// segment's end once the camera has moved on to another drive), as a cut would clamp it.
+fn same_moment_cut(
+    c: &Connection,
+    drive: DriveId,
+    start_ms: i64,
+    end_ms: i64,
+) -> rusqlite::Result<Option<ClipId>> {
+    c.query_row(
+        "WITH w AS (SELECT
+             MAX(?2, COALESCE((SELECT MIN(started_at_ms) FROM segments WHERE drive_id = ?1), ?2))
+                 AS s,
+             CASE WHEN EXISTS (SELECT 1 FROM drives later JOIN drives d ON d.id = ?1
+                     WHERE later.camera_id = d.camera_id AND later.started_at_ms > d.started_at_ms)
+                  THEN MIN(?3, COALESCE((SELECT MAX(started_at_ms + duration_ms) FROM segments
+                                         WHERE drive_id = ?1), ?3))
+                  ELSE ?3 END AS e)
+         SELECT c.id FROM clips c, w
+         WHERE c.drive_id = ?1 AND c.state = 'ready'
+           AND ABS(c.start_ms - w.s) <= ?4 AND ABS(c.end_ms - w.e) <= ?4
+         ORDER BY ABS(c.start_ms - w.s) + ABS(c.end_ms - w.e), c.id LIMIT 1",
+        params![drive.0, start_ms, end_ms, SAME_MOMENT_MS],
+        |r| Ok(ClipId(r.get(0)?)),
+    )
+    .optional()
+}
+
 fn overlapping_pending(
     c: &Connection,
     drive: DriveId,
@@ -507,4 +595,164 @@ fn merge_into(
         params![existing.id.0, start_ms, end_ms, reason.as_str(), event_id],
     )?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::tests::{seg, status};
+    use crate::catalog::{PhoneFile, TelemetryFile};
+    use crate::protocol::SegmentInfo;
+
+    /// When the drive under test starts (camera clock): its segment 1.
+    const T0: i64 = 61_000;
+
+    /// A hard brake at `at_ms` in `drive`.
+    fn hard_brake(drive: DriveId, at_ms: i64) -> NewEvent {
+        NewEvent {
+            drive: Some(drive),
+            kind: "hard_brake",
+            at_ms,
+            peak_g: 0.6,
+            duration_ms: 500,
+            location: None,
+            source: "camera",
+        }
+    }
+
+    /// A catalog holding drive D1: three 60 s segments from `T0`, all on the phone.
+    async fn drive_on_phone(dir: &tempfile::TempDir) -> (Catalog, CameraId, DriveId) {
+        let cat = Catalog::open(&dir.path().join("c.sqlite")).await.unwrap();
+        let cam = cat.upsert_camera(status(), "http://x".into()).await.unwrap();
+        cat.note_camera_segments(cam, vec![seg(1), seg(2), seg(3)]).await.unwrap();
+        let drive = cat.drives().await.unwrap()[0].id;
+        for (i, s) in cat.drive_segments(drive).await.unwrap().into_iter().enumerate() {
+            let video = PhoneFile { name: format!("v{i}.mp4") };
+            let tele = TelemetryFile {
+                name: format!("v{i}.json"),
+                size_bytes: 10,
+                accel_samples: 1,
+                gps_fixes: 1,
+            };
+            cat.record_phone_copy(s.id, video, tele).await.unwrap();
+        }
+        (cat, cam, drive)
+    }
+
+    /// Records the cut of `id` covering `covered`; whether the catalog took it.
+    async fn cut(cat: &Catalog, id: ClipId, covered: (i64, i64)) -> bool {
+        let file = format!("clip-{}.mp4", id.0);
+        cat.finish_clip(id, file, 10, "c".repeat(64), covered).await.unwrap()
+    }
+
+    async fn evictable(cat: &Catalog) -> usize {
+        cat.eviction_candidates(vec![], 10).await.unwrap().len()
+    }
+
+    #[tokio::test]
+    async fn clips_a_pending_clip_deleted_by_the_user_is_cancelled_for_good() {
+        let dir = tempfile::tempdir().unwrap();
+        let (cat, _, drive) = drive_on_phone(&dir).await;
+        let event = cat.insert_event(hard_brake(drive, T0 + 100_000)).await.unwrap();
+        let window = (T0 + 70_000, T0 + 110_000);
+        let id = cat.plan_clip(drive, Some(event), ClipReason::HardBrake, window.0, window.1);
+        let id = id.await.unwrap();
+        assert_eq!(evictable(&cat).await, 2, "the pending clip keeps the segment it needs");
+
+        // Listed, so the user can delete it: nothing to unlink, nothing in the cloud.
+        assert_eq!(cat.clips().await.unwrap().len(), 1);
+        assert_eq!(cat.delete_clip_by_user(id.0).await.unwrap(), (None, None));
+
+        assert!(cat.clips().await.unwrap().is_empty(), "no longer listed");
+        assert!(cat.pending_clips().await.unwrap().is_empty(), "never cut");
+        assert_eq!(evictable(&cat).await, 3, "its segments are no longer kept for it");
+        assert!(cat.event_has_clip(event).await.unwrap(), "its incident is not clipped again");
+        // A cut that was under way when the user deleted it is refused: no file is named.
+        assert!(!cut(&cat, id, window).await);
+        assert!(!cat.set_clip_telemetry(id, "t.json".into(), 2).await.unwrap());
+        let clip = cat.clip(id).await.unwrap();
+        assert_eq!(clip.state, ClipState::Deleted);
+        assert_eq!((clip.phone_file, clip.residencies), (None, vec![]));
+        // Asking again for that moment is a new clip, not the deleted one.
+        let again = cat.plan_clip(drive, None, ClipReason::Manual, window.0, window.1).await;
+        assert_ne!(again.unwrap(), id);
+    }
+
+    #[tokio::test]
+    async fn clips_asking_twice_for_one_moment_gives_one_clip() {
+        let dir = tempfile::tempdir().unwrap();
+        let (cat, _, drive) = drive_on_phone(&dir).await;
+        let manual = |from: i64, to: i64| cat.plan_clip(drive, None, ClipReason::Manual, from, to);
+        let first = manual(T0 + 20_400, T0 + 50_000).await.unwrap();
+        // Cut from the keyframe before 20.4 s to the end of the frame covering 50 s.
+        assert!(cut(&cat, first, (T0 + 20_000, T0 + 50_033)).await);
+
+        // The user taps again half a second later: the clip they have is the answer.
+        assert_eq!(manual(T0 + 20_900, T0 + 50_500).await.unwrap(), first);
+        // The detector finds an incident in that moment: the same clip, now holding it.
+        let event = cat.insert_event(hard_brake(drive, T0 + 50_000)).await.unwrap();
+        let planned =
+            cat.plan_clip(drive, Some(event), ClipReason::HardBrake, T0 + 20_000, T0 + 51_000);
+        assert_eq!(planned.await.unwrap(), first);
+        assert!(cat.event_has_clip(event).await.unwrap());
+        let clips = cat.clips().await.unwrap();
+        assert_eq!(clips.len(), 1, "{clips:?}");
+        let clip = &clips[0];
+        assert_eq!((clip.state, clip.reason), (ClipState::Ready, ClipReason::Manual), "unchanged");
+        assert_eq!((clip.start_ms, clip.end_ms), (T0 + 20_000, T0 + 50_033));
+
+        // Five seconds further is another moment: its own clip, the first one untouched.
+        let later = manual(T0 + 25_000, T0 + 55_000).await.unwrap();
+        assert_ne!(later, first);
+        assert_eq!(cat.clip(later).await.unwrap().state, ClipState::Pending);
+    }
+
+    #[tokio::test]
+    async fn clips_clip_now_twice_at_either_end_of_a_drive_is_one_clip() {
+        let dir = tempfile::tempdir().unwrap();
+        let (cat, cam, drive) = drive_on_phone(&dir).await;
+        let manual = |from: i64, to: i64| cat.plan_clip(drive, None, ClipReason::Manual, from, to);
+        // 30 s before a moment 5 s into the drive: the cut starts where the drive does.
+        let start = manual(T0 - 25_000, T0 + 15_000).await.unwrap();
+        assert!(cut(&cat, start, (T0, T0 + 15_033)).await);
+        assert_eq!(manual(T0 - 24_000, T0 + 15_900).await.unwrap(), start);
+
+        // 10 s after a moment 5 s before the drive's end: the cut ends with the drive, once the
+        // camera has moved on to another drive.
+        let end = manual(T0 + 145_000, T0 + 185_000).await.unwrap();
+        let next_drive = SegmentInfo {
+            id: "D2_S0".into(),
+            drive_id: "D2".into(),
+            start_ms: T0 + 600_000,
+            ..seg(9)
+        };
+        cat.note_camera_segments(cam, vec![next_drive]).await.unwrap();
+        assert!(cut(&cat, end, (T0 + 145_000, T0 + 180_000)).await);
+        assert_eq!(manual(T0 + 146_000, T0 + 186_000).await.unwrap(), end);
+        assert_eq!(cat.clips().await.unwrap().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn clips_a_window_extended_while_it_is_cut_is_cut_again_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let (cat, _, drive) = drive_on_phone(&dir).await;
+        let id = cat.plan_clip(drive, None, ClipReason::Manual, T0 + 70_000, T0 + 110_000);
+        let id = id.await.unwrap();
+        let being_cut = cat.clip(id).await.unwrap();
+        // "Clip now" again while the first window is being cut: the pending clip grows.
+        let again = cat.plan_clip(drive, None, ClipReason::Manual, T0 + 100_000, T0 + 140_000);
+        assert_eq!(again.await.unwrap(), id);
+
+        let file = || format!("clip-{}.mp4", id.0);
+        let old_cut = cat.finish_planned_clip(&being_cut, file(), 10, "c".repeat(64), (0, 1));
+        assert!(!old_cut.await.unwrap(), "the shorter cut is discarded");
+        let clip = cat.clip(id).await.unwrap();
+        assert_eq!(clip.state, ClipState::Pending);
+        assert_eq!((clip.start_ms, clip.end_ms), (T0 + 70_000, T0 + 140_000));
+        assert_eq!(clip.phone_file, None);
+        let covered = (T0 + 70_000, T0 + 140_033);
+        let whole = cat.finish_planned_clip(&clip, file(), 10, "c".repeat(64), covered);
+        assert!(whole.await.unwrap());
+        assert_eq!(cat.clip(id).await.unwrap().residencies, vec![Residency::Phone]);
+    }
 }

@@ -474,7 +474,9 @@ impl Catalog {
 
     /// First step of the user deleting a clip: marks it `deleted`, drops its upload job, and
     /// queues a tombstone for its cloud objects (when it has a cloud identity). Returns the
-    /// phone file to unlink and the tombstone.
+    /// phone file to unlink and the tombstone. Any clip the user sees can be deleted: one still
+    /// pending (not cut yet) is cancelled for good, as it has no file nor cloud object yet (it is
+    /// never cut, its segments are no longer kept for it, and its incident is not clipped again).
     pub async fn delete_clip_by_user(
         &self,
         clip_id: i64,
@@ -483,7 +485,7 @@ impl Catalog {
             let tx = c.transaction()?;
             let row: Option<(Option<String>, Option<String>)> = tx
                 .query_row(
-                    "SELECT phone_file, cloud_key FROM clips WHERE id = ?1 AND state <> 'pending'",
+                    "SELECT phone_file, cloud_key FROM clips WHERE id = ?1",
                     [clip_id],
                     |r| Ok((r.get(0)?, r.get(1)?)),
                 )

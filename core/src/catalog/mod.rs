@@ -18,7 +18,9 @@ use rusqlite::{Connection, OptionalExtension, params};
 use rusqlite_migration::{M, Migrations};
 
 use crate::protocol::{CameraStatus, SegmentInfo};
-pub use clip_queries::{ClipId, ClipReason, ClipRecord, ClipState, EventRecord, NewEvent};
+pub use clip_queries::{
+    ClipId, ClipReason, ClipRecord, ClipState, EventRecord, NewEvent, SAME_MOMENT_MS,
+};
 pub use cloud_queries::{
     CloudClipRow, CloudPart, NewClip, RestoredClip, Tombstone, UploadJob, UploadState,
 };
@@ -489,7 +491,7 @@ mod tests {
         assert!(migrations().validate().is_ok());
     }
 
-    fn status() -> CameraStatus {
+    pub(super) fn status() -> CameraStatus {
         CameraStatus {
             protocol_version: 1,
             model: "Sim".into(),
@@ -504,7 +506,7 @@ mod tests {
         }
     }
 
-    fn seg(seq: u64) -> SegmentInfo {
+    pub(super) fn seg(seq: u64) -> SegmentInfo {
         SegmentInfo {
             id: format!("D1_S{seq:04}"),
             drive_id: "D1".into(),

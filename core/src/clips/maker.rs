@@ -56,6 +56,11 @@ pub enum ClipsError {
     /// A background task was lost.
     #[error("clip task failed: {0}")]
     Task(String),
+    /// The clip changed while it was cut: the user deleted it (it is cancelled for good), or a
+    /// new request extended its window (it stays pending, to be cut again whole). The cut file
+    /// was removed.
+    #[error("clip {0} was deleted or extended while it was cut; the cut was discarded")]
+    Superseded(i64),
 }
 
 /// What a pending clip is waiting for.
@@ -87,7 +92,9 @@ impl ClipMaker {
         Self { catalog, layout, recorder, exact }
     }
 
-    /// Plans a clip of `drive` over `[start_ms, end_ms)`; overlapping pending windows merge.
+    /// Plans a clip of `drive` over `[start_ms, end_ms)`; returns the clip that holds it, which
+    /// may be an existing one: a pending clip it overlaps is extended, a cut clip of the same
+    /// moment is returned as it is (see [`Catalog::plan_clip`]).
     pub async fn plan(
         &self,
         drive: DriveId,
@@ -168,13 +175,15 @@ impl ClipMaker {
                 .map_err(|e| ClipsError::Task(e.to_string()))??;
         let covered =
             (origin + (report.start_s * 1000.0) as i64, origin + (report.end_s * 1000.0) as i64);
-        if let Err(e) = self.catalog.finish_clip(clip.id, name.clone(), size, sha256, covered).await
-        {
-            // Not catalogued (a full disk under SQLite): the file goes, the clip stays pending.
-            let path = self.layout.video_path(&name);
-            let _ =
-                tokio::task::spawn_blocking(move || crate::storage::remove_durably(&path)).await;
-            return Err(e.into());
+        let finished = self.catalog.finish_planned_clip(clip, name.clone(), size, sha256, covered);
+        match finished.await {
+            Ok(true) => {}
+            // Deleted or extended meanwhile; or not catalogued (a full disk under SQLite): the
+            // file goes, the catalog keeps the clip as it is (deleted, or pending).
+            other => {
+                self.remove_video(&name).await;
+                return Err(other.map_or_else(Into::into, |_| ClipsError::Superseded(clip.id.0)));
+            }
         }
         self.write_telemetry(clip.id, covered, segments).await;
         tracing::info!(clip = clip.id.0, size, gaps = report.gaps.len(), "clip cut");
@@ -201,13 +210,29 @@ impl ClipMaker {
         })
         .await;
         match written {
-            Ok(Ok(bytes)) => {
-                if let Err(e) = self.catalog.set_clip_telemetry(clip, name, bytes).await {
+            Ok(Ok(bytes)) => match self.catalog.set_clip_telemetry(clip, name.clone(), bytes).await
+            {
+                Ok(true) => {}
+                // Deleted while its sidecar was written: no file of it may stay.
+                Ok(false) => self.remove_video(&name).await,
+                Err(e) => {
                     tracing::warn!(clip = clip.0, error = %e, "clip telemetry not catalogued");
+                    self.remove_video(&name).await;
                 }
-            }
+            },
             Ok(Err(e)) => tracing::warn!(clip = clip.0, error = %e, "clip telemetry not written"),
             Err(e) => tracing::warn!(clip = clip.0, error = %e, "clip telemetry task failed"),
+        }
+    }
+
+    /// Removes a file of the videos directory the catalog does not name (durably; a failure is
+    /// logged, and the next open's reconciliation removes what is left).
+    async fn remove_video(&self, name: &str) {
+        let path = self.layout.video_path(name);
+        let removed =
+            tokio::task::spawn_blocking(move || crate::storage::remove_durably(&path)).await;
+        if !matches!(removed, Ok(Ok(_))) {
+            tracing::warn!(file = name, "unnamed clip file not removed; the next open will");
         }
     }
 

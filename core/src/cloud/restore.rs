@@ -169,9 +169,13 @@ impl CloudService {
         self.inner.backend.share_url(&self.object_key(&job.cloud_key), expiry).await
     }
 
-    /// Deletes a clip for good, by the user's hand (also the only way to revoke its share links): from the phone at once, and from the cloud
-    /// now if the network allows, else by a tombstone applied when it returns. A later sync never
-    /// brings it back. (The phone's loop recorder never calls this: evictions leave the cloud be.)
+    /// Deletes a clip for good, by the user's hand (also the only way to revoke its share
+    /// links): from the phone at once, and from the cloud now if the network allows, else by a
+    /// tombstone applied when it returns. A later sync never brings it back. (The phone's loop
+    /// recorder never calls this: evictions leave the cloud be.) Any listed clip can be deleted:
+    /// one not cut yet (pending) is cancelled for good (never cut, no file appears, its drive's
+    /// segments are no longer kept for it, its incident is not clipped again), even while it is
+    /// being cut (that cut is discarded); the outcome says nothing was removed from the phone.
     pub async fn delete_clip(&self, clip_id: i64) -> Result<DeleteOutcome, CloudError> {
         self.cancel_upload(clip_id).await;
         let (phone_file, tomb) = self.inner.catalog.delete_clip_by_user(clip_id).await?;

@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use sha2::{Digest, Sha256};
 
 /// What the campaign knows beyond the data directory.
@@ -17,6 +17,9 @@ pub struct Expect {
     pub cloud_objects: Option<Vec<String>>,
     /// Cloud keys of clips the user deleted for good (they must never come back).
     pub deleted_cloud_keys: BTreeSet<String>,
+    /// Catalog ids of clips the user deleted, pending ones included: they stay deleted (a
+    /// cancelled clip is never cut later).
+    pub deleted_clips: BTreeSet<i64>,
     /// Bytes Dashkeep may hold on the phone (its quota), when the campaign sets one.
     pub quota_bytes: Option<u64>,
 }
@@ -43,6 +46,7 @@ pub fn check(root: &Path, expect: &Expect) -> Vec<String> {
     run(&|c, v| every_video_somewhere(c, v));
     run(&|c, v| quota_respected(c, expect.quota_bytes, v));
     run(&|c, v| cloud_matches(c, expect, v));
+    run(&|c, v| deleted_clips_stay_deleted(c, &expect.deleted_clips, v));
     no_orphan_partial(root, &root.join("tmp"), &mut v);
     v
 }
@@ -153,8 +157,9 @@ fn count_rows(c: &Connection, sql: &str, what: &str, v: &mut Vec<String>) -> rus
     Ok(())
 }
 
-/// No segment twice, no phone file named twice, no event clipped twice, no cloud key twice. Two
-/// manual clips may share a window (the user asked twice; cuts snap to key frames).
+/// No segment twice, no phone file named twice, no two clips of one moment (same drive and
+/// window, whatever their reasons: the user asking twice, or the user and the detector, get one
+/// clip), no cloud key twice.
 fn no_duplicates(c: &Connection, v: &mut Vec<String>) -> rusqlite::Result<()> {
     count_rows(
         c,
@@ -171,9 +176,10 @@ fn no_duplicates(c: &Connection, v: &mut Vec<String>) -> rusqlite::Result<()> {
         v,
     )?;
     let mut st = c.prepare(
-        "SELECT reason, start_ms, end_ms, GROUP_CONCAT(id || ':' || state) FROM clips
-         WHERE state <> 'deleted' AND reason <> 'manual'
-         GROUP BY drive_id, reason, start_ms, end_ms
+        "SELECT GROUP_CONCAT(DISTINCT reason), start_ms, end_ms,
+             GROUP_CONCAT(id || ':' || state) FROM clips
+         WHERE state <> 'deleted'
+         GROUP BY drive_id, start_ms, end_ms
          HAVING COUNT(*) > 1",
     )?;
     for row in st.query_map([], |r| {
@@ -186,7 +192,7 @@ fn no_duplicates(c: &Connection, v: &mut Vec<String>) -> rusqlite::Result<()> {
     })? {
         let (reason, from, to, ids) = row?;
         v.push(format!(
-            "duplicate clips (same drive, reason and window): {reason} {from}..{to}, ids {ids}"
+            "duplicate clips (same drive and window): {reason} {from}..{to}, ids {ids}"
         ));
     }
     count_rows(
@@ -263,6 +269,22 @@ fn quota_respected(
         && total as u64 > q
     {
         v.push(format!("the phone holds {total} bytes, over its quota of {q}"));
+    }
+    Ok(())
+}
+
+/// A clip the user deleted (cut or not yet) stays deleted: never cut later, never back.
+fn deleted_clips_stay_deleted(
+    c: &Connection,
+    deleted: &BTreeSet<i64>,
+    v: &mut Vec<String>,
+) -> rusqlite::Result<()> {
+    let mut st = c.prepare("SELECT state FROM clips WHERE id = ?1")?;
+    for id in deleted {
+        let state: Option<String> = st.query_row([id], |r| r.get(0)).optional()?;
+        if let Some(state) = state.filter(|s| s != "deleted") {
+            v.push(format!("clip {id} was deleted by the user but is {state} again"));
+        }
     }
     Ok(())
 }

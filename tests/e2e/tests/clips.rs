@@ -8,9 +8,11 @@ use std::process::Command;
 use std::time::Duration;
 
 use common::{World, camera_with};
-use dashkeep_core::Companion;
 use dashkeep_core::catalog::{ClipReason, ClipRecord, ClipState, Residency};
+use dashkeep_core::cloud::{BackendConfig, CloudConfig, NetworkState};
 use dashkeep_core::events::MotionSample;
+use dashkeep_core::{Companion, CompanionConfig};
+use dashkeep_e2e::invariants::{self, Expect};
 use dashkeep_simcam::Scenario;
 
 /// A 5-minute drive with a camera mounted askew, a hard brake, a turn and a collision.
@@ -201,6 +203,84 @@ async fn overlapping_windows_merge_into_one_clip() {
     assert_clip_is_one(&clips);
     let d = probe_duration(&phone.clip_path(&clips[0]).expect("file"));
     assert!((60.0..=61.5).contains(&d), "100-160 s: {d}");
+}
+
+/// The phone of `world` with a cloud in a local directory (deleting goes through the cloud
+/// service, as in the app).
+async fn phone_with_cloud(world: &World, store: &Path) -> std::sync::Arc<Companion> {
+    let cloud = CloudConfig::new(BackendConfig::Local { root: store.into() }, "me");
+    let config = CompanionConfig { cloud: Some(cloud), ..world.phone_config() };
+    let phone = Companion::open(config).await.expect("companion opens");
+    phone.cloud().expect("cloud").set_network(NetworkState::WIFI);
+    phone
+}
+
+/// The clip videos in the phone's videos directory.
+fn clip_files(world: &World) -> Vec<std::path::PathBuf> {
+    let videos = world.data_dir().join("videos");
+    common::files_below(&videos)
+        .into_iter()
+        .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("clip_")))
+        .filter(|p| p.extension().is_some_and(|e| e == "mp4"))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleting_a_clip_not_cut_yet_cancels_it_for_good() {
+    let world = camera_with(Scenario::calm(3).with_segment_secs(30), false, 1 << 30).await;
+    let store = tempfile::tempdir().expect("tempdir");
+    let phone = phone_with_cloud(&world, store.path()).await;
+    world.camera.wait_for_seq(1).await;
+    phone.refresh_camera(&world.camera.base_url()).await.expect("refresh");
+    let drive = phone.drives().await.expect("drives")[0].id;
+    // A window whose segments have not reached the phone: listed, pending.
+    let clip = phone.create_clip(drive, 100.0, 140.0).await.expect("clip");
+    assert_eq!(clip.state, ClipState::Pending);
+    assert_eq!(phone.clips().await.expect("clips").len(), 1);
+
+    let cloud = phone.cloud().expect("cloud");
+    let outcome = cloud.delete_clip(clip.id.0).await.expect("a listed clip can be deleted");
+    assert!(!outcome.removed_from_phone, "it had no file yet");
+    assert!(phone.clips().await.expect("clips").is_empty(), "no longer listed");
+
+    // Its segments arrive: it is never cut, no file appears, nothing goes to the cloud.
+    world.camera.wait_for_scenario_end().await;
+    phone.stream_now(&world.camera.base_url()).await.expect("stream");
+    settle(&phone).await;
+    cloud.run_queue().await.expect("queue");
+    assert!(phone.clips().await.expect("clips").is_empty());
+    assert_eq!(phone.clip(clip.id).await.expect("row").state, ClipState::Deleted);
+    assert!(clip_files(&world).is_empty(), "{:?}", clip_files(&world));
+    assert!(common::files_below(store.path()).is_empty(), "nothing uploaded");
+    phone.close().await;
+    let expect = Expect { deleted_clips: [clip.id.0].into(), ..Expect::default() };
+    let violations = invariants::check(&world.data_dir(), &expect);
+    assert!(violations.is_empty(), "{violations:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn asking_twice_for_one_moment_gives_one_clip() {
+    let world = camera_with(Scenario::calm(3).with_segment_secs(30), true, 1 << 30).await;
+    let phone = stream_and_settle(&world).await;
+    let drive = phone.drives().await.expect("drives")[0].id;
+    let first = phone.create_clip(drive, 20.4, 50.0).await.expect("clip");
+    assert_eq!(first.state, ClipState::Ready, "{first:?}");
+
+    // The user taps again half a second later: the clip they have, not a copy of it.
+    let again = phone.create_clip(drive, 20.9, 50.5).await.expect("clip");
+    assert_eq!(again, first);
+    assert_eq!(phone.clips().await.expect("clips").len(), 1);
+    assert_eq!(clip_files(&world).len(), 1, "one file");
+
+    // Ten seconds on is another moment: its own clip, the first one untouched.
+    let later = phone.create_clip(drive, 30.4, 60.0).await.expect("clip");
+    assert_ne!(later.id, first.id);
+    assert_eq!(later.state, ClipState::Ready, "{later:?}");
+    assert_eq!(phone.clip(first.id).await.expect("first"), first);
+    assert_eq!(clip_files(&world).len(), 2);
+    phone.close().await;
+    let violations = invariants::check(&world.data_dir(), &Expect::default());
+    assert!(violations.is_empty(), "{violations:?}");
 }
 
 /// The camera's telemetry from the card, rotated into another frame, on the epoch time base.

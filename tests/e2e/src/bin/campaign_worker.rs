@@ -103,8 +103,8 @@ async fn clip_window(phone: &Companion, rng: &mut Rng) -> anyhow::Result<Option<
     let Some(s) = segs.get(rng.below(segs.len() as u64) as usize) else { return Ok(None) };
     let from = (s.started_at_ms - d.started_at_ms) as f64 / 1000.0;
     let len = (s.duration_ms as f64 / 1000.0).min(8.0);
-    // A random start to the millisecond: two cuts of one window would be the user asking twice
-    // (the catalog keeps both), not a duplicate made by a kill.
+    // A random start to the millisecond: a second request of nearly the same window (the user
+    // asking twice) must give back the first clip, never a second one.
     let start = from + 0.1 + rng.below(3000) as f64 / 1000.0;
     Ok(Some((d.id.0, start, from + len)))
 }
@@ -178,7 +178,11 @@ async fn main() -> anyhow::Result<()> {
             phone.close().await;
             let expect = Expect {
                 cloud_objects: cloud_objects(endpoint, account).await?,
-                deleted_cloud_keys: read_deleted(&dir),
+                deleted_cloud_keys: read_deleted(&dir, "deleted"),
+                deleted_clips: read_deleted(&dir, "deleted-ids")
+                    .iter()
+                    .filter_map(|id| id.parse().ok())
+                    .collect(),
                 quota_bytes: limit,
             };
             for v in invariants::check(&dir, &expect) {
@@ -201,29 +205,35 @@ fn is_full(e: &CompanionError) -> bool {
     }
 }
 
-/// The campaign's record of clips deleted for good (by their cloud key), beside the data dir.
-fn deleted_log(dir: &Path) -> PathBuf {
-    dir.with_extension("deleted")
+/// The campaign's records of clips deleted for good, beside the data dir: by cloud key
+/// (`deleted`) and by catalog id (`deleted-ids`).
+fn deleted_log(dir: &Path, kind: &str) -> PathBuf {
+    dir.with_extension(kind)
 }
 
-fn read_deleted(dir: &Path) -> std::collections::BTreeSet<String> {
-    std::fs::read_to_string(deleted_log(dir))
+fn read_deleted(dir: &Path, kind: &str) -> std::collections::BTreeSet<String> {
+    std::fs::read_to_string(deleted_log(dir, kind))
         .unwrap_or_default()
         .lines()
         .map(str::to_string)
         .collect()
 }
 
+/// Appends `line` to a record of deleted clips, durably.
+fn log_deleted(dir: &Path, kind: &str, line: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut f =
+        std::fs::OpenOptions::new().create(true).append(true).open(deleted_log(dir, kind))?;
+    writeln!(f, "{line}")?;
+    f.sync_all()?;
+    Ok(())
+}
+
 async fn delete_one(phone: &Companion, dir: &Path, rng: &mut Rng) -> anyhow::Result<()> {
     let Some(cloud) = phone.cloud() else { return Ok(()) };
-    // Only clips that were cut: a pending clip (a cut interrupted by a kill, waiting to be cut
-    // again) cannot be deleted yet ("no clip with id"), a limit noted in docs/reliability.md.
-    let clips: Vec<_> = phone
-        .clips()
-        .await?
-        .into_iter()
-        .filter(|c| c.state == dashkeep_core::catalog::ClipState::Ready)
-        .collect();
+    // Any listed clip, pending ones too (a cut interrupted by a kill, waiting to be cut again):
+    // deleting one cancels it for good.
+    let clips = phone.clips().await?;
     let Some(clip) = clips.get(rng.below(clips.len() as u64) as usize) else { return Ok(()) };
     let key: Option<String> = rusqlite::Connection::open(dir.join("catalog.sqlite"))?.query_row(
         "SELECT cloud_key FROM clips WHERE id = ?1",
@@ -231,11 +241,9 @@ async fn delete_one(phone: &Companion, dir: &Path, rng: &mut Rng) -> anyhow::Res
         |r| r.get(0),
     )?;
     cloud.delete_clip(clip.id.0).await?;
+    log_deleted(dir, "deleted-ids", &clip.id.0.to_string())?;
     if let Some(key) = key {
-        use std::io::Write;
-        let mut f = std::fs::OpenOptions::new().create(true).append(true).open(deleted_log(dir))?;
-        writeln!(f, "{key}")?;
-        f.sync_all()?;
+        log_deleted(dir, "deleted", &key)?;
     }
     Ok(())
 }
