@@ -686,9 +686,12 @@ impl Companion {
     }
 
     /// Deletes a clip for good: from the phone at once, and from the cloud now or, offline, as
-    /// soon as a network allows. A later sync never brings it back.
+    /// soon as a network allows. A later sync never brings it back. Works without a cloud too
+    /// (the phone's copy only).
     pub async fn delete_clip(&self, clip_id: i64) -> Result<DeleteOutcome, CompanionError> {
-        call(self.cloud()?, move |c| async move { c.delete_clip(clip_id).await }).await
+        let inner = Arc::clone(&self.inner);
+        let outcome = run(async move { inner.delete_clip(clip_id).await }).await?;
+        Ok(outcome.into())
     }
 
     /// After a reinstall or on another phone: adds the account's clips the phone does not know,

@@ -248,9 +248,9 @@ pub async fn share(companion: &Companion, clip: i64, hours: Option<u64>) -> anyh
     Ok(())
 }
 
-/// `dashkeep delete CLIP`: from the phone and the cloud, for good.
+/// `dashkeep delete CLIP`: from the phone and the cloud (when one is set), for good.
 pub async fn delete(companion: &Companion, clip: i64) -> anyhow::Result<()> {
-    let outcome = cloud(companion)?.delete_clip(clip).await?;
+    let outcome = companion.delete_clip(clip).await?;
     println!("Clip {clip}: {outcome:?}");
     Ok(())
 }

@@ -12,7 +12,7 @@ use tracing::Instrument;
 
 use super::sidecar::{MAX_SIDECAR_BYTES, Sidecar};
 use super::{CloudError, CloudEvent, CloudService, blocking};
-use crate::storage::{DataLayout, commit_rename, remove_durably};
+use crate::storage::{DataLayout, commit_rename, remove_clip_phone_copy};
 
 /// What a sync from the cloud found.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
@@ -181,14 +181,8 @@ impl CloudService {
         let (phone_file, tomb) = self.inner.catalog.delete_clip_by_user(clip_id).await?;
         let removed_from_phone = phone_file.is_some();
         if let Some(name) = phone_file {
-            let paths = [
-                self.inner.layout.video_path(&name),
-                self.inner.layout.video_path(&DataLayout::clip_telemetry_file_name(clip_id)),
-            ];
-            // The catalog first, so a kill in between leaves unnamed files (removed on the next
-            // open), never a clip naming a file that is gone.
-            self.inner.catalog.forget_clip_phone_copy(clip_id, "deleted_by_user").await?;
-            blocking(move || Ok(paths.iter().try_for_each(|p| remove_durably(p))?)).await?;
+            let (catalog, layout) = (&self.inner.catalog, &self.inner.layout);
+            remove_clip_phone_copy(catalog, layout, clip_id, &name, "deleted_by_user").await?;
         }
         let mut removed_from_cloud = tomb.is_none();
         if tomb.is_some() && self.network().has_internet() {

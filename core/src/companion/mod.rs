@@ -30,14 +30,14 @@ use crate::catalog::{
     EventRecord, PhoneUsage, SegmentRecord,
 };
 use crate::clips::{ClipMaker, ClipWindow, ClipsError};
-use crate::cloud::{CloudConfig, CloudError, CloudEvent, CloudService};
+use crate::cloud::{CloudConfig, CloudError, CloudEvent, CloudService, DeleteOutcome};
 use crate::events::{MotionPipeline, MotionSample, Sensitivity};
 use crate::ingest::{
     IngestError, IngestEvent, IngestReport, Ingestor, ReconcileReport, RetryPolicy, reconcile,
 };
 use crate::storage::{
     Budget, DataLayout, Eviction, Forecast, LoopRecorder, QuotaFraction, SafetyFloor, StatvfsProbe,
-    StorageError, StorageEvent, StorageProbe, forecast, remove_phone_copy,
+    StorageError, StorageEvent, StorageProbe, forecast, remove_clip_phone_copy, remove_phone_copy,
 };
 use camera::{PairedAccess, load_pairings};
 use connection::{LinkRequest, StatePublisher};
@@ -572,6 +572,26 @@ impl Companion {
         let id = self.pipeline.clips.plan(drive, None, ClipReason::Manual, window).await?;
         self.pipeline.cut_pending().await?;
         Ok(self.catalog.clip(id).await?)
+    }
+
+    /// Deletes a clip by the user's hand, whatever its state (a clip not cut yet is cancelled):
+    /// from the phone at once and, with a cloud, from the cloud for good (see
+    /// [`CloudService::delete_clip`]). Without a cloud only the phone held it, so that is all;
+    /// a cloud copy from an earlier account stays queued for deletion until a cloud is set again.
+    pub async fn delete_clip(&self, clip_id: i64) -> Result<DeleteOutcome, CompanionError> {
+        if let Some(cloud) = &self.cloud {
+            return Ok(cloud.delete_clip(clip_id).await?);
+        }
+        let (phone_file, tombstone) = self.catalog.delete_clip_by_user(clip_id).await?;
+        if let Some(name) = &phone_file {
+            remove_clip_phone_copy(&self.catalog, &self.layout, clip_id, name, "deleted_by_user")
+                .await?;
+        }
+        tracing::info!(clip_id, "clip deleted by the user (no cloud)");
+        Ok(DeleteOutcome {
+            removed_from_phone: phone_file.is_some(),
+            removed_from_cloud: tombstone.is_none(),
+        })
     }
 
     /// The cloud: network state, upload policy and queue, share links, permanent delete, restore.

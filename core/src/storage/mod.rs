@@ -16,7 +16,10 @@ use crate::catalog::{CameraId, CatalogError};
 pub use forecast::{AtRiskDrive, CopyOverwrite, Forecast, drive_overwrites, forecast};
 pub use probe::{StatvfsProbe, StorageProbe, VolumeSpace};
 pub use quota::{Budget, QuotaFraction, SafetyFloor};
-pub use recorder::{Eviction, LoopRecorder, StorageEvent, StorageObserver, remove_phone_copy};
+pub use recorder::{
+    Eviction, LoopRecorder, StorageEvent, StorageObserver, remove_clip_phone_copy,
+    remove_phone_copy,
+};
 
 /// Why a storage operation failed.
 #[derive(Debug, thiserror::Error)]

@@ -252,17 +252,15 @@ impl LoopRecorder {
         }
         let clips = self.catalog.evictable_clips(1).await?;
         let Some(clip) = clips.into_iter().next() else { return Ok(Victim::None) };
-        let paths = [
-            self.layout.video_path(&clip.phone_file),
-            self.layout.video_path(&DataLayout::clip_telemetry_file_name(clip.clip_id)),
-        ];
-        // The catalog first: the clip is safe in the cloud, so a kill before the unlink leaves
-        // only unnamed files, which the next open removes (the other order left a clip naming a
-        // file that was gone: found by the kill -9 campaign).
-        self.catalog.forget_clip_phone_copy(clip.clip_id, "evicted").await?;
-        tokio::task::spawn_blocking(move || paths.iter().try_for_each(|p| remove_durably(p)))
-            .await
-            .map_err(|e| StorageError::Task(e.to_string()))??;
+        // Safe in the cloud: only the phone's copy goes.
+        remove_clip_phone_copy(
+            &self.catalog,
+            &self.layout,
+            clip.clip_id,
+            &clip.phone_file,
+            "evicted",
+        )
+        .await?;
         Ok(Victim::Evicted(Eviction::Clip { clip_id: clip.clip_id, bytes: clip.size_bytes }))
     }
 }
@@ -294,4 +292,25 @@ pub async fn remove_phone_copy(
         .map_err(|e| StorageError::Task(e.to_string()))??;
     catalog.forget_phone_copy(segment.id, reason).await?;
     Ok(())
+}
+
+/// Removes the phone's copy of a clip (`phone_file` and its sidecar): the catalog first, then
+/// the files. A clip leaves the phone only when it is safe in the cloud or deleted for good, so a
+/// kill in between leaves only unnamed files, which the next open removes (the other order left a
+/// clip naming a file that was gone: found by the kill -9 campaign).
+pub async fn remove_clip_phone_copy(
+    catalog: &Catalog,
+    layout: &DataLayout,
+    clip_id: i64,
+    phone_file: &str,
+    reason: &'static str,
+) -> Result<(), StorageError> {
+    let paths = [
+        layout.video_path(phone_file),
+        layout.video_path(&DataLayout::clip_telemetry_file_name(clip_id)),
+    ];
+    catalog.forget_clip_phone_copy(clip_id, reason).await?;
+    tokio::task::spawn_blocking(move || paths.iter().try_for_each(|p| remove_durably(p)))
+        .await
+        .map_err(|e| StorageError::Task(e.to_string()))?
 }

@@ -366,3 +366,29 @@ async fn clip_now_during_a_drive_waits_for_the_next_seconds() {
     assert!((40.0..=41.5).contains(&d), "{d}");
     assert_decodes(&phone.clip_path(&created).expect("file"));
 }
+
+/// A phone set up without a cloud (the apps' default until the user signs in) deletes its clips
+/// too: only the phone held them, so the file and the sidecar go and the list is empty.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_phone_without_a_cloud_deletes_its_clips_too() {
+    let world = camera_with(Scenario::calm(3).with_segment_secs(30), true, 1 << 30).await;
+    let phone = stream_and_settle(&world).await;
+    assert!(phone.cloud().is_none(), "this phone has no cloud");
+    let drive = phone.drives().await.expect("drives")[0].id;
+    let clip = phone.create_clip(drive, 20.0, 50.0).await.expect("clip");
+    assert_eq!(clip.state, ClipState::Ready, "{clip:?}");
+    assert_eq!(clip_files(&world).len(), 1);
+
+    let outcome = phone.delete_clip(clip.id.0).await.expect("deleted without a cloud");
+    assert!(outcome.removed_from_phone && outcome.removed_from_cloud, "{outcome:?}");
+    assert!(phone.clips().await.expect("clips").is_empty(), "no longer listed");
+    let left: Vec<_> = common::files_below(&world.data_dir().join("videos"))
+        .into_iter()
+        .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("clip_")))
+        .collect();
+    assert!(left.is_empty(), "the clip and its sidecar are gone: {left:?}");
+    phone.close().await;
+    let expect = Expect { deleted_clips: [clip.id.0].into(), ..Expect::default() };
+    let violations = invariants::check(&world.data_dir(), &expect);
+    assert!(violations.is_empty(), "{violations:?}");
+}
