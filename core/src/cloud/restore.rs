@@ -12,7 +12,7 @@ use tracing::Instrument;
 
 use super::sidecar::{MAX_SIDECAR_BYTES, Sidecar};
 use super::{CloudError, CloudEvent, CloudService, blocking};
-use crate::storage::{DataLayout, commit_rename, remove_clip_phone_copy};
+use crate::storage::{commit_rename, remove_clip_phone_copy};
 
 /// What a sync from the cloud found.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
