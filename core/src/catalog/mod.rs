@@ -483,7 +483,7 @@ fn to_i64(v: u64) -> i64 {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]
@@ -491,7 +491,8 @@ mod tests {
         assert!(migrations().validate().is_ok());
     }
 
-    pub(super) fn status() -> CameraStatus {
+    /// A simulated camera's status, for tests across the crate.
+    pub(crate) fn status() -> CameraStatus {
         CameraStatus {
             protocol_version: 1,
             model: "Sim".into(),

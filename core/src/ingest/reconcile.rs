@@ -253,19 +253,7 @@ mod tests {
     }
 
     async fn sim_camera(catalog: &Catalog) -> CameraId {
-        use crate::protocol::CameraStatus;
-        let status = CameraStatus {
-            protocol_version: 1,
-            model: "Sim".into(),
-            firmware: "1.0".into(),
-            serial: "SN1".into(),
-            sd_capacity_bytes: 1 << 30,
-            sd_used_bytes: 0,
-            recording: true,
-            current_drive: Some("D1".into()),
-            clock_ms: 0,
-            latest_seq: 1,
-        };
+        let status = crate::catalog::tests::status();
         catalog.upsert_camera(status, "http://x".into()).await.unwrap()
     }
 
