@@ -20,13 +20,13 @@ import androidx.compose.material3.Text
 import androidx.compose.runtime.Composable
 import androidx.compose.runtime.LaunchedEffect
 import androidx.compose.runtime.collectAsState
-import androidx.compose.runtime.derivedStateOf
 import androidx.compose.runtime.getValue
-import androidx.compose.runtime.remember
+import androidx.compose.runtime.snapshotFlow
 import androidx.compose.ui.Alignment
 import androidx.compose.ui.Modifier
 import androidx.compose.ui.platform.testTag
 import androidx.compose.ui.unit.dp
+import kotlinx.coroutines.flow.first
 import org.dashkeep.app.viewmodels.ClipRow
 import org.dashkeep.app.viewmodels.DriveRow
 import org.dashkeep.app.viewmodels.VideosTab
@@ -75,13 +75,21 @@ fun VideosScreen(vm: VideosViewModel, onOpenDrive: (Long) -> Unit, onOpenClip: (
     }
 }
 
-/** Asks for the next page when the last rows come into view (a year of driving loads as it scrolls). */
+/**
+ * Asks for the next page when the last rows come into view (a year of driving loads as it scrolls).
+ * It waits for the layout of these `count` rows first: the layout from before a page arrived (an
+ * empty list, or the end of the previous page) would otherwise ask for the next page at once, and
+ * the list would load two pages where the user asked for one.
+ */
 @Composable
 private fun LoadMoreAt(list: LazyListState, count: Int, loadMore: () -> Unit) {
-    val nearEnd by remember(list) {
-        derivedStateOf { (list.layoutInfo.visibleItemsInfo.lastOrNull()?.index ?: 0) >= list.layoutInfo.totalItemsCount - 10 }
+    LaunchedEffect(list, count) {
+        if (count == 0) return@LaunchedEffect
+        snapshotFlow { list.layoutInfo }.first { info ->
+            info.totalItemsCount == count && (info.visibleItemsInfo.lastOrNull()?.index ?: -1) >= count - 10
+        }
+        loadMore()
     }
-    LaunchedEffect(nearEnd, count) { if (nearEnd && count > 0) loadMore() }
 }
 
 @Composable
