@@ -162,6 +162,10 @@ pub struct CloudSettings {
     /// Lifetime of a presigned part URL handed to the platform, seconds (default 1 hour).
     #[uniffi(default)]
     pub part_url_expiry_secs: Option<u64>,
+    /// The platform's scheduler (Android's upload job, iOS background tasks) runs the upload
+    /// queue with `runUploadQueue`; the core starts no upload worker of its own (default false).
+    #[uniffi(default = false)]
+    pub uploads_by_platform: bool,
 }
 
 impl From<CloudSettings> for core_cloud::CloudConfig {
@@ -226,6 +230,7 @@ impl From<CloudSettings> for core_cloud::CloudConfig {
         if let Some(v) = s.part_url_expiry_secs {
             config.part_url_expiry = Duration::from_secs(v);
         }
+        config.uploads_by_platform = s.uploads_by_platform;
         config
     }
 }

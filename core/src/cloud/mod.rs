@@ -248,6 +248,11 @@ pub struct CloudConfig {
     pub part_url_expiry: Duration,
     /// Retry behaviour.
     pub retry: RetrySettings,
+    /// The app's platform scheduler (Android's JobScheduler, iOS background tasks) runs the
+    /// upload queue ([`CloudService::run_queue`]) and the core starts no upload worker of its
+    /// own: a phone's OS may stop the app at any moment, but runs a scheduled job on the network
+    /// it asked for. Off by default (the core's worker uploads whenever it can).
+    pub uploads_by_platform: bool,
 }
 
 /// The smallest part S3 accepts (except the last).
@@ -264,6 +269,7 @@ impl CloudConfig {
             share_expiry: Duration::from_secs(7 * 24 * 3600),
             part_url_expiry: Duration::from_secs(3600),
             retry: RetrySettings::default(),
+            uploads_by_platform: false,
         }
     }
 

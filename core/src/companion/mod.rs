@@ -291,10 +291,13 @@ impl Companion {
                 let observer = Arc::new(move |e: CloudEvent| {
                     let _ = tx.send(CompanionEvent::Cloud(e));
                 });
+                let by_platform = cloud_config.uploads_by_platform;
                 let service =
                     CloudService::open(catalog.clone(), layout.clone(), cloud_config, observer)
                         .await?;
-                service.start();
+                if !by_platform {
+                    service.start();
+                }
                 Some(service)
             }
             None => None,

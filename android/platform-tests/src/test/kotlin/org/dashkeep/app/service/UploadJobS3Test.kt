@@ -59,7 +59,9 @@ class UploadJobS3Test {
     fun theJobSendsTheQueueToS3WhenThePolicyAllowsTheNetwork() = runBlocking {
         val cam = SimCam.start(segmentSecs = 30, open = true)
         val dir = Files.createTempDirectory("dashkeep-job")
-        app.core = openCompanion(dir.toString(), CompanionSettings(cloud = s3Cloud("robolectric-job-${System.nanoTime()}")))
+        // Uploads by the platform: the core starts no worker of its own, so only the job uploads.
+        val cloud = s3Cloud("robolectric-job-${System.nanoTime()}").copy(uploadsByPlatform = true)
+        app.core = openCompanion(dir.toString(), CompanionSettings(cloud = cloud))
         val core = app.core
         try {
             core.setUploadPolicy(UploadPolicy.WIFI_ONLY)
@@ -75,6 +77,8 @@ class UploadJobS3Test {
             assertNotEquals(UploadState.UPLOADED, core.clip(clip.id).uploadState)
 
             core.setNetwork(NetworkKind.WIFI, false)
+            delay(1_500)
+            assertNotEquals("on WiFi, nothing but the job uploads", UploadState.UPLOADED, core.clip(clip.id).uploadState)
             UploadJobService.runQueue(app)
             awaitUploaded(core, clip.id)
             assertFalse("nothing left on WiFi", UploadJobService.runQueue(app))
@@ -91,6 +95,8 @@ class UploadJobS3Test {
             core.setNetwork(NetworkKind.CELLULAR, true)
             val second = core.createClip(drive, 50.0, 60.0)
             core.cutPendingClips()
+            delay(1_500)
+            assertNotEquals("only the job uploads", UploadState.UPLOADED, core.clip(second.id).uploadState)
             UploadJobService.runQueue(app)
             awaitUploaded(core, second.id)
         } finally {
@@ -100,7 +106,7 @@ class UploadJobS3Test {
         }
     }
 
-    /** The job's run ends when the queue did; the core's own worker may finish the same upload. */
+    /** The job's run ends when the queue did. */
     private suspend fun awaitUploaded(core: Companion, clipId: Long) = withTimeout(60_000) {
         while (core.clip(clipId).uploadState != UploadState.UPLOADED) delay(100)
     }
