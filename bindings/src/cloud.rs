@@ -763,6 +763,7 @@ mod tests {
             concurrency: None,
             share_expiry_secs: None,
             part_url_expiry_secs: None,
+            uploads_by_platform: false,
         };
         let shown = format!("{settings:?}");
         assert!(shown.contains("us-east-1"));
