@@ -47,8 +47,6 @@ dependencies {
     implementation("androidx.lifecycle:lifecycle-runtime-compose:2.9.4")
     implementation("androidx.lifecycle:lifecycle-viewmodel-compose:2.9.4")
     implementation("androidx.navigation:navigation-compose:2.9.5")
-    implementation("androidx.media3:media3-exoplayer:1.8.0")
-    implementation("androidx.media3:media3-ui:1.8.0")
     // HTTPS from Rust with Android's trust store (settings.gradle.kts finds its repository).
     implementation("rustls:rustls-platform-verifier:latest.release")
 

@@ -5,6 +5,8 @@ import SwiftUI
 
 @main
 struct DashkeepMain: App {
+    // Clip uploads on the background URLSession relaunch the app through this delegate.
+    @UIApplicationDelegateAdaptor(DashkeepAppDelegate.self) private var delegate
     var body: some Scene {
         WindowGroup { RootView() }
     }

@@ -44,8 +44,13 @@ public struct RootView: View {
             _ = initPlatform(config: PlatformConfig(logFilter: "info", logToStderr: false, logSink: OSLogSink()))
             let dir = URL.applicationSupportDirectory.appending(path: "dashkeep").path(percentEncoded: false)
             // Pairings (WiFi passphrase, API secret, pinned key) go to the Keychain, not a file.
-            let settings = CompanionSettings(secretStore: KeychainSecretStore())
-            do { companion = try await openCompanion(dataDir: dir, settings: settings) } catch { failure = "\(error)" }
+            let secrets = KeychainSecretStore()
+            let settings = CompanionSettings(cloud: CloudAccountStore(secrets: secrets).settings(), secretStore: secrets)
+            do {
+                let opened = try await openCompanion(dataDir: dir, settings: settings)
+                companion = opened
+                BackgroundUploads.shared.attach(opened)
+            } catch { failure = userMessage(error) }
         }
     }
 }

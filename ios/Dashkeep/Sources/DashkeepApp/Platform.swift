@@ -69,3 +69,28 @@ final class KeychainSecretStore: SecretStore, @unchecked Sendable {
         }
     }
 }
+
+/// The cloud account, as on Android: endpoint, region, bucket, account and path style in the
+/// app's defaults, the access and secret keys in the Keychain. Without an account (or with keys
+/// this phone cannot read, after a restore) the app runs without a cloud.
+struct CloudAccountStore {
+    let secrets: KeychainSecretStore
+    private let defaults = UserDefaults.standard
+
+    /// The core's settings for the stored account, uploaded by the background session.
+    func settings() -> CloudSettings? {
+        guard let bucket = defaults.string(forKey: "cloud.bucket"),
+              let account = defaults.string(forKey: "cloud.account"),
+              let access = (try? secrets.load(key: "dashkeep.cloud.access-key")) ?? nil,
+              let secret = (try? secrets.load(key: "dashkeep.cloud.secret-key")) ?? nil else { return nil }
+        let backend = CloudBackendSettings.s3(
+            endpoint: defaults.string(forKey: "cloud.endpoint"),
+            region: defaults.string(forKey: "cloud.region") ?? "us-east-1",
+            bucket: bucket,
+            accessKey: CloudSecret(value: String(decoding: access, as: UTF8.self)),
+            secretKey: CloudSecret(value: String(decoding: secret, as: UTF8.self)),
+            sessionToken: nil,
+            pathStyle: defaults.bool(forKey: "cloud.pathStyle"))
+        return CloudSettings(backend: backend, account: account, uploadsByPlatform: true)
+    }
+}

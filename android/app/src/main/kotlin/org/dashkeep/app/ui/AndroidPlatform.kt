@@ -13,18 +13,21 @@ import androidx.compose.ui.Modifier
 import androidx.compose.ui.platform.LocalContext
 import androidx.compose.ui.viewinterop.AndroidView
 import androidx.core.content.FileProvider
-import androidx.media3.common.MediaItem
-import androidx.media3.exoplayer.ExoPlayer
-import androidx.media3.ui.PlayerView
+import android.view.SurfaceHolder
+import android.view.SurfaceView
+import android.widget.FrameLayout
+import android.widget.MediaController
 import java.io.File
+import org.dashkeep.app.platform.DrivePlayback
+import org.dashkeep.app.viewmodels.PlaylistEntry
 import org.dashkeep.app.service.AutoConnect
 import kotlin.coroutines.resume
 import kotlinx.coroutines.suspendCancellableCoroutine
 import org.dashkeep.ffi.ShareTarget
 
 /**
- * The phone's side of the common screens: Media3 plays a drive's segments back to back (one
- * gapless playlist) or a clip; Share opens the system sheet on the cloud link, or on the file
+ * The phone's side of the common screens: [DrivePlayback] plays a drive's segments back to back
+ * as one timeline (the framework's MediaPlayer, with the standard MediaController bar) or a clip; Share opens the system sheet on the cloud link, or on the file
  * through a content URI (FileProvider authority `<package>.files`); Bluetooth and nearby-WiFi
  * permissions are asked for before pairing or connecting.
  */
@@ -38,16 +41,27 @@ class AndroidPlatform(private val activity: ComponentActivity) : Platform {
     }
 
     @Composable
-    override fun VideoPlayer(playlist: List<String>, modifier: Modifier) {
-        val context = LocalContext.current
-        val player = remember(playlist) {
-            ExoPlayer.Builder(context).build().apply {
-                setMediaItems(playlist.map { MediaItem.fromUri(File(it).toURI().toString()) })
-                prepare()
-            }
-        }
-        DisposableEffect(player) { onDispose { player.release() } }
-        AndroidView(factory = { PlayerView(it).apply { this.player = player } }, modifier = modifier)
+    override fun VideoPlayer(playlist: List<PlaylistEntry>, modifier: Modifier) {
+        val playback = remember(playlist) { DrivePlayback(playlist.map { it.path }, playlist.map { it.durationMs }) }
+        DisposableEffect(playback) { onDispose { playback.release() } }
+        AndroidView(factory = { context -> playerView(context, playback) }, modifier = modifier)
+    }
+
+    /** A surface for the video and the system's play/pause/seek bar over the whole playlist. */
+    private fun playerView(context: Context, playback: DrivePlayback): FrameLayout {
+        val frame = FrameLayout(context)
+        val surface = SurfaceView(context)
+        surface.holder.addCallback(object : SurfaceHolder.Callback {
+            override fun surfaceCreated(holder: SurfaceHolder) = playback.setSurface(holder.surface)
+            override fun surfaceChanged(holder: SurfaceHolder, format: Int, width: Int, height: Int) {}
+            override fun surfaceDestroyed(holder: SurfaceHolder) = playback.setSurface(null)
+        })
+        frame.addView(surface)
+        val controls = MediaController(context)
+        controls.setMediaPlayer(playback)
+        controls.setAnchorView(frame)
+        frame.setOnClickListener { if (controls.isShowing) controls.hide() else controls.show() }
+        return frame
     }
 
     override fun share(target: ShareTarget) {

@@ -23,6 +23,7 @@ import androidx.compose.ui.Modifier
 import androidx.compose.ui.platform.testTag
 import androidx.compose.ui.unit.dp
 import org.dashkeep.app.viewmodels.ClipViewModel
+import org.dashkeep.app.viewmodels.PlaylistEntry
 import org.dashkeep.app.viewmodels.bytes
 import org.dashkeep.app.viewmodels.duration
 
@@ -45,7 +46,7 @@ fun ClipScreen(vm: ClipViewModel, onDeleted: () -> Unit) {
         Text(clip.title, style = MaterialTheme.typography.headlineSmall, modifier = Modifier.testTag("clip-title"))
         val path = clip.playerPath
         when {
-            path != null -> platform.VideoPlayer(listOf(path), Modifier.fillMaxWidth().height(220.dp).testTag("player"))
+            path != null -> platform.VideoPlayer(listOf(PlaylistEntry(path, clip.lengthMs)), Modifier.fillMaxWidth().height(220.dp).testTag("player"))
             clip.pending -> Banner("This clip is cut as soon as its videos reach the phone.", warning = false)
             else -> Banner("This clip is not on the phone. It plays once downloaded from the cloud.", warning = false)
         }

@@ -3,17 +3,18 @@ package org.dashkeep.app.ui
 import androidx.compose.runtime.Composable
 import androidx.compose.runtime.staticCompositionLocalOf
 import androidx.compose.ui.Modifier
+import org.dashkeep.app.viewmodels.PlaylistEntry
 import org.dashkeep.ffi.ShareTarget
 
 /**
  * The few things the common screens need from the platform: the video player, the share sheet
- * and the permission prompts. Android implements it with Media3 and intents
+ * and the permission prompts. Android implements it with the framework's MediaPlayer and intents
  * (`android/app/.../ui/AndroidPlatform.kt`), the desktop tests with a poster frame.
  */
 interface Platform {
     /** Plays the phone files one after another (a drive's segments, or one clip), seamlessly. */
     @Composable
-    fun VideoPlayer(playlist: List<String>, modifier: Modifier)
+    fun VideoPlayer(playlist: List<PlaylistEntry>, modifier: Modifier)
 
     /** Opens the share sheet on what the core chose: a link, or the file (as a content URI). */
     fun share(target: ShareTarget)

@@ -15,6 +15,7 @@ import androidx.compose.ui.layout.ContentScale
 import androidx.compose.ui.platform.testTag
 import java.io.File
 import java.util.concurrent.CopyOnWriteArrayList
+import org.dashkeep.app.viewmodels.PlaylistEntry
 import org.dashkeep.ffi.ShareTarget
 import org.jetbrains.skia.Image as SkiaImage
 
@@ -27,8 +28,9 @@ class DesktopPlatform : Platform {
     val shared = CopyOnWriteArrayList<ShareTarget>()
 
     @Composable
-    override fun VideoPlayer(playlist: List<String>, modifier: Modifier) {
-        val poster = remember(playlist.firstOrNull()) { playlist.firstOrNull()?.let(::posterFrame) }
+    override fun VideoPlayer(playlist: List<PlaylistEntry>, modifier: Modifier) {
+        val first = playlist.firstOrNull()?.path
+        val poster = remember(first) { first?.let(::posterFrame) }
         Box(modifier.background(Color.Black), contentAlignment = Alignment.Center) {
             if (poster != null) {
                 Image(poster, "Poster frame", Modifier.testTag("poster"), contentScale = ContentScale.Fit)

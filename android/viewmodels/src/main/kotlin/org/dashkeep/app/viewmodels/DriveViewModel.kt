@@ -27,6 +27,9 @@ data class TimelineSegment(
     val phonePath: String?,
 )
 
+/** One phone file for the player and its length (the player's timeline spans the whole list). */
+data class PlaylistEntry(val path: String, val durationMs: Long)
+
 /** An incident marked on the timeline. */
 data class TimelineIncident(val id: Long, val kind: String, val offsetMs: Long, val peakG: Double, val lat: Double?, val lon: Double?)
 
@@ -53,7 +56,7 @@ data class DriveState(
     val lengthS: Double get() = (drive?.durationMs ?: 0) / 1000.0
 
     /** The phone files to play, in order. */
-    val playlist: List<String> get() = segments.mapNotNull { it.phonePath }
+    val playlist: List<PlaylistEntry> get() = segments.mapNotNull { s -> s.phonePath?.let { PlaylistEntry(it, s.durationMs) } }
 
     /** The drive's figures in words (distance, time, speeds), from the core's summary. */
     val figures: List<Pair<String, String>> get() {
