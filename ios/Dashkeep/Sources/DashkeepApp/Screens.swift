@@ -99,14 +99,26 @@ struct VideosView: View {
     }
 }
 
+/// Plays phone files back to back (a drive's segments, or one clip) with AVQueuePlayer, which
+/// loads the next item ahead. The player lives as long as the view, not one render.
+struct PlaylistPlayer: View {
+    let files: [String]
+    @State private var player: AVQueuePlayer?
+    var body: some View {
+        VideoPlayer(player: player)
+            .task(id: files) { player = AVQueuePlayer(items: files.map { AVPlayerItem(url: URL(fileURLWithPath: $0)) }) }
+            .onDisappear { player?.pause() }
+    }
+}
+
 struct DriveView: View {
     @State var vm: DriveViewModel
     let companion: Companion
     var body: some View {
         Form {
             if let e = vm.error { Text(e).foregroundStyle(.red) }
-            let files = vm.segments.compactMap(\.phonePath).map { URL(fileURLWithPath: $0) }
-            if !files.isEmpty { VideoPlayer(player: AVQueuePlayer(items: files.map { AVPlayerItem(url: $0) })).frame(height: 200) }
+            let files = vm.segments.compactMap(\.phonePath)
+            if !files.isEmpty { PlaylistPlayer(files: files).frame(height: 200) }
             Section("Timeline") {
                 GeometryReader { g in
                     let total = max(Double(vm.drive.endedAtMs - vm.drive.startedAtMs), 1)
@@ -159,7 +171,7 @@ struct ClipView: View {
         Form {
             if let e = vm.error { Text(e).foregroundStyle(.red) }
             if let c = vm.clip {
-                if let p = c.phonePath { VideoPlayer(player: AVPlayer(url: URL(fileURLWithPath: p))).frame(height: 220) }
+                if let p = c.phonePath { PlaylistPlayer(files: [p]).frame(height: 220) }
                 Text("\(c.reason)").font(.title2)
                 Text(date(c.startMs), style: .date)
                 if let i = vm.incident {
