@@ -15,6 +15,7 @@ mod orientation;
 mod pipeline;
 #[cfg(test)]
 mod tests;
+mod vibration;
 
 pub use csv::{detect_csv, read_csv};
 pub use detector::{Detector, Tuning};
