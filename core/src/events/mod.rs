@@ -6,7 +6,8 @@
 //! longitudinal acceleration), tells a brake from an acceleration by the road vibration (lower
 //! after a brake than before it) where the forward axis cannot, and reports [`DetectedEvent`]s
 //! as a stream. [`EventMerger`] fuses the camera's and the phone's reports of one incident into
-//! one event. [`detect_csv`] runs the detector over a motion CSV. The method, thresholds and their sources are in `docs/events.md`.
+//! one event. [`detect_csv`] runs the detector over a motion CSV. The method, thresholds and
+//! their sources are in `docs/events.md`.
 
 mod csv;
 mod detector;
