@@ -3,8 +3,8 @@
 //! into fixed phone orientations, against a naive "horizontal acceleration magnitude" baseline
 //! (the reference, printed beside every row).
 //!
-//! Leave-one-trip-out: the tunable constants (hard-brake threshold, turn gate) are chosen on one
-//! trip from a grid and scored on the other, both ways; the product's constants are scored too,
+//! Leave-one-trip-out: the tunable constants (hard-brake threshold, turn gate, road-vibration
+//! ratio) are chosen on one trip from a grid and scored on the other, both ways; the product's constants are scored too,
 //! saying which data chose them. Hard accelerations reported as hard brakes are counted.
 //!
 //! Run: `cargo bench -p dashkeep-core --bench events_eval [-- DATA_DIR]`.
@@ -26,9 +26,11 @@ const ROTATION_SEEDS: [u64; 3] = [1, 2, 3];
 const BASE_G: f64 = 0.30;
 const BASE_MIN_S: f64 = 0.4;
 const BASE_COOLDOWN_S: f64 = 3.0;
-/// The leave-one-trip-out grid: hard-brake thresholds (g) and turn gates (rad/s).
+/// The leave-one-trip-out grid: hard-brake thresholds (g), turn gates (rad/s) and road-vibration
+/// ratios (after/before beyond which vibration signs an event).
 const GRID_BRAKE_G: [f64; 9] = [0.22, 0.24, 0.26, 0.28, 0.30, 0.32, 0.34, 0.36, 0.38];
 const GRID_YAW: [f64; 6] = [0.06, 0.08, 0.10, 0.12, 0.15, 0.20];
+const GRID_VIBRATION: [f64; 6] = [1.1, 1.2, 1.3, 1.5, 2.0, 3.0];
 
 /// One trip: its name, samples, hard-brake labels and hard-acceleration labels.
 type Trip = (String, Vec<MotionSample>, Vec<Label>, Vec<Label>);
@@ -65,7 +67,7 @@ impl Score {
         let f1 = if p + r > 0.0 { 2.0 * p * r / (p + r) } else { 0.0 };
         let fah = self.fp as f64 / (self.free_s / 3600.0);
         format!(
-            "| {variant:<12} | {trip:<7} | {detector:<8} | {:>6} | {:>4} | {:>3} | {:>3} | {:>3} | {p:>5.2} | {r:>5.2} | {f1:>5.2} | {fah:>6.1} |",
+            "| {variant:<12} | {trip:<7} | {detector:<15} | {:>6} | {:>4} | {:>3} | {:>3} | {:>3} | {p:>5.2} | {r:>5.2} | {f1:>5.2} | {fah:>6.1} |",
             self.labels, self.detections, self.tp, self.fp, self.fne
         )
     }
@@ -85,10 +87,10 @@ fn main() {
     println!("Hard-brake evaluation, Sensitivity::Normal, data: {}", dir.display());
     println!("Reference: the baseline row under each dashkeep row (same data, same scoring).");
     println!(
-        "| frame        | trip    | detector | labels | det  | TP  | FP  | FN  | prec  | rec   | F1    | FA/h   |"
+        "| frame        | trip    | detector        | labels | det  | TP  | FP  | FN  | prec  | rec   | F1    | FA/h   |"
     );
     println!(
-        "|--------------|---------|----------|--------|------|-----|-----|-----|-------|-------|-------|--------|"
+        "|--------------|---------|-----------------|--------|------|-----|-----|-----|-------|-------|-------|--------|"
     );
     let mut variants = vec![("earth".to_string(), None, true)];
     variants
@@ -117,6 +119,7 @@ fn main() {
         println!("{}", total.row("earth", "overall", &format!("{sens:?}")));
     }
     accelerations_as_brakes(&trips);
+    vibration_sweep(&trips);
     for (name, rot) in [("earth", None), ("rotated#1", Some(rotation(1)))] {
         leave_one_trip_out(&trips, name, rot.as_ref());
     }
@@ -137,21 +140,45 @@ fn accelerations_as_brakes(trips: &[Trip]) {
     );
     for (trip, samples, _, accels) in trips {
         let found = onsets(samples, Tuning::for_sensitivity(Sensitivity::Normal));
-        let wrong = accels
-            .iter()
-            .filter(|l| found.iter().any(|&t| t >= l.start - TOL_S && t <= l.end + TOL_S))
-            .count();
-        println!("  {trip}: {wrong} of {} hard accelerations", accels.len());
+        println!("  {trip}: {} of {} hard accelerations", hits(&found, accels), accels.len());
     }
 }
 
-/// Tunes (brake threshold, turn gate) on each trip in turn and scores on the other.
+/// How many labels have a detection whose onset lies within them (±TOL_S).
+fn hits(found: &[f64], labels: &[Label]) -> usize {
+    labels
+        .iter()
+        .filter(|l| found.iter().any(|&t| t >= l.start - TOL_S && t <= l.end + TOL_S))
+        .count()
+}
+
+/// The product's constants with each road-vibration ratio of the grid (earth frame): how much
+/// the result hangs on that constant.
+fn vibration_sweep(trips: &[Trip]) {
+    println!("\nRoad-vibration ratio sweep (product constants otherwise, earth frame):");
+    for &vibration_ratio in &GRID_VIBRATION {
+        let tuning = Tuning { vibration_ratio, ..Tuning::for_sensitivity(Sensitivity::Normal) };
+        let parts: Vec<String> = trips
+            .iter()
+            .map(|(name, samples, labels, accels)| {
+                let found = onsets(samples, tuning);
+                let sc = evaluate(&found, labels, samples);
+                let wrong = hits(&found, accels);
+                format!("{name} {} TP, {} FP, {wrong} hard accelerations as brakes", sc.tp, sc.fp)
+            })
+            .collect();
+        println!("  {vibration_ratio:.2}: {}", parts.join("; "));
+    }
+}
+
+/// Tunes (brake threshold, turn gate, vibration ratio) on each trip in turn and scores on the
+/// other.
 fn leave_one_trip_out(trips: &[Trip], frame: &str, rot: Option<&[[f64; 3]; 3]>) {
     println!(
-        "\nLeave-one-trip-out ({frame}): constants chosen on one trip (grid: brake {GRID_BRAKE_G:?} g, turn gate {GRID_YAW:?} rad/s; criterion TP - FP, ties: the median tied point), scored on the other"
+        "\nLeave-one-trip-out ({frame}): constants chosen on one trip (grid: brake {GRID_BRAKE_G:?} g, turn gate {GRID_YAW:?} rad/s, vibration ratio {GRID_VIBRATION:?}; criterion TP - FP, ties: the median tied point), scored on the other"
     );
     println!(
-        "| frame        | trip    | detector | labels | det  | TP  | FP  | FN  | prec  | rec   | F1    | FA/h   |"
+        "| frame        | trip    | detector        | labels | det  | TP  | FP  | FN  | prec  | rec   | F1    | FA/h   |"
     );
     let data: Vec<(&str, Vec<MotionSample>, &[Label])> = trips
         .iter()
@@ -160,16 +187,9 @@ fn leave_one_trip_out(trips: &[Trip], frame: &str, rot: Option<&[[f64; 3]; 3]>) 
     let mut held_out = Score::default();
     for (i, (tune_name, tune_samples, tune_labels)) in data.iter().enumerate() {
         let mut scored: Vec<(i64, Tuning)> = Vec::new();
-        for &brake_g in &GRID_BRAKE_G {
-            for &max_brake_yaw in &GRID_YAW {
-                let tuning = Tuning {
-                    max_brake_yaw,
-                    brake_g,
-                    ..Tuning::for_sensitivity(Sensitivity::Normal)
-                };
-                let sc = evaluate(&onsets(tune_samples, tuning), tune_labels, tune_samples);
-                scored.push((sc.tp as i64 - sc.fp as i64, tuning));
-            }
+        for tuning in grid() {
+            let sc = evaluate(&onsets(tune_samples, tuning), tune_labels, tune_samples);
+            scored.push((sc.tp as i64 - sc.fp as i64, tuning));
         }
         let best = scored.iter().map(|s| s.0).max().unwrap_or(0);
         let tied: Vec<Tuning> = scored.iter().filter(|s| s.0 == best).map(|s| s.1).collect();
@@ -177,22 +197,39 @@ fn leave_one_trip_out(trips: &[Trip], frame: &str, rot: Option<&[[f64; 3]; 3]>) 
         for (j, (name, samples, labels)) in data.iter().enumerate() {
             let sc = evaluate(&onsets(samples, chosen), labels, samples);
             let role = if i == j { "in-sample" } else { "held-out" };
-            println!(
-                "{}",
-                sc.row(role, name, &format!("{:.2}g/{:.2}", chosen.brake_g, chosen.max_brake_yaw))
+            let constants = format!(
+                "{:.2}g/{:.2}/{:.2}",
+                chosen.brake_g, chosen.max_brake_yaw, chosen.vibration_ratio
             );
+            println!("{}", sc.row(role, name, &constants));
             if i != j {
                 held_out.add(&sc);
             }
         }
         println!(
-            "  (tuned on {tune_name}: brake {:.2} g, turn gate {:.2} rad/s; {} grid points tied)",
+            "  (tuned on {tune_name}: brake {:.2} g, turn gate {:.2} rad/s, vibration ratio {:.2}; {} of {} grid points tied)",
             chosen.brake_g,
             chosen.max_brake_yaw,
-            tied.len()
+            chosen.vibration_ratio,
+            tied.len(),
+            scored.len()
         );
     }
     println!("{}", held_out.row("held-out", "both", "LOTO"));
+}
+
+/// Every point of the leave-one-trip-out grid, in a fixed order (brake, turn gate, vibration).
+fn grid() -> Vec<Tuning> {
+    let normal = Tuning::for_sensitivity(Sensitivity::Normal);
+    let mut out = Vec::new();
+    for &brake_g in &GRID_BRAKE_G {
+        for &max_brake_yaw in &GRID_YAW {
+            for &vibration_ratio in &GRID_VIBRATION {
+                out.push(Tuning { brake_g, max_brake_yaw, vibration_ratio, ..normal });
+            }
+        }
+    }
+    out
 }
 
 fn load(dir: &Path, name: &str) -> Trip {

@@ -5,6 +5,7 @@ use std::collections::VecDeque;
 
 use super::math::{V3, add, alpha, cross, dot, lerp, norm, reject, rotate, scale, unit};
 use super::orientation::{AxisInput, Frame, Gravity, Orientation};
+use super::vibration::{self, Verdict, Vibration};
 use super::{DetectedEvent, EventKind, G, MotionSample, MotionSource, Sensitivity};
 
 /// Normal hard-brake threshold: smoothed deceleration, in g.
@@ -54,6 +55,12 @@ const LOCAL_CONSISTENCY: f64 = 0.7;
 /// Yaw rate (rad/s) and horizontal acceleration (m/s²) of a clear turn (as the orientation's).
 const TURN_YAW: f64 = 0.12;
 const TURN_ACCEL: f64 = 1.0;
+/// Road vibration decides a straight-line event's sign when after/before (its RMS after the
+/// event over its RMS before) is ≥ this factor (faster: an acceleration) or ≤ its inverse
+/// (slower: a brake); in between it says nothing. Chosen on physics, symmetric in log scale (see
+/// `docs/events.md`): vibration RMS grows as √v to v, a hard brake takes 25–50% off the speed at
+/// city speeds, and a 3 s median level varies by ~10–15% on a steady road.
+const VIBRATION_RATIO: f64 = 1.3;
 /// GPS fixes kept for locating events, and how far from an onset a fix may be (s).
 const MAX_FIXES: usize = 64;
 const FIX_MAX_AGE_S: f64 = 10.0;
@@ -68,13 +75,21 @@ pub struct Tuning {
     pub collision_g: f64,
     /// With a gyroscope, the largest yaw-rate envelope (rad/s) at which a hard brake counts.
     pub max_brake_yaw: f64,
+    /// The road-vibration ratio (after/before, ≥ 1) beyond which vibration signs a
+    /// straight-line event: a brake at or below its inverse, an acceleration at or above it.
+    pub vibration_ratio: f64,
 }
 
 impl Tuning {
     /// The product's constants at a sensitivity (thresholds scaled, the turn gate not).
     pub fn for_sensitivity(sensitivity: Sensitivity) -> Self {
         let k = sensitivity.scale();
-        Self { brake_g: BRAKE_G * k, collision_g: COLLISION_G * k, max_brake_yaw: MAX_BRAKE_YAW }
+        Self {
+            brake_g: BRAKE_G * k,
+            collision_g: COLLISION_G * k,
+            max_brake_yaw: MAX_BRAKE_YAW,
+            vibration_ratio: VIBRATION_RATIO,
+        }
     }
 }
 
@@ -100,6 +115,8 @@ struct Brake {
 #[derive(Debug, Clone, Copy)]
 struct Unsigned {
     event: DetectedEvent,
+    /// The road vibration's verdict, once due.
+    vibration: Option<Verdict>,
     device: V3,
     earth: V3,
     /// Turn evidence of forward since the event, under each hypothesis, and its weight.
@@ -112,12 +129,24 @@ impl Unsigned {
     fn new(event: DetectedEvent, dir: V3) -> Self {
         Self {
             event,
+            vibration: None,
             device: dir,
             earth: dir,
             ev_device: [0.0; 3],
             ev_earth: [0.0; 3],
             weight: 0.0,
         }
+    }
+
+    /// Whether it was a deceleration, by the forward axis once known (compared in the frame of
+    /// the hypothesis that learned it), else by the turns after it; `None` while neither knows.
+    fn axis_sign(&self, global: Option<(V3, Frame)>, up: V3) -> Option<bool> {
+        let Some((forward, frame)) = global else { return self.local_sign(up) };
+        let dir = match frame {
+            Frame::Device => self.device,
+            Frame::Earth => self.earth,
+        };
+        Some(unit(reject(dir, up)).is_some_and(|d| -dot(d, forward) >= SIGN_CONE_COS))
     }
 
     /// Whether it was a deceleration, once its own turn evidence is enough: the hypothesis whose
@@ -160,10 +189,13 @@ pub struct Detector {
     brake_thr: f64,
     collision_thr: f64,
     max_brake_yaw: f64,
+    vibration_ratio: f64,
     last_t: Option<f64>,
     skipped: u64,
     gravity: Gravity,
+    up: V3,
     orientation: Orientation,
+    vibration: Vibration,
     ah_fast: V3,
     ah_slow: V3,
     yaw_slow: f64,
@@ -175,7 +207,8 @@ pub struct Detector {
     brake_cooldown_until: f64,
     crash: Option<Crash>,
     crash_cooldown_until: f64,
-    held: VecDeque<DetectedEvent>,
+    /// Hard brakes awaiting release, with the road vibration's verdict once due.
+    held: VecDeque<(DetectedEvent, Option<Verdict>)>,
     unsigned: VecDeque<Unsigned>,
     crashes: VecDeque<f64>,
     fixes: VecDeque<(f64, f64, f64)>,
@@ -200,10 +233,13 @@ impl Detector {
             brake_thr: tuning.brake_g * G,
             collision_thr: tuning.collision_g * G,
             max_brake_yaw: tuning.max_brake_yaw,
+            vibration_ratio: tuning.vibration_ratio,
             last_t: None,
             skipped: 0,
             gravity: Gravity::default(),
+            up: [0.0, 0.0, 1.0],
             orientation: Orientation::default(),
+            vibration: Vibration::default(),
             ah_fast: [0.0; 3],
             ah_slow: [0.0; 3],
             yaw_slow: 0.0,
@@ -259,6 +295,9 @@ impl Detector {
         if let Some(b) = self.brake.take() {
             self.close_brake(b);
         }
+        self.vibration.flush();
+        self.judge_pending(f64::INFINITY);
+        self.resolve_unsigned(self.up);
         self.release_held(f64::INFINITY, &mut out);
         out.sort_by(|a, b| a.t.total_cmp(&b.t));
         out
@@ -279,6 +318,8 @@ impl Detector {
         self.last_t = Some(s.t);
         let a = [s.ax, s.ay, s.az];
         let up = self.gravity.update(a, dt.min(MAX_GAP_S));
+        self.up = up;
+        self.vibration.update(s.t, dt, dot(a, up), dt > MAX_GAP_S || dt <= 0.0);
         let ah = reject(a, up);
         let yaw = s.gyro.map(|g| self.yaw_rate(dot(g, up), dt));
         self.smooth(ah, yaw, dt);
@@ -293,6 +334,7 @@ impl Detector {
         if let Some(raw) = yaw {
             self.turn_unsigned(up, raw * dt.min(MAX_GAP_S), dt.min(MAX_GAP_S));
         }
+        self.judge_pending(s.t);
         self.resolve_unsigned(up);
         self.collision_step(s.t, prev_t, norm(ah), out);
         self.brake_step(s.t, dt, up, yaw.is_some());
@@ -319,8 +361,22 @@ impl Detector {
         }
     }
 
-    /// Once the forward axis is known, reports the unsigned brakes that were decelerations
-    /// and forgets the accelerations.
+    /// Records the road vibration's verdict on each pending brake once it is due (`now`
+    /// infinite at the end of a drive: decided from what is there).
+    fn judge_pending(&mut self, now: f64) {
+        let (vib, ratio) = (&self.vibration, self.vibration_ratio);
+        let judge = |ev: &DetectedEvent, verdict: &mut Option<Verdict>| {
+            if verdict.is_none() {
+                *verdict = vib.verdict_due(ev.t, ev.t + ev.duration_s, ratio, now);
+            }
+        };
+        self.held.iter_mut().for_each(|(ev, v)| judge(ev, v));
+        self.unsigned.iter_mut().for_each(|u| judge(&u.event, &mut u.vibration));
+    }
+
+    /// Signs the unsigned brakes: by road vibration once its window after the event has passed,
+    /// else (vibration undecided) by the forward axis once known, or by the turns after the
+    /// event. Reports the decelerations and forgets the accelerations.
     fn resolve_unsigned(&mut self, up: V3) {
         if self.unsigned.is_empty() {
             return;
@@ -328,18 +384,14 @@ impl Detector {
         let global = self.orientation.forward_in(up);
         let mut pending = VecDeque::new();
         for u in std::mem::take(&mut self.unsigned) {
-            let sign = match global {
-                Some((forward, frame)) => {
-                    let dir = match frame {
-                        Frame::Device => u.device,
-                        Frame::Earth => u.earth,
-                    };
-                    Some(unit(reject(dir, up)).is_some_and(|d| -dot(d, forward) >= SIGN_CONE_COS))
-                }
-                None => u.local_sign(up),
+            let sign = match u.vibration {
+                None => None,
+                Some(Verdict::Slower) => Some(true),
+                Some(Verdict::Faster) => Some(false),
+                Some(Verdict::Undecided) => u.axis_sign(global, up),
             };
             match sign {
-                Some(true) => self.held.push_back(u.event),
+                Some(true) => self.held.push_back((u.event, u.vibration)),
                 Some(false) => {}
                 None => pending.push_back(u),
             }
@@ -443,7 +495,7 @@ impl Detector {
         self.brake_cooldown_until = b.last_t + BRAKE_COOLDOWN_S;
         let event = self.event(EventKind::HardBrake, b.onset, b.peak, b.last_t - b.onset);
         if b.signed {
-            self.held.push_back(event);
+            self.held.push_back((event, None));
             return;
         }
         self.unsigned.push_back(Unsigned::new(event, b.dir));
@@ -484,16 +536,19 @@ impl Detector {
         out.push(self.event(EventKind::Collision, c.onset, c.peak, c.last_strong - c.onset));
     }
 
-    /// Emit held hard brakes that are old enough, dropping those a collision explains.
+    /// Emit held hard brakes that are old enough, dropping those a collision explains and
+    /// those after which the road vibration clearly rose (the car sped up: not a brake, whatever
+    /// the forward axis said).
     fn release_held(&mut self, now: f64, out: &mut Vec<DetectedEvent>) {
-        while let Some(ev) = self.held.front().copied() {
+        while let Some((ev, verdict)) = self.held.front().copied() {
             let end = ev.t + ev.duration_s;
-            if end + SUPPRESS_S > now {
+            if end + SUPPRESS_S.max(vibration::DUE_S) > now {
                 break;
             }
             self.held.pop_front();
             let lo = ev.t - SUPPRESS_S;
-            if !self.crashes.iter().any(|&c| (lo..=end + SUPPRESS_S).contains(&c)) {
+            let crash = self.crashes.iter().any(|&c| (lo..=end + SUPPRESS_S).contains(&c));
+            if !crash && verdict != Some(Verdict::Faster) {
                 out.push(ev);
             }
         }

@@ -3,9 +3,11 @@
 //! The camera's G-sensor and the phone's IMU both deliver gravity-included acceleration in their
 //! own frame, mounted in any orientation. [`Detector`] learns where "up" and "forward" are while
 //! the car drives (gravity low-pass, GPS speed changes, turns seen by the gyroscope, the skew of
-//! longitudinal acceleration) and reports [`DetectedEvent`]s as a stream. [`EventMerger`] fuses
-//! the camera's and the phone's reports of one incident into one event. [`detect_csv`] runs the
-//! detector over a motion CSV. The method, thresholds and their sources are in `docs/events.md`.
+//! longitudinal acceleration), tells a brake from an acceleration by the road vibration (lower
+//! after a brake than before it) where the forward axis cannot, and reports [`DetectedEvent`]s
+//! as a stream. [`EventMerger`] fuses the camera's and the phone's reports of one incident into
+//! one event. [`detect_csv`] runs the detector over a motion CSV. The method, thresholds and
+//! their sources are in `docs/events.md`.
 
 mod csv;
 mod detector;
@@ -15,6 +17,7 @@ mod orientation;
 mod pipeline;
 #[cfg(test)]
 mod tests;
+mod vibration;
 
 pub use csv::{detect_csv, read_csv};
 pub use detector::{Detector, Tuning};
