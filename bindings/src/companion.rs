@@ -148,10 +148,11 @@ impl Companion {
     }
 
     /// "Stream now": pulls everything the camera at `camera_url` has that the phone lacks,
-    /// newest drive first.
+    /// newest drive first. A camera that is not paired is asked which protocol it speaks
+    /// (Dashkeep, Novatek, ...); the report names it.
     pub async fn stream_now(&self, camera_url: String) -> Result<StreamReport, CompanionError> {
         let inner = Arc::clone(&self.inner);
-        map(run(async move { inner.stream_now(&camera_url).await }).await)
+        map(run(async move { inner.stream_camera(&camera_url).await }).await)
     }
 
     /// Starts automatic streaming from the camera (catch up, then follow its live feed) until

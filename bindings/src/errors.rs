@@ -308,6 +308,9 @@ impl From<dashkeep_core::CompanionError> for CompanionError {
             }
             C::Secrets(e) => Self::SecretStore { detail: e.to_string() },
             C::Drive(e) => e.into(),
+            C::UnknownCamera(e) => {
+                Self::Camera { detail: e.to_string(), reason: CameraErrorKind::Protocol }
+            }
         }
     }
 }

@@ -181,10 +181,13 @@ pub struct StreamReport {
     pub overwritten_on_camera: u64,
     /// Entries and segments refused, each with its reason in words.
     pub refused: Vec<String>,
+    /// The protocol the camera speaks (`dashkeep`, `novatek`, ...), found by asking it.
+    pub camera_protocol: String,
 }
 
-impl From<core_ingest::IngestReport> for StreamReport {
-    fn from(r: core_ingest::IngestReport) -> Self {
+impl From<dashkeep_core::companion::CameraStream> for StreamReport {
+    fn from(s: dashkeep_core::companion::CameraStream) -> Self {
+        let r = s.report;
         Self {
             listed: r.listed as u64,
             new_on_camera: r.new_on_camera as u64,
@@ -192,6 +195,7 @@ impl From<core_ingest::IngestReport> for StreamReport {
             bytes_fetched: r.bytes_fetched,
             overwritten_on_camera: r.overwritten_on_camera as u64,
             refused: r.refused.iter().map(ToString::to_string).collect(),
+            camera_protocol: s.dialect.as_str().to_string(),
         }
     }
 }

@@ -16,7 +16,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use dashkeep_core::camera::probe::{self, Dialect};
+use dashkeep_core::camera::probe::Dialect;
 use dashkeep_core::{Companion, CompanionConfig};
 
 /// Dashkeep: keep your dash cam's drives safe on your phone and in the cloud.
@@ -385,36 +385,27 @@ async fn stream(
     json: bool,
 ) -> anyhow::Result<()> {
     // A paired camera is reached over HTTPS pinned to its key, every request signed; any other
-    // is asked which protocol it speaks.
-    let paired = pair_cmd::paired_for(companion.data_dir(), camera)?;
-    let dialect = match paired {
-        Some(_) => Dialect::Dashkeep,
-        None => probe::probe(camera).await.with_context(|| format!("camera at {camera}"))?,
-    };
-    eprintln!("The camera at {camera} speaks the {dialect} protocol.");
-    companion.use_paired_camera(paired);
-    if dialect != Dialect::Dashkeep {
+    // is asked which protocol it speaks (by the core, as the apps do).
+    companion.use_paired_camera(pair_cmd::paired_for(companion.data_dir(), camera)?);
+    if follow {
+        let dialect = companion.identify_camera(camera).await?;
         anyhow::ensure!(
-            !follow,
+            dialect == Dialect::Dashkeep,
             "--follow needs a camera with a live feed; a {dialect} camera is streamed one pass at a time"
         );
-        let driver = probe::driver_for(dialect, camera)?;
         let bars = output::ProgressView::start(companion.subscribe());
-        let report = companion.stream_files_now(driver.as_ref()).await;
-        bars.finish();
-        return output::report(&report?, json);
-    }
-    let bars = output::ProgressView::start(companion.subscribe());
-    if follow {
         companion.start_streaming(camera).await?;
         tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
         companion.stop_streaming().await;
         bars.finish();
         return output::drives(&companion.drives().await?, json);
     }
-    let report = companion.stream_now(camera).await;
+    let bars = output::ProgressView::start(companion.subscribe());
+    let stream = companion.stream_camera(camera).await;
     bars.finish();
-    output::report(&report?, json)
+    let stream = stream.with_context(|| format!("camera at {camera}"))?;
+    eprintln!("The camera at {camera} speaks the {} protocol.", stream.dialect);
+    output::report(&stream.report, json)
 }
 
 /// The platform's data directory, or `./dashkeep-data` inside the Dashkeep repository.

@@ -1,7 +1,8 @@
 //! Storage benchmark: a catalog holding a year of driving (100,000 one-minute segments in 4,000
 //! drives, of which the newest 1,000 are on the phone, and 2,000 clips, half of them uploaded).
 //! Times `Companion::open`, one loop-recorder decision (with its deletes) per incoming segment,
-//! `storage_status()` and the at-risk list. Goals: open < 200 ms, decision < 1 ms median,
+//! reported apart for decisions that found room already made and, per segment evicted, for those
+//! that evicted, `storage_status()` and the at-risk list. Goals: open < 200 ms, decision < 1 ms median,
 //! status < 5 ms.
 //!
 //! The files the loop recorder deletes are of real size (a 60 MB segment and its 200 KB
@@ -96,10 +97,21 @@ async fn run() {
     report("at_risk(5 h)", &risk, f64::NAN);
     drop(companion);
 
-    let (decisions, evicted) = eviction_decisions(&data, owned).await;
-    report("make_room per incoming segment", &decisions, 1.0);
+    // The recorder frees a hysteresis (1 GiB) beyond what is needed, so most incoming segments
+    // find room already made: those decisions and the evicting ones are reported apart.
+    let decisions = eviction_decisions(&data, owned).await;
+    let idle: Vec<Duration> = decisions.iter().filter(|(_, n)| *n == 0).map(|(d, _)| *d).collect();
+    let per_victim: Vec<Duration> =
+        decisions.iter().filter(|(_, n)| *n > 0).map(|(d, n)| *d / *n as u32).collect();
+    let evicted: usize = decisions.iter().map(|(_, n)| n).sum();
+    report("make_room, room already made", &idle, 1.0);
+    report("make_room, per segment evicted", &per_victim, f64::NAN);
     report("  reference: unlink 60 MB + 200 KB", &unlinks(dir.path(), 40), f64::NAN);
-    println!("  ({evicted} segments evicted over {} incoming segments)", decisions.len());
+    println!(
+        "  ({evicted} real-size segments evicted by {} of {} decisions)",
+        per_victim.len(),
+        decisions.len()
+    );
 }
 
 /// The phone's usage, straight from SQLite: the reference for `open` and `storage_status`.
@@ -137,7 +149,8 @@ fn unlinks(dir: &Path, n: usize) -> Vec<Duration> {
 }
 
 /// Evicts for INCOMING incoming segments, storing each (untimed) as ingest would.
-async fn eviction_decisions(data: &Path, owned: u64) -> (Vec<Duration>, usize) {
+/// Each incoming segment's `make_room`: its time and how many segments it evicted.
+async fn eviction_decisions(data: &Path, owned: u64) -> Vec<(Duration, usize)> {
     let layout = DataLayout::new(data);
     let catalog = Catalog::open(&layout.catalog_path()).await.expect("catalog");
     let recorder = LoopRecorder::open(
@@ -150,8 +163,7 @@ async fn eviction_decisions(data: &Path, owned: u64) -> (Vec<Duration>, usize) {
     .await
     .expect("recorder");
     let camera = catalog.cameras().await.expect("cameras")[0].id;
-    let mut times = Vec::new();
-    let mut evicted = 0;
+    let mut decisions = Vec::new();
     for i in 0..INCOMING {
         let seq = SEGMENTS + 1 + i;
         let start = START_MS + seq * 60_000;
@@ -160,11 +172,10 @@ async fn eviction_decisions(data: &Path, owned: u64) -> (Vec<Duration>, usize) {
             .make_room((SEGMENT_BYTES + TELEMETRY_BYTES) as u64, Some(start), &[])
             .await
             .expect("room");
-        times.push(t.elapsed());
-        evicted += out.len();
+        decisions.push((t.elapsed(), out.len()));
         store(&catalog, &layout, camera, seq, start).await;
     }
-    (times, evicted)
+    decisions
 }
 
 async fn store(catalog: &Catalog, layout: &DataLayout, camera: CameraId, seq: i64, start: i64) {
@@ -328,6 +339,10 @@ where
 }
 
 fn report(what: &str, times: &[Duration], goal_ms: f64) {
+    if times.is_empty() {
+        println!("{what:<36} (none)");
+        return;
+    }
     let mut ms: Vec<f64> = times.iter().map(|d| d.as_secs_f64() * 1000.0).collect();
     ms.sort_by(f64::total_cmp);
     let pick = |q: f64| ms[((ms.len() - 1) as f64 * q).round() as usize];

@@ -10,8 +10,19 @@ use super::connection::{LinkRequest, Supervisor};
 use super::{Companion, CompanionError, ConnectionState, StreamingTask};
 use crate::camera::ble::{BleDevice, BleLink, SERVICE_UUID};
 use crate::camera::pairing::{self, PairingCode};
+use crate::camera::probe::{self, Dialect};
 use crate::camera::secrets::SecretStoreError;
 use crate::camera::{CameraClient, CameraError, CameraKey, PairedCamera, PairingError, WifiJoiner};
+use crate::ingest::{IngestError, IngestReport};
+
+/// What "stream now" found at a camera's address: the protocol it speaks, and what came over.
+#[derive(Debug)]
+pub struct CameraStream {
+    /// The protocol the camera speaks.
+    pub dialect: Dialect,
+    /// What the pass listed and stored.
+    pub report: IngestReport,
+}
 
 impl Companion {
     /// Talks to `camera` (a pairing from the store) over pinned HTTPS with signed requests from
@@ -25,6 +36,31 @@ impl Companion {
     /// address; a plain client (that refuses a paired camera's serial) otherwise.
     pub(super) fn camera(&self, camera_url: &str) -> Result<CameraClient, CameraError> {
         self.paired.client_for(camera_url)
+    }
+
+    /// The protocol the camera at `camera_url` speaks: Dashkeep's for a paired camera's address,
+    /// otherwise found by asking ([`probe::probe`]).
+    pub async fn identify_camera(&self, camera_url: &str) -> Result<Dialect, CompanionError> {
+        if self.paired.is_paired_address(camera_url) {
+            return Ok(Dialect::Dashkeep);
+        }
+        Ok(probe::probe(camera_url).await?)
+    }
+
+    /// "Stream now" from whatever camera answers at `camera_url`, without being told its make:
+    /// a paired camera over its pinned, signed link; any other is asked which protocol it speaks
+    /// ([`probe::probe`]) and streamed through that dialect's driver. An unknown camera is
+    /// [`CompanionError::UnknownCamera`], listing every probe and its answer.
+    pub async fn stream_camera(&self, camera_url: &str) -> Result<CameraStream, CompanionError> {
+        let dialect = self.identify_camera(camera_url).await?;
+        let report = match dialect {
+            Dialect::Dashkeep => self.stream_now(camera_url).await?,
+            vendor => {
+                let driver = probe::driver_for(vendor, camera_url).map_err(IngestError::from)?;
+                self.stream_files_now(driver.as_ref()).await?
+            }
+        };
+        Ok(CameraStream { dialect, report })
     }
 
     /// The cameras paired with this phone (from the secret store).
@@ -259,6 +295,18 @@ impl PairedAccess {
         }
         let reserved = paired.known.iter().map(|c| c.serial.clone()).collect();
         Ok(CameraClient::new(url)?.refusing_serials(reserved))
+    }
+
+    /// Whether `url` points at a paired camera's address (whatever the scheme or path).
+    pub(crate) fn is_paired_address(&self, url: &str) -> bool {
+        let paired = self.lock();
+        let target = authority(url);
+        target.is_some()
+            && paired
+                .current
+                .iter()
+                .chain(paired.known.iter())
+                .any(|c| authority(&c.payload.api_url) == target)
     }
 
     /// A client for the catalogued camera `serial` last reached at `url`: its pinned, signed

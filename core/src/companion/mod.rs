@@ -11,6 +11,7 @@ mod pipeline;
 mod risk;
 mod rules;
 
+pub use camera::CameraStream;
 pub use connection::{ConnectionState, DisconnectReason};
 pub use rules::{DEFAULT_CAMERA_URL, QuotaBounds, SensitivityLevel, ShareTarget};
 
@@ -82,6 +83,9 @@ pub enum CompanionError {
     /// A drive's summary could not be made.
     #[error(transparent)]
     Drive(#[from] crate::drive::DriveError),
+    /// Nothing at the address speaks a camera protocol this app knows.
+    #[error(transparent)]
+    UnknownCamera(#[from] crate::camera::probe::ProbeError),
 }
 
 impl From<PipelineError> for CompanionError {

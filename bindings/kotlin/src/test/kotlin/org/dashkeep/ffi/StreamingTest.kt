@@ -54,6 +54,7 @@ class StreamingTest {
         assertTrue(report.listed > 0uL, "the camera listed segments")
         assertEquals(report.listed, report.stored, "everything was stored: $report")
         assertTrue(report.refused.isEmpty())
+        assertEquals("dashkeep", report.cameraProtocol, "the camera was asked which protocol it speaks")
         session.listener.awaitUntil { events -> events.count { it is CompanionEvent.SegmentStored } >= report.stored.toInt() }
         assertTrue(session.listener.all<CompanionEvent.Connected>().isNotEmpty(), "connection state")
         assertTrue(session.listener.all<CompanionEvent.SegmentStarted>().isNotEmpty())

@@ -1,0 +1,43 @@
+package org.dashkeep.ffi
+
+import kotlinx.coroutines.runBlocking
+import org.junit.jupiter.api.Assertions.assertEquals
+import org.junit.jupiter.api.Assertions.assertTrue
+import org.junit.jupiter.api.Test
+import org.junit.jupiter.api.assertThrows
+import java.io.File
+import java.net.ServerSocket
+
+/**
+ * The app's "Stream now" finds out which protocol a camera speaks without being told: a
+ * Novatek-based camera (the simulated one in its Novatek dialect) is streamed through its driver
+ * and the report says so; an address where no camera answers is a camera error listing every
+ * protocol tried.
+ */
+class VendorCameraTest {
+    @Test
+    fun `a Novatek camera is recognised and streamed`() = runBlocking {
+        SimCam.start(segmentSecs = 30, extraArgs = listOf("--dialect", "novatek"), open = true).use { cam ->
+            Session(testSettings()).use { session ->
+                val report = session.companion.streamNow(cam.url)
+                assertEquals("novatek", report.cameraProtocol, "the report names the protocol found")
+                assertTrue(report.stored > 0uL, "files were stored: $report")
+                val drive = session.companion.drives(0u, 10u).drives.first()
+                val onPhone = session.companion.driveSegments(drive.id).filter { it.phonePath != null }
+                assertTrue(onPhone.isNotEmpty(), "the drive's files are on the phone")
+                for (s in onPhone) assertEquals(s.sizeBytes.toLong(), File(s.phonePath!!).length(), "each file is complete")
+            }
+        }
+    }
+
+    @Test
+    fun `an address where no camera answers lists what was tried`() = runBlocking {
+        val port = ServerSocket(0).use { it.localPort }
+        Session(testSettings()).use { session ->
+            val e = assertThrows<CompanionException.Camera> { runBlocking { session.companion.streamNow("http://127.0.0.1:$port") } }
+            for (tried in listOf("dashkeep", "novatek", "blackvue-legacy", "blackvue-1009")) {
+                assertTrue(e.detail.contains(tried), "$tried missing from: ${e.detail}")
+            }
+        }
+    }
+}
