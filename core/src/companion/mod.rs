@@ -121,6 +121,9 @@ pub struct CompanionConfig {
     pub cloud: Option<CloudConfig>,
     /// How far ahead, in hours of driving, the at-risk warnings look (default 5).
     pub at_risk_horizon_hours: f64,
+    /// Where to look for a camera on the phone's WiFi before one is paired (default: each
+    /// family's access-point address, [`rules::CAMERA_WIFI_ADDRESSES`]).
+    pub camera_addresses: Vec<String>,
     /// Where pairings (and their secrets) are kept: the platform's keystore in an app; by
     /// default a 0600 file in the data directory.
     pub secrets: Arc<dyn SecretStore>,
@@ -139,6 +142,7 @@ impl CompanionConfig {
             exact_clips: false,
             cloud: None,
             at_risk_horizon_hours: DEFAULT_AT_RISK_HOURS,
+            camera_addresses: rules::CAMERA_WIFI_ADDRESSES.map(String::from).to_vec(),
             secrets: Arc::new(FileSecretStore::in_dir(&data_dir)),
             data_dir,
         }
@@ -236,6 +240,8 @@ pub struct Companion {
     states: StatePublisher,
     /// How far ahead the at-risk warnings look (see `rules.rs`).
     at_risk_horizon_hours: f64,
+    /// Where a camera may answer before one is paired (see `rules.rs`).
+    camera_addresses: Vec<String>,
     /// The detector's sensitivity now (see `rules.rs`).
     sensitivity: std::sync::Mutex<Sensitivity>,
     _lock: File,
@@ -354,6 +360,7 @@ impl Companion {
             cloud,
             stop,
             at_risk_horizon_hours: config.at_risk_horizon_hours,
+            camera_addresses: config.camera_addresses.clone(),
             sensitivity: std::sync::Mutex::new(sensitivity),
             _lock: lock,
         }))

@@ -10,10 +10,16 @@ use crate::events::{MotionPipeline, Sensitivity};
 use crate::storage::QuotaFraction;
 
 use super::{Companion, CompanionError};
+use crate::camera::probe;
 
 /// The camera's address on its own WiFi (the access point every Dashkeep camera runs), used
 /// until a camera is paired.
 pub const DEFAULT_CAMERA_URL: &str = "http://192.168.42.1";
+
+/// Where each camera family's access point puts the camera, in the order they are preferred:
+/// Dashkeep's, Novatek-based cameras' (Viofo, YI and their clones), BlackVue's.
+pub const CAMERA_WIFI_ADDRESSES: [&str; 3] =
+    [DEFAULT_CAMERA_URL, "http://192.168.1.254", "http://10.99.77.1"];
 
 /// The quota slider's range and starting point, as shares of the phone's storage.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -112,13 +118,32 @@ impl Companion {
         self.at_risk_horizon_hours
     }
 
-    /// The camera's base URL: the first paired camera's API, else the camera WiFi's default.
+    /// The camera's base URL: the first paired camera's API; else the first of the camera
+    /// families' WiFi addresses where a camera answers a probe (a Novatek camera's WiFi puts it
+    /// at another address than ours); else Dashkeep's default, whose error then says why.
     pub async fn camera_url(&self) -> Result<String, CompanionError> {
-        let paired = self.paired_cameras().await?;
-        Ok(paired
-            .into_iter()
-            .next()
-            .map_or_else(|| DEFAULT_CAMERA_URL.to_owned(), |c| c.payload.api_url))
+        if let Some(camera) = self.paired_cameras().await?.into_iter().next() {
+            return Ok(camera.payload.api_url);
+        }
+        let found = self.camera_on_this_wifi().await;
+        Ok(found.unwrap_or_else(|| DEFAULT_CAMERA_URL.to_owned()))
+    }
+
+    /// The first address of [`CompanionConfig::camera_addresses`](super::CompanionConfig) to
+    /// answer a probe, all asked at once (an address off this network only times out).
+    async fn camera_on_this_wifi(&self) -> Option<String> {
+        use futures_util::StreamExt;
+        let mut asks: futures_util::stream::FuturesUnordered<_> = self
+            .camera_addresses
+            .iter()
+            .map(|url| async move { probe::probe(url).await.ok().map(|_| url.clone()) })
+            .collect();
+        while let Some(answer) = asks.next().await {
+            if answer.is_some() {
+                return answer;
+            }
+        }
+        None
     }
 
     /// What sharing the clip hands over: once uploaded, a link to its share page (the video,
