@@ -10,15 +10,19 @@
 //! computed while downloading, only once it is fsynced and renamed into place. Nothing
 //! half-written or unreadable is ever catalogued.
 
+use std::path::Path;
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use super::{IngestError, IngestEvent, IngestReport, Ingestor, download, sync_file};
+use crate::camera::blackvue::gps::GpsTrack;
 use crate::camera::driver::{CameraFile, Container};
 use crate::camera::file_drives::{FileDrive, GroupingRules, group_into_drives};
 use crate::camera::growth::GrowthWatch;
+use crate::camera::novatek::gps::{NovatekGpsError, read_gps};
+use crate::camera::probe::Dialect;
 use crate::camera::{CameraDriver, CameraIdentity};
 use crate::catalog::{
     CameraId, ClipReason, DriveId, NewEvent, SAME_MOMENT_MS, SegmentId, TelemetryFile,
@@ -61,6 +65,7 @@ struct StoredFile {
     segment: SegmentId,
     size: u64,
     fetched: u64,
+    gps_skipped: u64,
 }
 
 /// The runs of consecutive files (in drive order) the camera protected: a G-sensor lock or an
@@ -74,6 +79,39 @@ fn protected_runs(files: &[CameraFile]) -> Vec<std::ops::Range<usize>> {
         }
     }
     runs
+}
+
+/// The GPS fixes a camera embedded in a downloaded file (Novatek's `gps ` box), timed from the
+/// file's start; none for other dialects. A file whose boxes cannot be walked keeps no fixes
+/// (logged): the video itself was already checked and stands.
+async fn embedded_gps(dialect: Dialect, path: &Path) -> GpsTrack {
+    if dialect != Dialect::Novatek {
+        return GpsTrack::default();
+    }
+    let path = path.to_path_buf();
+    let read = tokio::task::spawn_blocking(move || -> Result<GpsTrack, NovatekGpsError> {
+        let mut file = std::fs::File::open(&path)?;
+        let len = file.metadata()?.len();
+        read_gps(&mut file, len)
+    })
+    .await;
+    match read {
+        Ok(Ok(track)) => {
+            if track.skipped > 0 {
+                let (fixes, skipped) = (track.fixes.len(), track.skipped);
+                tracing::info!(fixes, skipped, "GPS records skipped in a camera file");
+            }
+            track
+        }
+        Ok(Err(error)) => {
+            tracing::warn!(%error, "the camera file's GPS could not be read");
+            GpsTrack::default()
+        }
+        Err(error) => {
+            tracing::warn!(%error, "GPS reading task failed");
+            GpsTrack::default()
+        }
+    }
 }
 
 /// What the catalog records of a vendor camera.
@@ -194,6 +232,7 @@ impl Ingestor {
                 report.new_on_camera += 1;
                 report.stored += 1;
                 report.bytes_fetched += stored.fetched;
+                report.gps_records_skipped += stored.gps_skipped;
                 protect.push(stored.drive);
                 self.emit(IngestEvent::SegmentStored {
                     drive: stored.drive,
@@ -286,8 +325,11 @@ impl Ingestor {
             }
         };
 
+        let gps = embedded_gps(driver.dialect(), &partial).await;
+        let gps_fixes = u32::try_from(gps.fixes.len()).unwrap_or(u32::MAX);
+        let gps_skipped = gps.skipped;
         let telemetry =
-            Telemetry { segment_id: id.clone(), accel_hz: 0, accel: vec![], gps: vec![] };
+            Telemetry { segment_id: id.clone(), accel_hz: 0, accel: vec![], gps: gps.fixes };
         let telemetry =
             serde_json::to_vec(&telemetry).map_err(|e| IngestError::Task(e.to_string()))?;
         let info = SegmentInfo {
@@ -317,18 +359,15 @@ impl Ingestor {
         tokio::task::spawn_blocking(move || write_atomic(&tmp, &path, &telemetry))
             .await
             .map_err(|e| IngestError::Task(e.to_string()))??;
-        let telemetry = TelemetryFile {
-            name: telemetry_name,
-            size_bytes: bytes,
-            accel_samples: 0,
-            gps_fixes: 0,
-        };
+        let telemetry =
+            TelemetryFile { name: telemetry_name, size_bytes: bytes, accel_samples: 0, gps_fixes };
         self.rename_and_record(&segment, name, telemetry).await?;
         Ok(Some(StoredFile {
             drive: segment.drive_id,
             segment: segment.id,
             size,
             fetched: fetched.bytes,
+            gps_skipped,
         }))
     }
 

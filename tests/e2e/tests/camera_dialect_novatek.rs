@@ -237,6 +237,29 @@ async fn the_files_the_camera_locked_become_one_incident_clip() {
     let wanted = (span.1 - span.0) as f64 / 1000.0;
     assert!((wanted - 2.0..=wanted + 2.0).contains(&seconds), "{seconds} s for {wanted} s");
 
+    // The camera embedded its GPS in each file (Novatek `gps `/`freeGPS` records): the clip's
+    // sidecar carries the fixes of its window, where the camera recorded them.
+    let sidecar = path.with_file_name(clip.telemetry_file.as_deref().expect("telemetry"));
+    let t: dashkeep_core::clips::ClipTelemetry =
+        serde_json::from_slice(&std::fs::read(sidecar).expect("sidecar")).expect("json");
+    let seconds_in_clip = ((clip.end_ms - clip.start_ms) / 1000) as usize;
+    assert!(t.gps.len() + 1 >= seconds_in_clip, "{} fixes in {seconds_in_clip} s", t.gps.len());
+    let recorded: Vec<(i64, dashkeep_core::protocol::GpsFix)> = locked
+        .iter()
+        .flat_map(|(info, _, telemetry)| {
+            let tel: dashkeep_core::protocol::Telemetry =
+                serde_json::from_slice(&std::fs::read(telemetry).expect("card")).expect("json");
+            tel.gps.into_iter().map(move |g| (info.start_ms + i64::from(g.t_ms), g))
+        })
+        .collect();
+    for fix in &t.gps {
+        let at = t.start_ms + i64::from(fix.t_ms);
+        let (_, truth) = recorded.iter().find(|(t, _)| *t == at).expect("a fix the camera made");
+        assert!((fix.lat - truth.lat).abs() < 1e-5 && (fix.lon - truth.lon).abs() < 1e-5);
+        assert!((fix.speed_mps - truth.speed_mps).abs() < 0.01, "{fix:?} {truth:?}");
+    }
+    assert_eq!(report.gps_records_skipped, 0);
+
     // Streaming again finds nothing new: no second incident, no second clip.
     stream(&world, &phone).await;
     settle(&phone).await;
