@@ -668,32 +668,39 @@ mod tests {
         }
     }
 
+    /// The camera's locked span in drive D1: segment 2.
+    const LOCK_SPAN: (i64, i64) = (T0 + 60_000, T0 + 120_000);
+
+    /// Records the camera's lock of segment 2 and plans its clip over [`LOCK_SPAN`].
+    async fn plan_lock(cat: &Catalog, drive: DriveId) -> (i64, ClipId) {
+        let (lock, _) = cat.record_event(camera_locked(drive), 1_000).await.unwrap();
+        let (from, to) = LOCK_SPAN;
+        (lock, cat.plan_clip(drive, Some(lock), ClipReason::CameraLocked, from, to).await.unwrap())
+    }
+
+    /// Records a hard brake at `T0 + at_s` and plans its clip (30 s before, 10 s after).
+    async fn plan_brake(cat: &Catalog, drive: DriveId, at_s: i64) -> ClipId {
+        let at = T0 + at_s * 1000;
+        let brake = cat.insert_event(hard_brake(drive, at)).await.unwrap();
+        let (from, to) = (at - 30_000, at + 10_000);
+        cat.plan_clip(drive, Some(brake), ClipReason::HardBrake, from, to).await.unwrap()
+    }
+
     #[tokio::test]
     async fn clips_the_camera_lock_and_the_detector_in_one_moment_are_one_clip() {
         let dir = tempfile::tempdir().unwrap();
         let (cat, _, drive) = drive_on_phone(&dir).await;
-        let (lock, _) = cat.record_event(camera_locked(drive), 1_000).await.unwrap();
-        let span = (T0 + 60_000, T0 + 120_000);
-        let locked = cat.plan_clip(drive, Some(lock), ClipReason::CameraLocked, span.0, span.1);
-        let locked = locked.await.unwrap();
-        assert!(cut(&cat, locked, span).await);
+        let (_, locked) = plan_lock(&cat, drive).await;
+        assert!(cut(&cat, locked, LOCK_SPAN).await);
 
         // The detector felt the jolt the camera locked for: the camera's clip, unchanged.
-        let brake = cat.insert_event(hard_brake(drive, T0 + 100_000)).await.unwrap();
-        let window = (T0 + 70_000, T0 + 110_000);
-        let again = cat.plan_clip(drive, Some(brake), ClipReason::HardBrake, window.0, window.1);
-        assert_eq!(again.await.unwrap(), locked);
+        assert_eq!(plan_brake(&cat, drive, 100).await, locked);
         let clip = cat.clip(locked).await.unwrap();
-        assert_eq!(
-            (clip.reason, clip.start_ms, clip.end_ms),
-            (ClipReason::CameraLocked, span.0, span.1)
-        );
+        let (from, to) = LOCK_SPAN;
+        assert_eq!((clip.reason, clip.start_ms, clip.end_ms), (ClipReason::CameraLocked, from, to));
 
         // A hard brake well after the locked span is another moment: its own clip.
-        let later = cat.insert_event(hard_brake(drive, T0 + 150_000)).await.unwrap();
-        let window = (T0 + 120_000, T0 + 160_000);
-        let other = cat.plan_clip(drive, Some(later), ClipReason::HardBrake, window.0, window.1);
-        assert_ne!(other.await.unwrap(), locked);
+        assert_ne!(plan_brake(&cat, drive, 150).await, locked);
         // A manual clip over the locked span is the user's own moment (the usual rules).
         let manual = cat.plan_clip(drive, None, ClipReason::Manual, T0 + 70_000, T0 + 80_000);
         assert_ne!(manual.await.unwrap(), locked);
@@ -704,15 +711,9 @@ mod tests {
     async fn clips_a_detector_clip_cut_first_takes_the_camera_lock_of_its_moment() {
         let dir = tempfile::tempdir().unwrap();
         let (cat, _, drive) = drive_on_phone(&dir).await;
-        let brake = cat.insert_event(hard_brake(drive, T0 + 100_000)).await.unwrap();
-        let window = (T0 + 70_000, T0 + 110_000);
-        let clip = cat.plan_clip(drive, Some(brake), ClipReason::HardBrake, window.0, window.1);
-        let clip = clip.await.unwrap();
-        assert!(cut(&cat, clip, window).await);
-        let (lock, _) = cat.record_event(camera_locked(drive), 1_000).await.unwrap();
-        let span = (T0 + 60_000, T0 + 120_000);
-        let again = cat.plan_clip(drive, Some(lock), ClipReason::CameraLocked, span.0, span.1);
-        assert_eq!(again.await.unwrap(), clip);
+        let clip = plan_brake(&cat, drive, 100).await;
+        assert!(cut(&cat, clip, (T0 + 70_000, T0 + 110_000)).await);
+        assert_eq!(plan_lock(&cat, drive).await.1, clip);
         assert_eq!(cat.clips().await.unwrap().len(), 1);
     }
 
@@ -720,19 +721,11 @@ mod tests {
     async fn clips_a_pending_camera_lock_and_a_hard_brake_merge_into_the_weightier_reason() {
         let dir = tempfile::tempdir().unwrap();
         let (cat, _, drive) = drive_on_phone(&dir).await;
-        let (lock, _) = cat.record_event(camera_locked(drive), 1_000).await.unwrap();
-        let span = (T0 + 60_000, T0 + 120_000);
-        let locked = cat.plan_clip(drive, Some(lock), ClipReason::CameraLocked, span.0, span.1);
-        let locked = locked.await.unwrap();
-        let brake = cat.insert_event(hard_brake(drive, T0 + 70_000)).await.unwrap();
-        let window = (T0 + 40_000, T0 + 80_000);
-        let again = cat.plan_clip(drive, Some(brake), ClipReason::HardBrake, window.0, window.1);
-        assert_eq!(again.await.unwrap(), locked);
+        let (lock, locked) = plan_lock(&cat, drive).await;
+        assert_eq!(plan_brake(&cat, drive, 70).await, locked);
         let clip = cat.clip(locked).await.unwrap();
-        assert_eq!(
-            (clip.reason, clip.start_ms, clip.end_ms),
-            (ClipReason::HardBrake, window.0, span.1)
-        );
+        let merged = (ClipReason::HardBrake, T0 + 40_000, LOCK_SPAN.1);
+        assert_eq!((clip.reason, clip.start_ms, clip.end_ms), merged);
         assert_eq!(clip.event_id, Some(lock));
         assert!(ClipReason::Manual < ClipReason::CameraLocked);
         assert_eq!(ClipReason::from_name("camera_locked"), Some(ClipReason::CameraLocked));

@@ -10,13 +10,11 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
-use std::time::Duration;
 
-use common::World;
+use common::{World, phone_imu_from_card, settle};
 use dashkeep_core::Companion;
 use dashkeep_core::camera::probe::{self, Dialect};
 use dashkeep_core::catalog::{ClipReason, ClipState, Residency};
-use dashkeep_core::events::MotionSample;
 use dashkeep_core::ingest::IngestReport;
 use dashkeep_simcam::{Fault, Scenario, SimConfig, novatek};
 
@@ -157,20 +155,6 @@ async fn an_unknown_camera_is_told_with_every_probe_tried() {
     assert_eq!(err.tried.len(), 4);
 }
 
-/// Waits until the background pipeline has no clip left to cut.
-async fn settle(phone: &Companion) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        phone.cut_pending_clips().await.expect("cut");
-        let clips = phone.clips().await.expect("clips");
-        if clips.iter().all(|c| c.state != ClipState::Pending) {
-            return;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "clips still pending: {clips:?}");
-    }
-}
-
 fn ffprobe_duration(path: &Path) -> f64 {
     let out = Command::new("ffprobe")
         .args(["-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0"])
@@ -179,30 +163,6 @@ fn ffprobe_duration(path: &Path) -> f64 {
         .expect("ffprobe must be installed (scripts/test-all installs ffmpeg)");
     assert!(out.status.success(), "ffprobe: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout).trim().parse().expect("a duration")
-}
-
-/// What the phone's own IMU would have felt in the car: the card's G-sensor data and speeds
-/// (the simulated camera's recording), as phone samples in the same frame.
-fn phone_imu_from_card(world: &World) -> Vec<MotionSample> {
-    let mut card = world.camera.card();
-    card.sort_by_key(|(i, _, _)| i.start_ms);
-    let mut out = Vec::new();
-    for (info, _, telemetry) in card {
-        let t: dashkeep_core::protocol::Telemetry =
-            serde_json::from_slice(&std::fs::read(telemetry).expect("telemetry")).expect("json");
-        for a in &t.accel {
-            let at = (info.start_ms as f64 + f64::from(a.t_ms)) / 1000.0;
-            let (x, y, z) = (f64::from(a.ax), f64::from(a.ay), f64::from(a.az));
-            out.push(MotionSample::accel(at, x, y, z));
-        }
-        for fix in &t.gps {
-            let at = (info.start_ms as f64 + f64::from(fix.t_ms)) / 1000.0;
-            if let Some(s) = out.iter_mut().rev().find(|s| s.t <= at) {
-                s.speed_mps = Some(f64::from(fix.speed_mps));
-            }
-        }
-    }
-    out
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -301,7 +261,7 @@ async fn the_detector_and_the_camera_lock_in_one_moment_make_one_clip() {
 
     // The phone's own sensors felt the same hard brake: the detector's incident is recorded,
     // and it is the moment the camera locked, so it is the camera's clip, not a second one.
-    for batch in phone_imu_from_card(&world).chunks(500) {
+    for batch in phone_imu_from_card(&world, |a| a).chunks(500) {
         phone.push_motion_samples(batch.to_vec()).await.expect("push");
     }
     settle(&phone).await;
