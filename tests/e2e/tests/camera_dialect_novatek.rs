@@ -11,7 +11,7 @@ use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
 
-use common::{World, phone_imu_from_card, settle};
+use common::{World, phone_imu_from_card, probe_duration, settle};
 use dashkeep_core::Companion;
 use dashkeep_core::camera::probe::{self, Dialect};
 use dashkeep_core::catalog::{ClipReason, ClipState, Residency};
@@ -155,16 +155,6 @@ async fn an_unknown_camera_is_told_with_every_probe_tried() {
     assert_eq!(err.tried.len(), 4);
 }
 
-fn ffprobe_duration(path: &Path) -> f64 {
-    let out = Command::new("ffprobe")
-        .args(["-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0"])
-        .arg(path)
-        .output()
-        .expect("ffprobe must be installed (scripts/test-all installs ffmpeg)");
-    assert!(out.status.success(), "ffprobe: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).trim().parse().expect("a duration")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_files_the_camera_locked_become_one_incident_clip() {
     let world = novatek_camera(true).await;
@@ -193,7 +183,7 @@ async fn the_files_the_camera_locked_become_one_incident_clip() {
     assert!(clip.start_ms <= span.0 + 2_000 && clip.end_ms >= span.1 - 500, "{clip:?} {span:?}");
     let path = phone.clip_path(clip).expect("on the phone");
     assert_eq!(ffprobe_codec(&path), "h264");
-    let seconds = ffprobe_duration(&path);
+    let seconds = probe_duration(&path);
     let wanted = (span.1 - span.0) as f64 / 1000.0;
     assert!((wanted - 2.0..=wanted + 2.0).contains(&seconds), "{seconds} s for {wanted} s");
 

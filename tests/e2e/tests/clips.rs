@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use common::{World, camera_with, phone_imu_from_card, settle};
+use common::{World, camera_with, phone_imu_from_card, probe_duration, settle};
 use dashkeep_core::catalog::{ClipReason, ClipRecord, ClipState, Residency};
 use dashkeep_core::cloud::{BackendConfig, CloudConfig, NetworkState};
 use dashkeep_core::{Companion, CompanionConfig};
@@ -270,15 +270,6 @@ async fn asking_twice_for_one_moment_gives_one_clip() {
 }
 
 /// The camera's telemetry from the card, rotated into another frame, on the epoch time base.
-fn probe_duration(path: &Path) -> f64 {
-    let out = Command::new("ffprobe")
-        .args(["-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0"])
-        .arg(path)
-        .output()
-        .expect("ffprobe (scripts/test-all installs it)");
-    String::from_utf8_lossy(&out.stdout).trim().parse().expect("a duration")
-}
-
 fn assert_decodes(path: &Path) {
     let out = Command::new("ffmpeg")
         .args(["-v", "error", "-i"])

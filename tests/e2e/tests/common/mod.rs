@@ -239,3 +239,14 @@ pub fn phone_imu_from_card(
     }
     out
 }
+
+/// The duration ffprobe reads from a video file, in seconds.
+pub fn probe_duration(path: &Path) -> f64 {
+    let out = std::process::Command::new("ffprobe")
+        .args(["-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0"])
+        .arg(path)
+        .output()
+        .expect("ffprobe must be installed (scripts/test-all installs ffmpeg)");
+    assert!(out.status.success(), "ffprobe: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().parse().expect("a duration")
+}
