@@ -82,7 +82,7 @@ pub struct Incident {
     pub id: i64,
     /// The drive it happened in, when known.
     pub drive_id: Option<i64>,
-    /// `hard_brake` or `collision`.
+    /// `hard_brake`, `collision` (the detector) or `camera_locked` (the camera protected a file).
     pub kind: String,
     /// Its onset, ms since the Unix epoch.
     pub at_ms: i64,
@@ -119,6 +119,9 @@ impl From<core_catalog::EventRecord> for Incident {
 pub enum ClipReason {
     /// The user asked for it ("clip now", or a range of a drive).
     Manual,
+    /// The camera protected the recording: it locked the file (its G-sensor) or filed it as an
+    /// event (its event button).
+    CameraLocked,
     /// A hard brake was detected.
     HardBrake,
     /// A collision was detected.
@@ -129,6 +132,7 @@ impl From<core_catalog::ClipReason> for ClipReason {
     fn from(r: core_catalog::ClipReason) -> Self {
         match r {
             core_catalog::ClipReason::Manual => Self::Manual,
+            core_catalog::ClipReason::CameraLocked => Self::CameraLocked,
             core_catalog::ClipReason::HardBrake => Self::HardBrake,
             core_catalog::ClipReason::Collision => Self::Collision,
         }

@@ -74,7 +74,7 @@ pub struct IncidentPlace {
 pub struct DriveIncident {
     /// The incident's id.
     pub id: i64,
-    /// `hard_brake` or `collision`.
+    /// `hard_brake`, `collision` (the detector) or `camera_locked` (the camera protected a file).
     pub kind: String,
     /// Onset, ms since the epoch.
     pub at_ms: i64,

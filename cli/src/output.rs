@@ -222,6 +222,7 @@ pub fn report(report: &IngestReport, json: bool) -> anyhow::Result<()> {
             "stored": report.stored,
             "bytes_fetched": report.bytes_fetched,
             "overwritten_on_camera": report.overwritten_on_camera,
+            "gps_records_skipped": report.gps_records_skipped,
             "refused": refused,
         });
         println!("{}", serde_json::to_string_pretty(&value)?);
@@ -236,6 +237,12 @@ pub fn report(report: &IngestReport, json: bool) -> anyhow::Result<()> {
     );
     for r in refused {
         println!("  refused: {r}");
+    }
+    if report.gps_records_skipped > 0 {
+        println!(
+            "  {} GPS records in the camera's files skipped (cut or no fix)",
+            report.gps_records_skipped
+        );
     }
     Ok(())
 }

@@ -164,9 +164,13 @@ pub fn cloud_sidecar(data: &[u8]) {
 }
 
 /// A Novatek camera's XML answers: the `cmd=3015` file list (its files then grouped into drives)
-/// and the `<Function>` replies.
+/// and the `<Function>` replies; and the GPS it embeds in its MP4 files (the bytes read as a
+/// whole file, as a `gps ` box payload and as one `freeGPS` record).
 pub fn novatek_listing(data: &[u8]) {
     use crate::camera::{file_drives, novatek};
+    let _ = novatek::gps::read_gps(&mut std::io::Cursor::new(data), data.len() as u64);
+    let _ = novatek::gps::parse_index(data);
+    let _ = novatek::gps::parse_record(data);
     if let Ok(listing) = novatek::listing::parse_file_list(data) {
         let _ = file_drives::group_into_drives(listing.files, &Default::default());
     }

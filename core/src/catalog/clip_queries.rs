@@ -17,6 +17,10 @@ pub struct ClipId(pub i64);
 pub enum ClipReason {
     /// The user asked for it.
     Manual,
+    /// The camera protected the recording: it locked the file (its G-sensor) or filed it as an
+    /// event (its event button). Weightier than a manual clip, lighter than what the detector
+    /// names, since a hard brake or a collision says more about the same moment.
+    CameraLocked,
     /// The app detected a hard brake.
     HardBrake,
     /// The app detected a collision.
@@ -28,17 +32,21 @@ impl ClipReason {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Manual => "manual",
+            Self::CameraLocked => "camera_locked",
             Self::HardBrake => "hard_brake",
             Self::Collision => "collision",
         }
     }
 
+    /// The reason named `s` in the catalog or JSON; `None` for a name Dashkeep does not know.
+    pub fn from_name(s: &str) -> Option<Self> {
+        [Self::Manual, Self::CameraLocked, Self::HardBrake, Self::Collision]
+            .into_iter()
+            .find(|r| r.as_str() == s)
+    }
+
     fn parse(s: &str) -> Self {
-        match s {
-            "hard_brake" => Self::HardBrake,
-            "collision" => Self::Collision,
-            _ => Self::Manual,
-        }
+        Self::from_name(s).unwrap_or(Self::Manual)
     }
 }
 
@@ -90,7 +98,7 @@ pub struct ClipRecord {
 pub struct NewEvent {
     /// The drive it happened in, when known.
     pub drive: Option<DriveId>,
-    /// `hard_brake` or `collision`.
+    /// `hard_brake`, `collision` (the detector) or `camera_locked` (the camera protected a file).
     pub kind: &'static str,
     /// Its onset (ms since the epoch).
     pub at_ms: i64,
@@ -111,7 +119,7 @@ pub struct EventRecord {
     pub id: i64,
     /// The drive it happened in.
     pub drive_id: Option<DriveId>,
-    /// `hard_brake` or `collision`.
+    /// `hard_brake`, `collision` (the detector) or `camera_locked` (the camera protected a file).
     pub kind: String,
     /// Its onset (ms since the epoch).
     pub at_ms: i64,
@@ -279,6 +287,9 @@ impl Catalog {
     ///   is already **cut** (its keyframe-aligned window; the request clamped to the drive's
     ///   recorded extent, as a cut would be) is that clip: it is returned as it is (a cut clip
     ///   never changes: it may be uploaded and shared), and it takes the incident if it had none;
+    /// * else an incident the camera protected (`camera_locked`) and an incident the detector
+    ///   found are one moment when the detector's lies within the camera's locked span (give or
+    ///   take [`SAME_MOMENT_MS`]): the cut clip of either is returned for the other as it is;
     /// * else a new pending clip is made. A request reaching further than [`SAME_MOMENT_MS`]
     ///   past a cut clip is a new moment and gets its own clip (overlapping, never identical).
     ///
@@ -296,7 +307,9 @@ impl Catalog {
             let id = if let Some(existing) = overlapping_pending(&tx, drive, start_ms, end_ms)? {
                 merge_into(&tx, &existing, event_id, reason, start_ms, end_ms)?;
                 existing.id
-            } else if let Some(cut) = same_moment_cut(&tx, drive, start_ms, end_ms)? {
+            } else if let Some(cut) = same_moment_cut(&tx, drive, start_ms, end_ms)?
+                .or(camera_moment_cut(&tx, drive, event_id)?)
+            {
                 tx.execute(
                     "UPDATE clips SET event_id = COALESCE(event_id, ?2) WHERE id = ?1",
                     params![cut.0, event_id],
@@ -566,6 +579,30 @@ fn same_moment_cut(
     .optional()
 }
 
+/// The cut clip of `drive` whose incident is the same moment as `event`, when one of the two is
+/// the camera's lock: the detector's moment lies within the camera's locked span, give or take
+/// [`SAME_MOMENT_MS`] (the camera locked the file because its G-sensor felt the same jolt).
+fn camera_moment_cut(
+    c: &Connection,
+    drive: DriveId,
+    event: Option<i64>,
+) -> rusqlite::Result<Option<ClipId>> {
+    let Some(event) = event else { return Ok(None) };
+    c.query_row(
+        "SELECT c.id FROM clips c JOIN events ce ON ce.id = c.event_id
+         JOIN events re ON re.id = ?2
+         WHERE c.drive_id = ?1 AND c.state = 'ready'
+           AND (ce.kind = 'camera_locked' OR re.kind = 'camera_locked')
+           AND CASE WHEN re.kind = 'camera_locked'
+                    THEN ce.at_ms BETWEEN re.at_ms - ?3 AND re.at_ms + re.duration_ms + ?3
+                    ELSE re.at_ms BETWEEN ce.at_ms - ?3 AND ce.at_ms + ce.duration_ms + ?3 END
+         ORDER BY c.start_ms LIMIT 1",
+        params![drive.0, event, SAME_MOMENT_MS],
+        |r| Ok(ClipId(r.get(0)?)),
+    )
+    .optional()
+}
+
 fn overlapping_pending(
     c: &Connection,
     drive: DriveId,
@@ -618,6 +655,81 @@ mod tests {
             location: None,
             source: "camera",
         }
+    }
+
+    /// The camera locked the file of segment 2 (`T0 + 60 s`, 60 s long).
+    fn camera_locked(drive: DriveId) -> NewEvent {
+        NewEvent {
+            kind: "camera_locked",
+            at_ms: T0 + 60_000,
+            peak_g: 0.0,
+            duration_ms: 60_000,
+            ..hard_brake(drive, 0)
+        }
+    }
+
+    /// The camera's locked span in drive D1: segment 2.
+    const LOCK_SPAN: (i64, i64) = (T0 + 60_000, T0 + 120_000);
+
+    /// Records the camera's lock of segment 2 and plans its clip over [`LOCK_SPAN`].
+    async fn plan_lock(cat: &Catalog, drive: DriveId) -> (i64, ClipId) {
+        let (lock, _) = cat.record_event(camera_locked(drive), 1_000).await.unwrap();
+        let (from, to) = LOCK_SPAN;
+        (lock, cat.plan_clip(drive, Some(lock), ClipReason::CameraLocked, from, to).await.unwrap())
+    }
+
+    /// Records a hard brake at `T0 + at_s` and plans its clip (30 s before, 10 s after).
+    async fn plan_brake(cat: &Catalog, drive: DriveId, at_s: i64) -> ClipId {
+        let at = T0 + at_s * 1000;
+        let brake = cat.insert_event(hard_brake(drive, at)).await.unwrap();
+        let (from, to) = (at - 30_000, at + 10_000);
+        cat.plan_clip(drive, Some(brake), ClipReason::HardBrake, from, to).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn clips_the_camera_lock_and_the_detector_in_one_moment_are_one_clip() {
+        let dir = tempfile::tempdir().unwrap();
+        let (cat, _, drive) = drive_on_phone(&dir).await;
+        let (_, locked) = plan_lock(&cat, drive).await;
+        assert!(cut(&cat, locked, LOCK_SPAN).await);
+
+        // The detector felt the jolt the camera locked for: the camera's clip, unchanged.
+        assert_eq!(plan_brake(&cat, drive, 100).await, locked);
+        let clip = cat.clip(locked).await.unwrap();
+        let (from, to) = LOCK_SPAN;
+        assert_eq!((clip.reason, clip.start_ms, clip.end_ms), (ClipReason::CameraLocked, from, to));
+
+        // A hard brake well after the locked span is another moment: its own clip.
+        assert_ne!(plan_brake(&cat, drive, 150).await, locked);
+        // A manual clip over the locked span is the user's own moment (the usual rules).
+        let manual = cat.plan_clip(drive, None, ClipReason::Manual, T0 + 70_000, T0 + 80_000);
+        assert_ne!(manual.await.unwrap(), locked);
+        assert_eq!(cat.clips().await.unwrap().len(), 3);
+    }
+
+    #[tokio::test]
+    async fn clips_a_detector_clip_cut_first_takes_the_camera_lock_of_its_moment() {
+        let dir = tempfile::tempdir().unwrap();
+        let (cat, _, drive) = drive_on_phone(&dir).await;
+        let clip = plan_brake(&cat, drive, 100).await;
+        assert!(cut(&cat, clip, (T0 + 70_000, T0 + 110_000)).await);
+        assert_eq!(plan_lock(&cat, drive).await.1, clip);
+        assert_eq!(cat.clips().await.unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn clips_a_pending_camera_lock_and_a_hard_brake_merge_into_the_weightier_reason() {
+        let dir = tempfile::tempdir().unwrap();
+        let (cat, _, drive) = drive_on_phone(&dir).await;
+        let (lock, locked) = plan_lock(&cat, drive).await;
+        assert_eq!(plan_brake(&cat, drive, 70).await, locked);
+        let clip = cat.clip(locked).await.unwrap();
+        let merged = (ClipReason::HardBrake, T0 + 40_000, LOCK_SPAN.1);
+        assert_eq!((clip.reason, clip.start_ms, clip.end_ms), merged);
+        assert_eq!(clip.event_id, Some(lock));
+        assert!(ClipReason::Manual < ClipReason::CameraLocked);
+        assert_eq!(ClipReason::from_name("camera_locked"), Some(ClipReason::CameraLocked));
+        assert_eq!(ClipReason::from_name("nope"), None);
     }
 
     /// A catalog holding drive D1: three 60 s segments from `T0`, all on the phone.

@@ -12,7 +12,7 @@ use super::{Catalog, CatalogError, DriveId, Residency, now_ms, to_i64};
 pub struct NewClip {
     /// The drive it was cut from, if known on this phone.
     pub drive_id: Option<DriveId>,
-    /// Why it exists: `hard_brake`, `collision` or `manual`.
+    /// Why it exists: `hard_brake`, `collision`, `camera_locked` or `manual`.
     pub reason: String,
     /// First millisecond of video (ms since the epoch).
     pub start_ms: i64,

@@ -104,6 +104,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations/0003_cloud.sql")),
         M::up(include_str!("migrations/0004_clip_telemetry.sql")),
         M::up(include_str!("migrations/0005_forecast_indexes.sql")),
+        M::up(include_str!("migrations/0006_camera_incidents.sql")).foreign_key_check(),
     ])
 }
 
@@ -470,9 +471,12 @@ fn open_connection(path: &Path) -> Result<Connection, CatalogError> {
     let mut conn = Connection::open(path)?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
-    conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    // Off while migrating: a migration that rebuilds a table (SQLite cannot alter a CHECK) drops
+    // the old one, which foreign keys would refuse; such a migration checks them after itself.
+    conn.pragma_update(None, "foreign_keys", "OFF")?;
     migrations().to_latest(&mut conn)?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
     Ok(conn)
 }
 
@@ -489,6 +493,99 @@ pub(crate) mod tests {
     #[test]
     fn migrations_are_valid() {
         assert!(migrations().validate().is_ok());
+    }
+
+    /// A catalog of the schema before incidents from the camera (version 5), with an incident,
+    /// a cut, uploading clip, its residency and upload part in it.
+    fn catalog_of_version_5(path: &Path) {
+        let mut conn = Connection::open(path).unwrap();
+        conn.pragma_update(None, "foreign_keys", "ON").unwrap();
+        migrations().to_version(&mut conn, 5).unwrap();
+        conn.execute_batch(
+            "INSERT INTO cameras VALUES (1, 'SIM', 'Sim', '1.0', 'http://x', 0, 0, 0, 1);
+             INSERT INTO drives VALUES (1, 1, 'D1', 1000, NULL, 0);
+             INSERT INTO events VALUES (7, 1, 'collision', 5000, 2.5, 300, 1.5, 2.5, 'both', 9);
+             INSERT INTO clips (id, drive_id, event_id, reason, start_ms, end_ms, state,
+                                phone_file, size_bytes, sha256, created_at_ms, cloud_key, peak_g,
+                                lat, lon, telemetry_file, telemetry_bytes)
+                 VALUES (3, 1, 7, 'collision', 1000, 9000, 'ready', 'clip-3.mp4', 500, 'ab', 9,
+                         'k3', 2.5, 1.5, 2.5, NULL, 0);
+             UPDATE clips SET telemetry_file = 'clip-3.json', telemetry_bytes = 40 WHERE id = 3;
+             INSERT INTO residencies (clip_id, place, arrived_at_ms) VALUES (3, 'phone', 9);
+             INSERT INTO cloud_uploads (clip_id, state, queued_at_ms, updated_at_ms)
+                 VALUES (3, 'uploading', 9, 9);
+             INSERT INTO cloud_parts VALUES (3, 'u1', 1, 100, 'etag', 'sha');",
+        )
+        .unwrap();
+    }
+
+    fn schema_of(conn: &Connection, kind: &str) -> Vec<String> {
+        let mut st =
+            conn.prepare("SELECT name FROM sqlite_master WHERE type = ?1 ORDER BY name").unwrap();
+        st.query_map([kind], |r| r.get(0)).unwrap().collect::<Result<_, _>>().unwrap()
+    }
+
+    #[tokio::test]
+    async fn catalog_migration_to_camera_incidents_keeps_every_row_index_and_trigger() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.sqlite");
+        catalog_of_version_5(&path);
+        let before = Connection::open(&path).unwrap();
+        let (indexes, triggers) = (schema_of(&before, "index"), schema_of(&before, "trigger"));
+        drop(before);
+
+        let cat = Catalog::open(&path).await.unwrap();
+        let clip = cat.clip(ClipId(3)).await.unwrap();
+        assert_eq!(
+            (clip.reason, clip.event_id, clip.size_bytes),
+            (ClipReason::Collision, Some(7), Some(500))
+        );
+        assert_eq!(clip.telemetry_file.as_deref(), Some("clip-3.json"));
+        assert_eq!(clip.residencies, vec![Residency::Phone]);
+        let event = &cat.events(10).await.unwrap()[0];
+        assert_eq!(
+            (event.id, event.kind.as_str(), event.source.as_str()),
+            (7, "collision", "both")
+        );
+        assert_eq!(cat.phone_usage().await.unwrap().clip_bytes, 540);
+
+        let conn = Connection::open(&path).unwrap();
+        assert_eq!(schema_of(&conn, "index"), indexes);
+        assert_eq!(schema_of(&conn, "trigger"), triggers);
+        let cloud: (String, i64) = conn
+            .query_row(
+                "SELECT u.state, (SELECT COUNT(*) FROM cloud_parts p WHERE p.clip_id = u.clip_id)
+                 FROM cloud_uploads u WHERE clip_id = 3",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!(cloud, ("uploading".to_string(), 1));
+        drop(conn);
+
+        // The new reason and kind are accepted; foreign keys are enforced again.
+        let lock = NewEvent {
+            drive: Some(DriveId(1)),
+            kind: "camera_locked",
+            at_ms: 20_000,
+            peak_g: 0.0,
+            duration_ms: 60_000,
+            location: None,
+            source: "camera",
+        };
+        let lock = cat.insert_event(lock).await.unwrap();
+        let id = cat.plan_clip(DriveId(1), Some(lock), ClipReason::CameraLocked, 20_000, 80_000);
+        let id = id.await.unwrap();
+        assert_eq!(cat.clip(id).await.unwrap().reason, ClipReason::CameraLocked);
+        let orphan = cat.plan_clip(DriveId(99), None, ClipReason::Manual, 1, 2).await;
+        assert!(orphan.is_err(), "a clip of a drive that does not exist is refused");
+        // Usage triggers still count clip files.
+        assert!(
+            cat.finish_clip(id, "clip-4.mp4".into(), 60, "cd".into(), (20_000, 80_000))
+                .await
+                .unwrap()
+        );
+        assert_eq!(cat.phone_usage().await.unwrap().clip_bytes, 600);
     }
 
     /// A simulated camera's status, for tests across the crate.

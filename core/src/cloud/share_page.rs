@@ -180,6 +180,7 @@ fn title(reason: &str) -> String {
     match reason {
         "hard_brake" => "Hard brake",
         "collision" => "Collision",
+        "camera_locked" => "Locked by the camera",
         _ => "Clip",
     }
     .to_string()

@@ -33,7 +33,7 @@ pub struct Sidecar {
     pub start_ms: i64,
     /// End of the video, ms since the epoch.
     pub end_ms: i64,
-    /// `hard_brake`, `collision` or `manual`.
+    /// `hard_brake`, `collision`, `camera_locked` or `manual`.
     pub reason: String,
     /// Peak acceleration, g.
     pub peak_g: Option<f64>,
@@ -77,7 +77,7 @@ impl Sidecar {
         let ok = s.cloud_key == cloud_key
             && is_hex(&s.cloud_key, 32)
             && is_hex(&s.sha256, 64)
-            && matches!(s.reason.as_str(), "hard_brake" | "collision" | "manual")
+            && crate::catalog::ClipReason::from_name(&s.reason).is_some()
             && s.end_ms > s.start_ms
             && s.size > 0;
         if !ok {

@@ -98,7 +98,7 @@ pub struct Place {
 pub struct Incident {
     /// The incident's catalog id.
     pub id: i64,
-    /// `hard_brake` or `collision`.
+    /// `hard_brake`, `collision` (the detector) or `camera_locked` (the camera protected a file).
     pub kind: String,
     /// Its onset, ms since the epoch.
     pub at_ms: i64,

@@ -10,17 +10,23 @@
 //! computed while downloading, only once it is fsynced and renamed into place. Nothing
 //! half-written or unreadable is ever catalogued.
 
+use std::path::Path;
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use super::{IngestError, IngestEvent, IngestReport, Ingestor, download, sync_file};
+use crate::camera::blackvue::gps::GpsTrack;
 use crate::camera::driver::{CameraFile, Container};
 use crate::camera::file_drives::{FileDrive, GroupingRules, group_into_drives};
 use crate::camera::growth::GrowthWatch;
+use crate::camera::novatek::gps::{NovatekGpsError, read_gps};
+use crate::camera::probe::Dialect;
 use crate::camera::{CameraDriver, CameraIdentity};
-use crate::catalog::{CameraId, TelemetryFile};
+use crate::catalog::{
+    CameraId, ClipReason, DriveId, NewEvent, SAME_MOMENT_MS, SegmentId, TelemetryFile,
+};
 use crate::protocol::{CameraStatus, MAX_ID_LEN, SegmentInfo, Telemetry, is_safe_id};
 use crate::storage::{DataLayout, write_atomic};
 
@@ -48,6 +54,64 @@ fn drive_id(drive: &FileDrive) -> Option<String> {
     let first = drive.files.first()?;
     let id: String = format!("F{}", segment_id(first)).chars().take(MAX_ID_LEN).collect();
     is_safe_id(&id).then_some(id)
+}
+
+/// The incident kind (and clip reason) of a moment the camera protected.
+const CAMERA_LOCKED: &str = "camera_locked";
+
+/// A file this pass stored on the phone (its arrival is announced once its incident is planned).
+struct StoredFile {
+    drive: DriveId,
+    segment: SegmentId,
+    size: u64,
+    fetched: u64,
+    gps_skipped: u64,
+}
+
+/// The runs of consecutive files (in drive order) the camera protected: a G-sensor lock or an
+/// event button keeps the file being recorded and often the one before, which are one moment.
+fn protected_runs(files: &[CameraFile]) -> Vec<std::ops::Range<usize>> {
+    let mut runs: Vec<std::ops::Range<usize>> = Vec::new();
+    for i in (0..files.len()).filter(|&i| files[i].is_incident()) {
+        match runs.last_mut() {
+            Some(run) if run.end == i => run.end = i + 1,
+            _ => runs.push(i..i + 1),
+        }
+    }
+    runs
+}
+
+/// The GPS fixes a camera embedded in a downloaded file (Novatek's `gps ` box), timed from the
+/// file's start; none for other dialects. A file whose boxes cannot be walked keeps no fixes
+/// (logged): the video itself was already checked and stands.
+async fn embedded_gps(dialect: Dialect, path: &Path) -> GpsTrack {
+    if dialect != Dialect::Novatek {
+        return GpsTrack::default();
+    }
+    let path = path.to_path_buf();
+    let read = tokio::task::spawn_blocking(move || -> Result<GpsTrack, NovatekGpsError> {
+        let mut file = std::fs::File::open(&path)?;
+        let len = file.metadata()?.len();
+        read_gps(&mut file, len)
+    })
+    .await;
+    match read {
+        Ok(Ok(track)) => {
+            if track.skipped > 0 {
+                let (fixes, skipped) = (track.fixes.len(), track.skipped);
+                tracing::info!(fixes, skipped, "GPS records skipped in a camera file");
+            }
+            track
+        }
+        Ok(Err(error)) => {
+            tracing::warn!(%error, "the camera file's GPS could not be read");
+            GpsTrack::default()
+        }
+        Err(error) => {
+            tracing::warn!(%error, "GPS reading task failed");
+            GpsTrack::default()
+        }
+    }
 }
 
 /// What the catalog records of a vendor camera.
@@ -122,35 +186,105 @@ impl Ingestor {
         }
         let drives = group_into_drives(taken, &GroupingRules::default());
         for drive in drives.iter().rev() {
-            let Some(drive_id) = drive_id(drive) else { continue };
-            for (index, file) in drive.files.iter().enumerate() {
-                let index = u32::try_from(index).unwrap_or(u32::MAX);
-                let result = self.ingest_file(driver, camera_id, &drive_id, index, file, cancel);
-                match result.await {
-                    Ok(None) => {}
-                    Ok(Some(bytes)) => {
-                        report.new_on_camera += 1;
-                        report.stored += 1;
-                        report.bytes_fetched += bytes;
-                    }
-                    Err(e) if super::is_segment_specific(&e) => {
-                        tracing::warn!(file = %file.name, error = %e, "camera file refused");
-                        self.emit(IngestEvent::SegmentFailed {
-                            camera_segment_id: file.name.clone(),
-                            reason: e.to_string(),
-                        });
-                        report.refused.push(e);
-                    }
-                    Err(e) => return Err(e),
-                }
-            }
+            self.drive_pass(driver, camera_id, drive, &mut report, cancel).await?;
         }
         report.overwritten_on_camera =
             self.catalog.note_camera_overwrites(camera_id, present).await?;
         Ok(report)
     }
 
+    /// Ingests one drive's files in order. The drive is kept from the phone's loop recorder
+    /// while it streams, and each run of files the camera protected becomes an incident with a
+    /// clip once its last file was tried (before that file's arrival is announced, so the clip
+    /// is cut on it).
+    async fn drive_pass(
+        &self,
+        driver: &dyn CameraDriver,
+        camera_id: CameraId,
+        drive: &FileDrive,
+        report: &mut IngestReport,
+        cancel: &CancellationToken,
+    ) -> Result<(), IngestError> {
+        let Some(drive_id) = drive_id(drive) else { return Ok(()) };
+        let runs = protected_runs(&drive.files);
+        let mut protect = Vec::new();
+        for (index, file) in drive.files.iter().enumerate() {
+            let position = u32::try_from(index).unwrap_or(u32::MAX);
+            let result =
+                self.ingest_file(driver, camera_id, &drive_id, position, file, &protect, cancel);
+            let stored = match result.await {
+                Ok(stored) => stored,
+                Err(e) if super::is_segment_specific(&e) => {
+                    tracing::warn!(file = %file.name, error = %e, "camera file refused");
+                    self.emit(IngestEvent::SegmentFailed {
+                        camera_segment_id: file.name.clone(),
+                        reason: e.to_string(),
+                    });
+                    report.refused.push(e);
+                    None
+                }
+                Err(e) => return Err(e),
+            };
+            if let Some(run) = runs.iter().find(|r| r.end == index + 1) {
+                self.camera_incident(camera_id, &drive.files[run.clone()]).await?;
+            }
+            if let Some(stored) = stored {
+                report.new_on_camera += 1;
+                report.stored += 1;
+                report.bytes_fetched += stored.fetched;
+                report.gps_records_skipped += stored.gps_skipped;
+                protect.push(stored.drive);
+                self.emit(IngestEvent::SegmentStored {
+                    drive: stored.drive,
+                    segment: stored.segment,
+                    bytes: stored.size,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Makes an incident of a run of files the camera protected (locked, or filed as events),
+    /// with a clip over what of the run is on the phone: one incident and one clip per run,
+    /// however many passes see it (the incident is recorded once; a run clipped already is left).
+    async fn camera_incident(
+        &self,
+        camera_id: CameraId,
+        run: &[CameraFile],
+    ) -> Result<(), IngestError> {
+        let mut span: Option<(DriveId, i64, i64)> = None;
+        for file in run {
+            let segment = self.catalog.segment_by_camera_id(camera_id, segment_id(file)).await?;
+            let Some(s) = segment.filter(|s| s.phone_file.is_some()) else { continue };
+            let end = s.started_at_ms.saturating_add(s.duration_ms);
+            span = Some(match span {
+                None => (s.drive_id, s.started_at_ms, end),
+                Some((d, from, to)) => (d, from.min(s.started_at_ms), to.max(end)),
+            });
+        }
+        let Some((drive, start_ms, end_ms)) = span else { return Ok(()) };
+        let event = NewEvent {
+            drive: Some(drive),
+            kind: CAMERA_LOCKED,
+            at_ms: start_ms,
+            peak_g: 0.0,
+            duration_ms: end_ms - start_ms,
+            location: None,
+            source: "camera",
+        };
+        let (event, fresh) = self.catalog.record_event(event, SAME_MOMENT_MS).await?;
+        if !fresh && self.catalog.event_has_clip(event).await? {
+            return Ok(());
+        }
+        let reason = ClipReason::CameraLocked;
+        let clip = self.catalog.plan_clip(drive, Some(event), reason, start_ms, end_ms).await?;
+        tracing::info!(event, clip = clip.0, start_ms, end_ms, "the camera protected a moment");
+        Ok(())
+    }
+
     /// Downloads, checks and catalogues one file; `None` when the phone already has it.
+    /// `protect` lists the drives the loop recorder must not evict to make room for it.
+    #[allow(clippy::too_many_arguments)]
     async fn ingest_file(
         &self,
         driver: &dyn CameraDriver,
@@ -158,8 +292,9 @@ impl Ingestor {
         drive_id: &str,
         index_in_drive: u32,
         file: &CameraFile,
+        protect: &[DriveId],
         cancel: &CancellationToken,
-    ) -> Result<Option<u64>, IngestError> {
+    ) -> Result<Option<StoredFile>, IngestError> {
         let id = segment_id(file);
         let known = self.catalog.segment_by_camera_id(camera_id, id.clone()).await?;
         if known.is_some_and(|s| s.phone_file.is_some()) {
@@ -171,8 +306,9 @@ impl Ingestor {
         }
         let size = file.size.ok_or_else(|| not_video("the camera lists no size".into()))?;
         let start_ms = file.time.seconds().saturating_mul(1000);
-        let (protect, reserved) = self.in_flight();
-        self.recorder.make_room(reserved + size, Some(start_ms), &protect).await?;
+        let (mut in_flight, reserved) = self.in_flight();
+        in_flight.extend_from_slice(protect);
+        self.recorder.make_room(reserved + size, Some(start_ms), &in_flight).await?;
 
         let name = DataLayout::segment_file_name(camera_id, &id);
         let partial = self.layout.partial_path(&name);
@@ -189,8 +325,11 @@ impl Ingestor {
             }
         };
 
+        let gps = embedded_gps(driver.dialect(), &partial).await;
+        let gps_fixes = u32::try_from(gps.fixes.len()).unwrap_or(u32::MAX);
+        let gps_skipped = gps.skipped;
         let telemetry =
-            Telemetry { segment_id: id.clone(), accel_hz: 0, accel: vec![], gps: vec![] };
+            Telemetry { segment_id: id.clone(), accel_hz: 0, accel: vec![], gps: gps.fixes };
         let telemetry =
             serde_json::to_vec(&telemetry).map_err(|e| IngestError::Task(e.to_string()))?;
         let info = SegmentInfo {
@@ -220,19 +359,16 @@ impl Ingestor {
         tokio::task::spawn_blocking(move || write_atomic(&tmp, &path, &telemetry))
             .await
             .map_err(|e| IngestError::Task(e.to_string()))??;
-        let telemetry = TelemetryFile {
-            name: telemetry_name,
-            size_bytes: bytes,
-            accel_samples: 0,
-            gps_fixes: 0,
-        };
+        let telemetry =
+            TelemetryFile { name: telemetry_name, size_bytes: bytes, accel_samples: 0, gps_fixes };
         self.rename_and_record(&segment, name, telemetry).await?;
-        self.emit(IngestEvent::SegmentStored {
+        Ok(Some(StoredFile {
             drive: segment.drive_id,
             segment: segment.id,
-            bytes: size,
-        });
-        Ok(Some(fetched.bytes))
+            size,
+            fetched: fetched.bytes,
+            gps_skipped,
+        }))
     }
 
     /// Reads the downloaded MP4's structure with the clips reader; its duration in ms, or why
@@ -263,6 +399,24 @@ mod tests {
     fn file(name: &str) -> CameraFile {
         let path = format!("/Novatek/Movie/{name}");
         CameraFile { name: name.into(), path, ..crate::camera::segment_file("x", 1) }
+    }
+
+    #[test]
+    fn consecutive_protected_files_are_one_moment() {
+        let locked = |name: &str| CameraFile { locked: true, ..file(name) };
+        let event =
+            |name: &str| CameraFile { kind: crate::camera::driver::FileKind::Event, ..file(name) };
+        let files = vec![
+            locked("a.MP4"),
+            file("b.MP4"),
+            locked("c.MP4"),
+            event("d.MP4"),
+            file("e.MP4"),
+            event("f.MP4"),
+        ];
+        assert_eq!(protected_runs(&files), vec![0..1, 2..4, 5..6]);
+        assert!(protected_runs(&files[1..2]).is_empty());
+        assert!(protected_runs(&[]).is_empty());
     }
 
     #[test]

@@ -188,6 +188,9 @@ pub struct IngestReport {
     pub overwritten_on_camera: usize,
     /// Listing entries and segments refused, each with its typed reason.
     pub refused: Vec<IngestError>,
+    /// GPS records embedded in the camera's files that could not be used (cut, no fix,
+    /// impossible values): skipped and counted, the files stored without them.
+    pub gps_records_skipped: u64,
 }
 
 /// Pulls segments from cameras into a data directory.

@@ -2,7 +2,8 @@
 //! finds out which protocol it speaks, stops its recording to list the card, streams its files
 //! into a real data directory (SQLite catalog, files checked by the MP4 reader and ffprobe),
 //! resumes dropped downloads with Range (or restarts them cleanly where the camera ignores
-//! Range), and hands the camera back recording.
+//! Range), hands the camera back recording, and makes the files the camera locked an incident
+//! with a clip (one clip with what the phone's own detector finds in that moment).
 
 mod common;
 
@@ -10,9 +11,10 @@ use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
 
-use common::World;
+use common::{World, phone_imu_from_card, probe_duration, settle};
 use dashkeep_core::Companion;
 use dashkeep_core::camera::probe::{self, Dialect};
+use dashkeep_core::catalog::{ClipReason, ClipState, Residency};
 use dashkeep_core::ingest::IngestReport;
 use dashkeep_simcam::{Fault, Scenario, SimConfig, novatek};
 
@@ -151,4 +153,115 @@ async fn an_unknown_camera_is_told_with_every_probe_tried() {
         assert!(text.contains(dialect), "{dialect} missing from: {text}");
     }
     assert_eq!(err.tried.len(), 4);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_files_the_camera_locked_become_one_incident_clip() {
+    let world = novatek_camera(true).await;
+    let phone = world.phone().await;
+    let report = stream(&world, &phone).await;
+    assert!(report.refused.is_empty(), "{:?}", report.refused);
+    settle(&phone).await;
+
+    // The camera locked the second drive's first two files (its G-sensor felt the hard brake):
+    // one incident of the camera, one clip over both files, cut from the phone's copies.
+    let mut locked: Vec<_> = world.camera.card().into_iter().filter(|(i, _, _)| i.locked).collect();
+    locked.sort_by_key(|(i, _, _)| i.start_ms);
+    assert_eq!(locked.len(), 2);
+    let span = (locked[0].0.start_ms, locked[1].0.start_ms + locked[1].0.duration_ms);
+    let incidents = phone.incidents(10).await.expect("incidents");
+    assert_eq!(incidents.len(), 1, "{incidents:?}");
+    let incident = &incidents[0];
+    assert_eq!((incident.kind.as_str(), incident.source.as_str()), ("camera_locked", "camera"));
+    assert_eq!(incident.at_ms, span.0);
+    let clips = phone.clips().await.expect("clips");
+    assert_eq!(clips.len(), 1, "{clips:?}");
+    let clip = &clips[0];
+    assert_eq!((clip.reason, clip.state), (ClipReason::CameraLocked, ClipState::Ready));
+    assert_eq!(clip.event_id, Some(incident.id));
+    assert_eq!(clip.residencies, vec![Residency::Phone]);
+    assert!(clip.start_ms <= span.0 + 2_000 && clip.end_ms >= span.1 - 500, "{clip:?} {span:?}");
+    let path = phone.clip_path(clip).expect("on the phone");
+    assert_eq!(ffprobe_codec(&path), "h264");
+    let seconds = probe_duration(&path);
+    let wanted = (span.1 - span.0) as f64 / 1000.0;
+    assert!((wanted - 2.0..=wanted + 2.0).contains(&seconds), "{seconds} s for {wanted} s");
+
+    // The camera embedded its GPS in each file (Novatek `gps `/`freeGPS` records): the clip's
+    // sidecar carries the fixes of its window, where the camera recorded them.
+    let sidecar = path.with_file_name(clip.telemetry_file.as_deref().expect("telemetry"));
+    let t: dashkeep_core::clips::ClipTelemetry =
+        serde_json::from_slice(&std::fs::read(sidecar).expect("sidecar")).expect("json");
+    let seconds_in_clip = ((clip.end_ms - clip.start_ms) / 1000) as usize;
+    assert!(t.gps.len() + 1 >= seconds_in_clip, "{} fixes in {seconds_in_clip} s", t.gps.len());
+    let recorded: Vec<(i64, dashkeep_core::protocol::GpsFix)> = locked
+        .iter()
+        .flat_map(|(info, _, telemetry)| {
+            let tel: dashkeep_core::protocol::Telemetry =
+                serde_json::from_slice(&std::fs::read(telemetry).expect("card")).expect("json");
+            tel.gps.into_iter().map(move |g| (info.start_ms + i64::from(g.t_ms), g))
+        })
+        .collect();
+    for fix in &t.gps {
+        let at = t.start_ms + i64::from(fix.t_ms);
+        let (_, truth) = recorded.iter().find(|(t, _)| *t == at).expect("a fix the camera made");
+        assert!((fix.lat - truth.lat).abs() < 1e-5 && (fix.lon - truth.lon).abs() < 1e-5);
+        assert!((fix.speed_mps - truth.speed_mps).abs() < 0.01, "{fix:?} {truth:?}");
+    }
+    assert_eq!(report.gps_records_skipped, 0);
+
+    // Streaming again finds nothing new: no second incident, no second clip.
+    stream(&world, &phone).await;
+    settle(&phone).await;
+    assert_eq!(phone.incidents(10).await.expect("incidents").len(), 1);
+    assert_eq!(phone.clips().await.expect("clips").len(), 1);
+}
+
+/// A 100 s drive in 10 s files: the car speeds up (so the phone learns which way is forward),
+/// cruises, and brakes hard at 60 s; the camera locks the files around the brake.
+const BRAKE: &str = r#"
+name = "novatek-brake"
+start_ms = 1795000000000
+segment_secs = 10
+[[drive]]
+at_s = 0
+duration_s = 100
+start = { lat = 52.52, lon = 13.405, heading_deg = 0.0 }
+speed = [[0, 0.0], [15, 13.9], [60, 13.9], [62, 5.0], [100, 5.0]]
+events = [{ kind = "hard_brake", at_s = 60, peak_g = 0.55, duration_s = 2.0 }]
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_detector_and_the_camera_lock_in_one_moment_make_one_clip() {
+    let scenario = Scenario::from_toml_str(BRAKE).expect("scenario");
+    let world = common::world_with(scenario, |c| SimConfig {
+        instant: true,
+        speed: 600.0,
+        dialect: dashkeep_simcam::Dialect::Novatek,
+        ..c
+    })
+    .await;
+    let phone = world.phone().await;
+    stream(&world, &phone).await;
+    settle(&phone).await;
+    let clips = phone.clips().await.expect("clips");
+    assert_eq!(clips.len(), 1, "{clips:?}");
+    let locked = clips[0].clone();
+    assert_eq!((locked.reason, locked.state), (ClipReason::CameraLocked, ClipState::Ready));
+
+    // The phone's own sensors felt the same hard brake: the detector's incident is recorded,
+    // and it is the moment the camera locked, so it is the camera's clip, not a second one.
+    for batch in phone_imu_from_card(&world, |a| a).chunks(500) {
+        phone.push_motion_samples(batch.to_vec()).await.expect("push");
+    }
+    settle(&phone).await;
+    let incidents = phone.incidents(10).await.expect("incidents");
+    let brake = incidents.iter().find(|e| e.kind == "hard_brake");
+    let brake = brake.unwrap_or_else(|| panic!("the detector found the brake: {incidents:?}"));
+    let at_s = (brake.at_ms - 1_795_000_000_000) as f64 / 1000.0;
+    assert!((at_s - 60.0).abs() < 1.5, "{brake:?}");
+    assert!(incidents.iter().any(|e| e.kind == "camera_locked"), "{incidents:?}");
+    let clips = phone.clips().await.expect("clips");
+    assert_eq!(clips.len(), 1, "one moment, one clip: {clips:?}");
+    assert_eq!(clips[0], locked, "the cut clip is unchanged");
 }

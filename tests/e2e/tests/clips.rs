@@ -7,10 +7,9 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use common::{World, camera_with};
+use common::{World, camera_with, phone_imu_from_card, probe_duration, settle};
 use dashkeep_core::catalog::{ClipReason, ClipRecord, ClipState, Residency};
 use dashkeep_core::cloud::{BackendConfig, CloudConfig, NetworkState};
-use dashkeep_core::events::MotionSample;
 use dashkeep_core::{Companion, CompanionConfig};
 use dashkeep_e2e::invariants::{self, Expect};
 use dashkeep_simcam::Scenario;
@@ -43,20 +42,6 @@ async fn stream_and_settle(world: &World) -> std::sync::Arc<Companion> {
     phone.stream_now(&world.camera.base_url()).await.expect("stream now");
     settle(&phone).await;
     phone
-}
-
-/// Waits until the background pipeline has no clip left to cut.
-async fn settle(phone: &Companion) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        phone.cut_pending_clips().await.expect("cut");
-        let clips = phone.clips().await.expect("clips");
-        if clips.iter().all(|c| c.state != ClipState::Pending) {
-            return;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "clips still pending: {clips:?}");
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -138,7 +123,8 @@ async fn the_phones_own_sensor_and_the_camera_agree_on_one_incident() {
     let phone = world.phone().await;
     // The phone, in a cup holder (another orientation), feels the same drive: its IMU batches
     // are the camera's telemetry seen from a different frame.
-    let samples = phone_imu_from_card(&world);
+    // 90° about z: the phone lies sideways.
+    let samples = phone_imu_from_card(&world, |[x, y, z]| [-y, x, z]);
     for batch in samples.chunks(500) {
         phone.push_motion_samples(batch.to_vec()).await.expect("push");
     }
@@ -284,41 +270,6 @@ async fn asking_twice_for_one_moment_gives_one_clip() {
 }
 
 /// The camera's telemetry from the card, rotated into another frame, on the epoch time base.
-fn phone_imu_from_card(world: &World) -> Vec<MotionSample> {
-    let mut card = world.camera.card();
-    card.sort_by_key(|(i, _, _)| i.seq);
-    let mut out = Vec::new();
-    for (info, _, telemetry) in card {
-        let t: dashkeep_core::protocol::Telemetry =
-            serde_json::from_slice(&std::fs::read(telemetry).expect("telemetry")).expect("json");
-        for a in &t.accel {
-            // 90° about z: the phone lies sideways.
-            out.push(MotionSample::accel(
-                (info.start_ms as f64 + f64::from(a.t_ms)) / 1000.0,
-                -f64::from(a.ay),
-                f64::from(a.ax),
-                f64::from(a.az),
-            ));
-        }
-        for fix in &t.gps {
-            let at = (info.start_ms as f64 + f64::from(fix.t_ms)) / 1000.0;
-            if let Some(s) = out.iter_mut().rev().find(|s| s.t <= at) {
-                s.speed_mps = Some(f64::from(fix.speed_mps));
-            }
-        }
-    }
-    out
-}
-
-fn probe_duration(path: &Path) -> f64 {
-    let out = Command::new("ffprobe")
-        .args(["-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0"])
-        .arg(path)
-        .output()
-        .expect("ffprobe (scripts/test-all installs it)");
-    String::from_utf8_lossy(&out.stdout).trim().parse().expect("a duration")
-}
-
 fn assert_decodes(path: &Path) {
     let out = Command::new("ffmpeg")
         .args(["-v", "error", "-i"])

@@ -354,7 +354,9 @@ impl Inner {
         let tel = sim.segment(&p.id, p.drive_offset_s, p.secs);
         let tel_bytes = serde_json::to_vec(&tel).map_err(std::io::Error::other)?;
         let tel_sha = hex::encode(Sha256::digest(&tel_bytes));
-        let size = mp4::segment_size(clip, p.secs, p.start_ms)?;
+        // A Novatek camera embeds its GPS in the MP4.
+        let gps = (self.cfg.dialect == crate::Dialect::Novatek).then_some(tel.gps.as_slice());
+        let size = mp4::segment_size(clip, p.secs, p.start_ms, gps)?;
         let needed = size + tel_bytes.len() as u64;
         let cap = self.cfg.sd_capacity_bytes;
         if needed > cap {
@@ -387,7 +389,7 @@ impl Inner {
         let video = dir.join(format!("{}.mp4", p.id));
         let telemetry = dir.join(format!("{}.json", p.id));
         std::fs::write(&telemetry, &tel_bytes)?;
-        let (size, sha256) = match mp4::write_segment(clip, p.secs, p.start_ms, &video) {
+        let (size, sha256) = match mp4::write_segment(clip, p.secs, p.start_ms, gps, &video) {
             Ok(x) => x,
             Err(e) => {
                 let _ = std::fs::remove_file(&telemetry);

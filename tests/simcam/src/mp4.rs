@@ -17,6 +17,7 @@ use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use dashkeep_core::protocol::GpsFix;
 use sha2::{Digest, Sha256};
 use shiguredo_mp4::boxes::{EdtsBox, ElstBox, ElstEntry, HdlrBox, SampleEntry};
 use shiguredo_mp4::demux::{Input, Mp4FileDemuxer};
@@ -186,7 +187,12 @@ struct Layout {
     size: u64,
 }
 
-fn layout(clip: &Clip, secs: u32, start_ms: i64) -> Result<Layout, SimError> {
+fn layout(
+    clip: &Clip,
+    secs: u32,
+    start_ms: i64,
+    gps: Option<&[GpsFix]>,
+) -> Result<Layout, SimError> {
     let options = Mp4FileMuxerOptions {
         creation_timestamp: Duration::from_millis(u64::try_from(start_ms).unwrap_or(0)),
         ..Default::default()
@@ -243,25 +249,43 @@ fn layout(clip: &Clip, secs: u32, start_ms: i64) -> Result<Layout, SimError> {
             });
         }
     }
-    let moov = moov.encode_to_vec().map_err(|e| mp4_err("moov", e))?;
+    let mut moov = moov.encode_to_vec().map_err(|e| mp4_err("moov", e))?;
+    if let Some(fixes) = gps {
+        // Novatek: a `gps ` box at the end of `moov` (the file's last box, so no sample offset
+        // moves), its records right after `moov`.
+        let index_len = 16 + 8 * fixes.len() as u64;
+        let records_at = pos + moov.len() as u64 + index_len;
+        let (index, records) = crate::novatek::gps_boxes(fixes, start_ms, records_at);
+        moov.extend_from_slice(&index);
+        let moov_len = u32::try_from(moov.len()).map_err(|e| mp4_err("moov", e))?;
+        moov[..4].copy_from_slice(&moov_len.to_be_bytes());
+        moov.extend_from_slice(&records);
+    }
     let size = pos + moov.len() as u64;
     Ok(Layout { head, mdat_header, moov, size })
 }
 
 /// The size in bytes of the segment [`write_segment`] would write.
-pub(crate) fn segment_size(clip: &Clip, secs: u32, start_ms: i64) -> Result<u64, SimError> {
-    Ok(layout(clip, secs, start_ms)?.size)
+pub(crate) fn segment_size(
+    clip: &Clip,
+    secs: u32,
+    start_ms: i64,
+    gps: Option<&[GpsFix]>,
+) -> Result<u64, SimError> {
+    Ok(layout(clip, secs, start_ms, gps)?.size)
 }
 
 /// Writes a `secs`-second segment to `path` (via `path.tmp`, renamed when complete) and returns
-/// its size and SHA-256 (lowercase hex). Memory use is bounded (a 256 KiB write buffer).
+/// its size and SHA-256 (lowercase hex). Memory use is bounded (a 256 KiB write buffer). With
+/// `gps`, the fixes are embedded as a Novatek camera does (`novatek::gps_boxes`).
 pub(crate) fn write_segment(
     clip: &Clip,
     secs: u32,
     start_ms: i64,
+    gps: Option<&[GpsFix]>,
     path: &Path,
 ) -> Result<(u64, String), SimError> {
-    let lay = layout(clip, secs, start_ms)?;
+    let lay = layout(clip, secs, start_ms, gps)?;
     let tmp = path.with_extension("mp4.tmp");
     let result = (|| -> std::io::Result<String> {
         let mut out = BufWriter::with_capacity(256 * 1024, File::create(&tmp)?);
@@ -305,10 +329,10 @@ mod tests {
         assert_eq!(embedded.data, clip.data, "the embedded fixture is the repository's file");
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("x.mp4");
-        let (size, sha) = write_segment(&clip, 3, 1_795_000_000_000, &p).unwrap();
+        let (size, sha) = write_segment(&clip, 3, 1_795_000_000_000, None, &p).unwrap();
         let bytes = std::fs::read(&p).unwrap();
         assert_eq!(bytes.len() as u64, size);
-        assert_eq!(segment_size(&clip, 3, 1_795_000_000_000).unwrap(), size);
+        assert_eq!(segment_size(&clip, 3, 1_795_000_000_000, None).unwrap(), size);
         assert_eq!(hex::encode(Sha256::digest(&bytes)), sha);
         // mdat first, moov last.
         let mdat = bytes.windows(4).position(|w| w == b"mdat").unwrap();

@@ -13,7 +13,7 @@ use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use dashkeep_core::protocol::SegmentInfo;
+use dashkeep_core::protocol::{GpsFix, SegmentInfo};
 
 use crate::camera::{Inner, Stored, lock};
 
@@ -68,6 +68,49 @@ fn parts(ms: i64) -> (i64, i64, i64, i64, i64, i64) {
     let (y, mo, d) = civil(s.div_euclid(86_400));
     let t = s.rem_euclid(86_400);
     (y, mo, d, t / 3600, t / 60 % 60, t % 60)
+}
+
+/// Novatek's embedded GPS for a segment starting at `start_ms`: the `gps ` box to append inside
+/// `moov` (indexing records that start at `records_at` in the file) and the `free` boxes
+/// holding one `freeGPS ` record per fix, to write right after it. Layout as exiftool's
+/// `ProcessFreeGPS` reads it: at byte 48 the UTC time (six u32 LE: hour, minute, second,
+/// year - 2000, month, day), `A`, the hemispheres, a pad byte, then f32 LE latitude and
+/// longitude in DDDmm.mmmm and the speed in knots.
+pub(crate) fn gps_boxes(fixes: &[GpsFix], start_ms: i64, records_at: u64) -> (Vec<u8>, Vec<u8>) {
+    const RECORD: usize = 256;
+    let count = u32::try_from(fixes.len()).unwrap_or(u32::MAX);
+    let mut index = Vec::with_capacity(16 + 8 * fixes.len());
+    index.extend_from_slice(&(16 + 8 * count).to_be_bytes());
+    index.extend_from_slice(b"gps ");
+    index.extend_from_slice(&0x0101u32.to_be_bytes());
+    index.extend_from_slice(&count.to_be_bytes());
+    let mut records = Vec::with_capacity(RECORD * fixes.len());
+    for (i, fix) in fixes.iter().enumerate() {
+        let at = records_at + (i * RECORD) as u64;
+        index.extend_from_slice(&u32::try_from(at).unwrap_or(u32::MAX).to_be_bytes());
+        index.extend_from_slice(&(RECORD as u32).to_be_bytes());
+        let mut r = vec![0u8; RECORD];
+        r[..4].copy_from_slice(&(RECORD as u32).to_be_bytes());
+        r[4..12].copy_from_slice(b"freeGPS ");
+        let (y, mo, d, h, mi, s) = parts(start_ms + i64::from(fix.t_ms));
+        for (k, v) in [h, mi, s, y - 2000, mo, d].into_iter().enumerate() {
+            let v = u32::try_from(v).unwrap_or(0);
+            r[48 + 4 * k..52 + 4 * k].copy_from_slice(&v.to_le_bytes());
+        }
+        let ns = if fix.lat < 0.0 { b'S' } else { b'N' };
+        let ew = if fix.lon < 0.0 { b'W' } else { b'E' };
+        r[72..76].copy_from_slice(&[b'A', ns, ew, 0]);
+        let dddmm = |deg: f64| {
+            let deg = deg.abs();
+            (deg.trunc() * 100.0 + deg.fract() * 60.0) as f32
+        };
+        let knots = (f64::from(fix.speed_mps) * 3600.0 / 1852.0) as f32;
+        for (at, v) in [(76, dddmm(fix.lat)), (80, dddmm(fix.lon)), (84, knots)] {
+            r[at..at + 4].copy_from_slice(&v.to_le_bytes());
+        }
+        records.extend_from_slice(&r);
+    }
+    (index, records)
 }
 
 /// The Viofo-style name of a segment: `2026_1130_051500_001F.MP4` (start time, running number,

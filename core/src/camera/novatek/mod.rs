@@ -2,11 +2,12 @@
 //! (often `http://192.168.1.254`), commands as `GET /?custom=1&cmd=N[&par=P][&str=S]`, answers
 //! in XML. See `docs/cameras.md` ("Protocol facts") for what is known and from where.
 //!
-//! So far this folder holds the pure parsers of the camera's answers: the file list of
-//! `cmd=3015` ([`listing`]) and the `<Function>` replies of the other commands ([`reply`]). The
-//! driver that speaks to a camera comes next (see the plan in `docs/cameras.md`).
+//! The folder holds the driver ([`client`]), the pure parsers of the camera's answers: the file
+//! list of `cmd=3015` ([`listing`]) and the `<Function>` replies of the other commands
+//! ([`reply`]), and the reader of the GPS records the camera embeds in its MP4 files ([`gps`]).
 
 pub mod client;
+pub mod gps;
 pub mod listing;
 pub mod reply;
 

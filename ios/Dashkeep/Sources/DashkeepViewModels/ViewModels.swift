@@ -20,6 +20,18 @@ public func userMessage(_ error: Error) -> String {
     }
 }
 
+public extension ClipReason {
+    /// The clip's title from what triggered it (the same words as the Android app).
+    var title: String {
+        switch self {
+        case .hardBrake: return "Hard brake"
+        case .collision: return "Collision"
+        case .cameraLocked: return "Locked by the camera"
+        case .manual: return "Manual clip"
+        }
+    }
+}
+
 /// Home: Connect or Stream, the connection with its retry, downloads, storage, at-risk, last incident.
 @MainActor @Observable
 public final class HomeViewModel {

@@ -198,3 +198,55 @@ impl Drop for Tmpfs {
         let _ = std::process::Command::new("umount").arg("-l").arg(&self.0).status();
     }
 }
+
+/// Waits until the phone's background pipeline has no clip left to cut.
+pub async fn settle(phone: &Companion) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        phone.cut_pending_clips().await.expect("cut");
+        let clips = phone.clips().await.expect("clips");
+        if clips.iter().all(|c| c.state != dashkeep_core::catalog::ClipState::Pending) {
+            return;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "clips still pending: {clips:?}");
+    }
+}
+
+/// What the phone's own IMU would have felt in the car: the card's G-sensor data (each sample
+/// turned into the phone's frame by `to_phone`) with each GPS speed on the sample before it.
+pub fn phone_imu_from_card(
+    world: &World,
+    to_phone: impl Fn([f64; 3]) -> [f64; 3],
+) -> Vec<dashkeep_core::events::MotionSample> {
+    let mut card = world.camera.card();
+    card.sort_by_key(|(i, _, _)| i.seq);
+    let mut out = Vec::new();
+    for (info, _, telemetry) in card {
+        let t: dashkeep_core::protocol::Telemetry =
+            serde_json::from_slice(&std::fs::read(telemetry).expect("telemetry")).expect("json");
+        for a in &t.accel {
+            let [x, y, z] = to_phone([f64::from(a.ax), f64::from(a.ay), f64::from(a.az)]);
+            let at = (info.start_ms as f64 + f64::from(a.t_ms)) / 1000.0;
+            out.push(dashkeep_core::events::MotionSample::accel(at, x, y, z));
+        }
+        for fix in &t.gps {
+            let at = (info.start_ms as f64 + f64::from(fix.t_ms)) / 1000.0;
+            if let Some(s) = out.iter_mut().rev().find(|s| s.t <= at) {
+                s.speed_mps = Some(f64::from(fix.speed_mps));
+            }
+        }
+    }
+    out
+}
+
+/// The duration ffprobe reads from a video file, in seconds.
+pub fn probe_duration(path: &Path) -> f64 {
+    let out = std::process::Command::new("ffprobe")
+        .args(["-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0"])
+        .arg(path)
+        .output()
+        .expect("ffprobe must be installed (scripts/test-all installs ffmpeg)");
+    assert!(out.status.success(), "ffprobe: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().parse().expect("a duration")
+}

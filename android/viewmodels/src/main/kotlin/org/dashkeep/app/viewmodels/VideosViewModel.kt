@@ -75,6 +75,7 @@ data class VideosState(
 fun ClipReason.title(): String = when (this) {
     ClipReason.HARD_BRAKE -> "Hard brake"
     ClipReason.COLLISION -> "Collision"
+    ClipReason.CAMERA_LOCKED -> "Locked by the camera"
     ClipReason.MANUAL -> "Manual clip"
 }
 

@@ -8,6 +8,7 @@ import kotlinx.coroutines.flow.first
 import kotlinx.coroutines.runBlocking
 import kotlinx.coroutines.withTimeout
 import org.dashkeep.ffi.BleTransport
+import org.dashkeep.ffi.ClipReason
 import org.dashkeep.ffi.openCompanion
 import org.dashkeep.ffi.CompanionSettings
 import org.dashkeep.ffi.Residency
@@ -104,6 +105,13 @@ class ViewModelsTest {
         assertEquals(0.7, settings.state.value.quota, "the core refused it")
         assertTrue(settings.state.value.error!!.startsWith("Storage: "))
         assertFalse(settings.state.value.pairingAvailable)
+    }
+
+    @Test
+    fun `every clip reason has its title, the camera's lock included`() {
+        assertEquals("Locked by the camera", ClipReason.CAMERA_LOCKED.title())
+        val titles = ClipReason.values().map { it.title() }
+        assertEquals(titles.size, titles.toSet().size, "one title per reason: $titles")
     }
 
     @Test
