@@ -86,8 +86,8 @@ pub struct Incident {
     pub kind: String,
     /// Its onset, ms since the Unix epoch.
     pub at_ms: i64,
-    /// Its peak acceleration in g.
-    pub peak_g: f64,
+    /// Its peak acceleration in g; `null` when the camera reported it by locking files.
+    pub peak_g: Option<f64>,
     /// How long it lasted, ms.
     pub duration_ms: i64,
     /// Latitude, when known.
@@ -100,12 +100,13 @@ pub struct Incident {
 
 impl From<core_catalog::EventRecord> for Incident {
     fn from(e: core_catalog::EventRecord) -> Self {
+        let peak_g = e.measured_peak_g();
         Self {
             id: e.id,
             drive_id: e.drive_id.map(|d| d.0),
             kind: e.kind,
             at_ms: e.at_ms,
-            peak_g: e.peak_g,
+            peak_g,
             duration_ms: e.duration_ms,
             lat: e.lat,
             lon: e.lon,

@@ -80,8 +80,8 @@ pub struct DriveIncident {
     pub at_ms: i64,
     /// Onset, ms since the drive's start.
     pub offset_ms: i64,
-    /// Peak acceleration, g.
-    pub peak_g: f64,
+    /// Peak acceleration, g; `null` when the camera reported it by locking files.
+    pub peak_g: Option<f64>,
     /// Duration, ms.
     pub duration_ms: i64,
     /// `camera`, `phone` or `both`.
@@ -222,12 +222,13 @@ impl From<core_drive::Overwrite> for OverwriteDue {
 
 impl From<core_drive::Incident> for DriveIncident {
     fn from(i: core_drive::Incident) -> Self {
+        let peak_g = dashkeep_core::catalog::measured_peak_g(&i.kind, i.peak_g);
         Self {
             id: i.id,
             kind: i.kind,
             at_ms: i.at_ms,
             offset_ms: i.offset_ms,
-            peak_g: i.peak_g,
+            peak_g,
             duration_ms: i.duration_ms,
             source: i.source,
             place: i.place.map(|p| IncidentPlace {

@@ -135,6 +135,19 @@ pub struct EventRecord {
     pub source: String,
 }
 
+impl EventRecord {
+    /// The peak the G-sensor measured; `None` for an incident the camera reported by locking
+    /// its files, which carries no reading.
+    pub fn measured_peak_g(&self) -> Option<f64> {
+        measured_peak_g(&self.kind, self.peak_g)
+    }
+}
+
+/// `peak_g` of an incident of `kind`, unless the kind carries no reading (`camera_locked`).
+pub fn measured_peak_g(kind: &str, peak_g: f64) -> Option<f64> {
+    (kind != ClipReason::CameraLocked.as_str()).then_some(peak_g)
+}
+
 /// The columns `event_from_row` reads.
 pub(super) const EVENT_SELECT: &str =
     "SELECT id, drive_id, kind, at_ms, peak_g, duration_ms, lat, lon, source FROM events";

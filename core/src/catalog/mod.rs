@@ -20,6 +20,7 @@ use rusqlite_migration::{M, Migrations};
 use crate::protocol::{CameraStatus, SegmentInfo};
 pub use clip_queries::{
     ClipId, ClipReason, ClipRecord, ClipState, EventRecord, NewEvent, SAME_MOMENT_MS,
+    measured_peak_g,
 };
 pub use cloud_queries::{
     CloudClipRow, CloudPart, NewClip, RestoredClip, Tombstone, UploadJob, UploadState,

@@ -46,7 +46,7 @@ struct HomeView: View {
                 }
             }
             if let i = vm.lastIncident {
-                Section("Last incident") { Text("\(i.kind) · \(i.peakG, specifier: "%.1f") g · \(date(i.atMs), style: .relative) ago") }
+                Section("Last incident") { Text("\(i.kind)\(peak(i.peakG)) · \(date(i.atMs), style: .relative) ago") }
             }
         }
         .task { await vm.listen() }
@@ -86,7 +86,7 @@ struct VideosView: View {
                 List(vm.clips, id: \.id) { c in
                     NavigationLink { ClipView(vm: ClipViewModel(companion: companion, id: c.id)) } label: {
                         VStack(alignment: .leading) {
-                            Text("\(c.reason)").font(.headline)
+                            Text(c.reason.title).font(.headline)
                             Badges(residencies: c.residencies)
                             if c.uploadState == .uploading, let total = c.sizeBytes { ProgressView(value: Double(c.uploadBytesDone), total: Double(max(total, 1))) }
                         }
@@ -98,6 +98,9 @@ struct VideosView: View {
         .task { await vm.listen() }
     }
 }
+
+/// " · 0.4 g" for a measured peak; nothing for an incident the camera reported by locking files.
+private func peak(_ g: Double?) -> String { g.map { String(format: " · %.1f g", $0) } ?? "" }
 
 /// Plays phone files back to back (a drive's segments, or one clip) with AVQueuePlayer, which
 /// loads the next item ahead. The player lives as long as the view, not one render.
@@ -172,10 +175,10 @@ struct ClipView: View {
             if let e = vm.error { Text(e).foregroundStyle(.red) }
             if let c = vm.clip {
                 if let p = c.phonePath { PlaylistPlayer(files: [p]).frame(height: 220) }
-                Text("\(c.reason)").font(.title2)
+                Text(c.reason.title).font(.title2)
                 Text(date(c.startMs), style: .date)
                 if let i = vm.incident {
-                    Text("Peak \(i.peakG, specifier: "%.2f") g")
+                    if let g = i.peakG { Text("Peak \(g, specifier: "%.2f") g") }
                     if let lat = i.lat, let lon = i.lon { Text("\(lat, specifier: "%.5f"), \(lon, specifier: "%.5f")") }
                 }
                 Badges(residencies: c.residencies)

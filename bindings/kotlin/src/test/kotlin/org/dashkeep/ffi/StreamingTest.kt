@@ -153,7 +153,7 @@ class StreamingTest {
         }
         val incident = session.listener.all<CompanionEvent.IncidentDetected>().first().incident
         assertEquals("hard_brake", incident.kind)
-        assertTrue(incident.peakG > 0.3, "$incident")
+        assertTrue(incident.peakG!! > 0.3, "$incident")
         assertTrue(companion.incidents(10u).any { it.id == incident.id })
         val created = session.listener.all<CompanionEvent.ClipCreated>().first { it.clip.reason == ClipReason.HARD_BRAKE }.clip
         assertEquals(ClipState.READY, created.state)

@@ -89,7 +89,8 @@ fun DriveScreen(vm: DriveViewModel, onOpenClip: (Long) -> Unit) {
             Section("Incidents") {
                 state.incidents.forEach { i ->
                     val place = if (i.lat != null && i.lon != null) " · %.5f, %.5f".format(i.lat, i.lon) else ""
-                    Text("${kindLabel(i.kind)} at ${duration(i.offsetMs)} · %.1f g$place".format(i.peakG))
+                    val peak = i.peakG?.let { " · %.1f g".format(it) } ?: ""
+                    Text("${kindLabel(i.kind)} at ${duration(i.offsetMs)}$peak$place")
                 }
             }
         }

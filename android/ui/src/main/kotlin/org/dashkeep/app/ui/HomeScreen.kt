@@ -133,7 +133,7 @@ private fun Storage(s: StorageBar) {
 @Composable
 private fun LastIncidentCard(i: LastIncident, onOpenDrive: (Long) -> Unit) {
     Section("Last incident") {
-        Text("${kindLabel(i.kind)} · %.1f g".format(i.peakG), style = MaterialTheme.typography.titleMedium)
+        Text(kindLabel(i.kind) + (i.peakG?.let { " · %.1f g".format(it) } ?: ""), style = MaterialTheme.typography.titleMedium)
         Text(dateTime(i.atMs), style = MaterialTheme.typography.bodySmall)
         i.driveId?.let { id -> OutlinedButton({ onOpenDrive(id) }) { Text("Open the drive") } }
     }

@@ -31,7 +31,7 @@ data class TimelineSegment(
 data class PlaylistEntry(val path: String, val durationMs: Long)
 
 /** An incident marked on the timeline. */
-data class TimelineIncident(val id: Long, val kind: String, val offsetMs: Long, val peakG: Double, val lat: Double?, val lon: Double?)
+data class TimelineIncident(val id: Long, val kind: String, val offsetMs: Long, val peakG: Double?, val lat: Double?, val lon: Double?)
 
 /** Everything a drive's page renders. */
 data class DriveState(

@@ -122,7 +122,7 @@ data class Download(val segmentId: Long, val bytesDone: Long, val bytesTotal: Lo
 }
 
 /** The newest incident, for the Home screen's card. */
-data class LastIncident(val kind: String, val atMs: Long, val peakG: Double, val driveId: Long?)
+data class LastIncident(val kind: String, val atMs: Long, val peakG: Double?, val driveId: Long?)
 
 /** Everything the Home screen renders. */
 data class HomeState(
