@@ -309,7 +309,12 @@ impl From<dashkeep_core::CompanionError> for CompanionError {
             C::Secrets(e) => Self::SecretStore { detail: e.to_string() },
             C::Drive(e) => e.into(),
             C::UnknownCamera(e) => {
-                Self::Camera { detail: e.to_string(), reason: CameraErrorKind::Protocol }
+                let reason = if e.nothing_answered {
+                    CameraErrorKind::Unreachable
+                } else {
+                    CameraErrorKind::Protocol
+                };
+                Self::Camera { detail: e.to_string(), reason }
             }
         }
     }

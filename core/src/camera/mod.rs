@@ -172,13 +172,20 @@ pub(crate) fn http_builder(tls: Option<rustls::ClientConfig>) -> reqwest::Client
     builder
 }
 
+/// Refuses what cannot be a camera's address: anything but an `http://` or `https://` URL.
+pub fn check_camera_url(base_url: &str) -> Result<(), CameraError> {
+    if base_url.starts_with("http://") || base_url.starts_with("https://") {
+        Ok(())
+    } else {
+        Err(CameraError::BadUrl(base_url.to_string()))
+    }
+}
+
 impl CameraClient {
     /// A client for the camera at `base_url` (e.g. `http://192.168.42.1:80`).
     pub fn new(base_url: &str) -> Result<Self, CameraError> {
+        check_camera_url(base_url)?;
         let base = base_url.trim_end_matches('/').to_string();
-        if !(base.starts_with("http://") || base.starts_with("https://")) {
-            return Err(CameraError::BadUrl(base_url.to_string()));
-        }
         Ok(Self {
             http: http_client(None)?,
             base,

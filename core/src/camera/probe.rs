@@ -84,6 +84,9 @@ pub enum ProbeAnswer {
 pub struct ProbeError {
     /// Every probe tried, with what it answered.
     pub tried: Vec<(Probe, String)>,
+    /// No probe got any HTTP answer: nothing is there (or it is off), rather than a device that
+    /// is not a camera this app speaks to.
+    pub nothing_answered: bool,
 }
 
 fn tried_list(tried: &[(Probe, String)]) -> String {
@@ -117,14 +120,16 @@ pub fn recognise(dialect: Dialect, answer: &ProbeAnswer) -> bool {
 /// gives each probe's answer, in any order (a probe without an answer was not tried).
 pub fn identify(answers: &[(Dialect, ProbeAnswer)]) -> Result<Dialect, ProbeError> {
     let mut tried = Vec::new();
+    let mut nothing_answered = true;
     for probe in PROBES {
         let Some((_, answer)) = answers.iter().find(|(d, _)| *d == probe.dialect) else { continue };
         if recognise(probe.dialect, answer) {
             return Ok(probe.dialect);
         }
+        nothing_answered &= matches!(answer, ProbeAnswer::Unreachable(_));
         tried.push((probe, describe(answer)));
     }
-    Err(ProbeError { tried })
+    Err(ProbeError { tried, nothing_answered })
 }
 
 /// The most of a probe's body read: enough for every dialect's answer to its probe.

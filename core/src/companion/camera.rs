@@ -41,6 +41,7 @@ impl Companion {
     /// The protocol the camera at `camera_url` speaks: Dashkeep's for a paired camera's address,
     /// otherwise found by asking ([`probe::probe`]).
     pub async fn identify_camera(&self, camera_url: &str) -> Result<Dialect, CompanionError> {
+        crate::camera::check_camera_url(camera_url)?;
         if self.paired.is_paired_address(camera_url) {
             return Ok(Dialect::Dashkeep);
         }
