@@ -136,13 +136,19 @@ pub fn identify(answers: &[(Dialect, ProbeAnswer)]) -> Result<Dialect, ProbeErro
 const MAX_PROBE_BODY: usize = 64 * 1024;
 /// How long one probe may take: cameras answer on their own WiFi within milliseconds.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
+/// How long a probe waits for a connection: an address off this network only times out, and
+/// the apps probe several at once before a camera is paired.
+const PROBE_CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// Finds out which protocol the camera at `base_url` speaks: sends [`PROBES`] in order and
 /// stops at the first answer its dialect recognises. An unknown camera (or nothing at that
 /// address) is a [`ProbeError`] listing every probe and what it got.
 pub async fn probe(base_url: &str) -> Result<Dialect, ProbeError> {
     let base = base_url.trim_end_matches('/');
-    let http = crate::camera::http_builder(None).timeout(PROBE_TIMEOUT).build();
+    let http = crate::camera::http_builder(None)
+        .timeout(PROBE_TIMEOUT)
+        .connect_timeout(PROBE_CONNECT_TIMEOUT)
+        .build();
     let mut answers = Vec::new();
     for p in PROBES {
         let answer = match &http {
