@@ -237,6 +237,17 @@ struct Paired {
     known: Vec<PairedCamera>,
 }
 
+impl Paired {
+    /// The paired camera whose API is at `url`'s address, the current one first.
+    fn at(&self, url: &str) -> Option<&PairedCamera> {
+        let target = authority(url)?;
+        self.current
+            .iter()
+            .chain(self.known.iter())
+            .find(|c| authority(&c.payload.api_url).as_ref() == Some(&target))
+    }
+}
+
 impl PairedAccess {
     fn lock(&self) -> std::sync::MutexGuard<'_, Paired> {
         self.0.lock().unwrap_or_else(|e| e.into_inner())
@@ -286,12 +297,7 @@ impl PairedAccess {
     /// refuses a camera claiming the serial of a paired one.
     pub(crate) fn client_for(&self, url: &str) -> Result<CameraClient, CameraError> {
         let paired = self.lock();
-        let target = authority(url);
-        let current = paired.current.iter();
-        if let Some(camera) = current
-            .chain(paired.known.iter())
-            .find(|c| target.is_some() && authority(&c.payload.api_url) == target)
-        {
+        if let Some(camera) = paired.at(url) {
             return CameraClient::paired(camera);
         }
         let reserved = paired.known.iter().map(|c| c.serial.clone()).collect();
@@ -300,14 +306,7 @@ impl PairedAccess {
 
     /// Whether `url` points at a paired camera's address (whatever the scheme or path).
     pub(crate) fn is_paired_address(&self, url: &str) -> bool {
-        let paired = self.lock();
-        let target = authority(url);
-        target.is_some()
-            && paired
-                .current
-                .iter()
-                .chain(paired.known.iter())
-                .any(|c| authority(&c.payload.api_url) == target)
+        self.lock().at(url).is_some()
     }
 
     /// A client for the catalogued camera `serial` last reached at `url`: its pinned, signed
