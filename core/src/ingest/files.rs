@@ -56,9 +56,6 @@ fn drive_id(drive: &FileDrive) -> Option<String> {
     is_safe_id(&id).then_some(id)
 }
 
-/// The incident kind (and clip reason) of a moment the camera protected.
-const CAMERA_LOCKED: &str = "camera_locked";
-
 /// A file this pass stored on the phone (its arrival is announced once its incident is planned).
 struct StoredFile {
     drive: DriveId,
@@ -265,7 +262,7 @@ impl Ingestor {
         let Some((drive, start_ms, end_ms)) = span else { return Ok(()) };
         let event = NewEvent {
             drive: Some(drive),
-            kind: CAMERA_LOCKED,
+            kind: ClipReason::CameraLocked.as_str(),
             at_ms: start_ms,
             peak_g: 0.0,
             duration_ms: end_ms - start_ms,
