@@ -17,6 +17,7 @@ use bytes::Bytes;
 use futures_util::Stream;
 
 use crate::camera::CameraError;
+use crate::camera::blackvue::BlackVueError;
 use crate::camera::novatek::client::NovatekError;
 use crate::camera::probe::Dialect;
 
@@ -24,7 +25,8 @@ use crate::camera::probe::Dialect;
 /// holds, the bytes of one file (from an offset where the camera honours `Range`, else from 0),
 /// telemetry where the camera keeps it apart, its free space, and (optionally) deleting a file.
 /// Lock state travels in [`CameraFile::locked`]. One implementation per dialect: Dashkeep's own
-/// client ([`crate::camera::CameraClient`]), Novatek ([`crate::camera::novatek::NovatekDriver`]).
+/// client ([`crate::camera::CameraClient`]), Novatek ([`crate::camera::novatek::NovatekDriver`]),
+/// BlackVue legacy and 1.009+ ([`crate::camera::blackvue::BlackVueDriver`]).
 /// [`crate::camera::probe::connect`] picks the right one for a URL by probing.
 #[async_trait::async_trait]
 pub trait CameraDriver: Send + Sync {
@@ -49,6 +51,13 @@ pub trait CameraDriver: Send + Sync {
         file: &CameraFile,
         offset: u64,
     ) -> Result<Option<FileDownload>, DriverError>;
+
+    /// The size of `file` on the camera now: the listing's where it gives one; cameras whose
+    /// listing has none (BlackVue) ask the camera (`Content-Length`). `None` when the camera
+    /// does not say; such a file is not taken (its growth cannot be watched).
+    async fn file_size(&self, file: &CameraFile) -> Result<Option<u64>, DriverError> {
+        Ok(file.size)
+    }
 
     /// Telemetry the camera keeps beside the video (a side file), if it has any for `file`;
     /// telemetry inside the video is read from the downloaded file instead.
@@ -114,6 +123,9 @@ pub enum DriverError {
     /// The Novatek driver failed.
     #[error(transparent)]
     Novatek(#[from] NovatekError),
+    /// A BlackVue driver failed.
+    #[error(transparent)]
+    BlackVue(#[from] BlackVueError),
     /// The camera's protocol has no way to do this.
     #[error("a {dialect} camera cannot {what}")]
     Unsupported {
@@ -130,6 +142,7 @@ impl DriverError {
         match self {
             Self::Dashkeep(e) => e.is_transient(),
             Self::Novatek(e) => e.is_transient(),
+            Self::BlackVue(e) => e.is_transient(),
             Self::Unsupported { .. } => false,
         }
     }
@@ -525,6 +538,13 @@ pub fn safe_remote_path(path: &str) -> Option<String> {
     Some(out)
 }
 
+/// The start and whole size of a `Content-Range: bytes S-E/T` value (`T` may be `*`).
+pub(crate) fn parse_content_range(value: &str) -> Option<(u64, Option<u64>)> {
+    let (range, total) = value.strip_prefix("bytes ")?.split_once('/')?;
+    let start = ascii_number(range.split('-').next()?.trim())?;
+    Some((start, ascii_number(total.trim())))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -611,6 +631,15 @@ mod tests {
             "C:/Windows/System32/../x",
         ] {
             assert_eq!(safe_remote_path(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn content_ranges_give_start_and_total() {
+        assert_eq!(parse_content_range("bytes 10-19/20"), Some((10, Some(20))));
+        assert_eq!(parse_content_range("bytes 10-19/*"), Some((10, None)));
+        for bad in ["", "bytes", "bytes x-1/2", "items 1-2/3", "bytes 1-2", "bytes +1-2/3"] {
+            assert_eq!(parse_content_range(bad), None, "{bad:?}");
         }
     }
 

@@ -10,6 +10,7 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::camera::blackvue::listing::parse_legacy_list;
+use crate::camera::blackvue::{BlackVueDriver, Firmware};
 use crate::camera::novatek::{CMD_VERSION, NovatekDriver, reply::parse_reply};
 use crate::camera::{CameraDriver, DriverError};
 use crate::protocol::{ApiError, CameraStatus};
@@ -187,14 +188,13 @@ async fn ask(http: &reqwest::Client, url: &str) -> ProbeAnswer {
 
 /// The driver for a camera of `dialect` at `base_url`. Dashkeep cameras are streamed by ingest's
 /// checksum-verified path on [`crate::camera::CameraClient`] instead (which also implements
-/// the trait); BlackVue drivers are not built yet.
+/// the trait).
 pub fn driver_for(dialect: Dialect, base_url: &str) -> Result<Box<dyn CameraDriver>, DriverError> {
     match dialect {
         Dialect::Dashkeep => Ok(Box::new(crate::camera::CameraClient::new(base_url)?)),
         Dialect::Novatek => Ok(Box::new(NovatekDriver::new(base_url)?)),
-        Dialect::BlackVue1009 | Dialect::BlackVueLegacy => {
-            Err(DriverError::Unsupported { dialect, what: "be streamed yet" })
-        }
+        Dialect::BlackVueLegacy => Ok(Box::new(BlackVueDriver::new(base_url, Firmware::Legacy)?)),
+        Dialect::BlackVue1009 => Ok(Box::new(BlackVueDriver::new(base_url, Firmware::V1009)?)),
     }
 }
 

@@ -17,8 +17,8 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use super::{IngestError, IngestEvent, IngestReport, Ingestor, download, sync_file};
-use crate::camera::blackvue::gps::GpsTrack;
-use crate::camera::driver::{CameraFile, Container};
+use crate::camera::blackvue::gps::{self as blackvue_gps, GpsTrack};
+use crate::camera::driver::{CameraFile, Container, Listing};
 use crate::camera::file_drives::{FileDrive, GroupingRules, group_into_drives};
 use crate::camera::growth::GrowthWatch;
 use crate::camera::novatek::gps::{NovatekGpsError, read_gps};
@@ -111,6 +111,67 @@ async fn embedded_gps(dialect: Dialect, path: &Path) -> GpsTrack {
     }
 }
 
+/// The GPS of a BlackVue recording: its `.gps` side file where the camera serves one (legacy
+/// firmware), else the copy embedded in the downloaded MP4 (`free`/`gps `), timed from the
+/// recording's start. Bad lines are skipped and counted; a side file that cannot be fetched or
+/// an MP4 whose boxes cannot be walked leaves the file without GPS (logged), never refused.
+async fn blackvue_gps(driver: &dyn CameraDriver, file: &CameraFile, partial: &Path) -> GpsTrack {
+    let side = match driver.telemetry(file).await {
+        Ok(side) => side.map(|b| b.to_vec()),
+        Err(error) => {
+            tracing::warn!(file = %file.name, %error, "the GPS side file could not be fetched");
+            None
+        }
+    };
+    let data = match side {
+        Some(data) => Some(data),
+        None => {
+            let path = partial.to_path_buf();
+            let read = tokio::task::spawn_blocking(move || {
+                let mut mp4 = std::fs::File::open(&path)?;
+                let len = mp4.metadata()?.len();
+                blackvue_gps::read_embedded(&mut mp4, len)
+            })
+            .await;
+            match read {
+                Ok(Ok(data)) => data,
+                Ok(Err(error)) => {
+                    tracing::warn!(file = %file.name, %error, "the MP4's GPS could not be read");
+                    None
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "GPS reading task failed");
+                    None
+                }
+            }
+        }
+    };
+    let Some(data) = data else { return GpsTrack::default() };
+    let start = blackvue_gps::recording_start_ms(file.time, &data);
+    let track = blackvue_gps::parse_gps(&data, start);
+    if track.skipped > 0 {
+        let (fixes, skipped) = (track.fixes.len(), track.skipped);
+        tracing::info!(file = %file.name, fixes, skipped, "GPS records skipped in a camera file");
+    }
+    track
+}
+
+/// A file drive split by lens: one catalog drive per lens, the front first (the clip cutter plays
+/// a catalog drive's files one after the other, so the front and rear of one moment cannot share
+/// one). Each lane's id is its first file's, so the rear lane of a moment is named beside its
+/// front (`F20260101_120000_NF_mp4`, `F20260101_120000_NR_mp4`); incidents of both lenses of a
+/// moment merge into one (`SAME_MOMENT_MS`).
+fn lanes(drive: &FileDrive) -> Vec<FileDrive> {
+    drive
+        .channels()
+        .into_iter()
+        .map(|channel| FileDrive {
+            files: drive.files.iter().filter(|f| f.channel == channel).cloned().collect(),
+            ..*drive
+        })
+        .collect()
+}
+
 /// What the catalog records of a vendor camera.
 fn status_of(identity: CameraIdentity, free: Option<u64>) -> CameraStatus {
     CameraStatus {
@@ -168,9 +229,11 @@ impl Ingestor {
 
         let mut watch = GrowthWatch::new();
         let first = self.retrying(|| driver.list()).await?;
+        let first = self.with_sizes(driver, camera_id, first).await?;
         watch.settled(first.files.iter().filter_map(|f| Some((f.name.as_str(), f.size?))));
         download::sleep_or_cancel(settle, cancel).await?;
         let listing = self.retrying(|| driver.list()).await?;
+        let listing = self.with_sizes(driver, camera_id, listing).await?;
         let settled =
             watch.settled(listing.files.iter().filter_map(|f| Some((f.name.as_str(), f.size?))));
 
@@ -183,11 +246,37 @@ impl Ingestor {
         }
         let drives = group_into_drives(taken, &GroupingRules::default());
         for drive in drives.iter().rev() {
-            self.drive_pass(driver, camera_id, drive, &mut report, cancel).await?;
+            for lane in lanes(drive) {
+                self.drive_pass(driver, camera_id, &lane, &mut report, cancel).await?;
+            }
         }
         report.overwritten_on_camera =
             self.catalog.note_camera_overwrites(camera_id, present).await?;
         Ok(report)
+    }
+
+    /// The listing with a size for every file the camera can give one for: the listing's own,
+    /// the catalog's for a file already on the phone (nothing is asked), else the camera's
+    /// answer ([`CameraDriver::file_size`], BlackVue's `Content-Length`). A file whose size
+    /// cannot be had stays without one and waits for a later pass.
+    async fn with_sizes(
+        &self,
+        driver: &dyn CameraDriver,
+        camera_id: CameraId,
+        mut listing: Listing,
+    ) -> Result<Listing, IngestError> {
+        for file in listing.files.iter_mut().filter(|f| f.size.is_none()) {
+            let known = self.catalog.segment_by_camera_id(camera_id, segment_id(file)).await?;
+            if let Some(known) = known.filter(|s| s.phone_file.is_some()) {
+                file.size = Some(known.size_bytes);
+                continue;
+            }
+            match self.retrying(|| driver.file_size(file)).await {
+                Ok(size) => file.size = size,
+                Err(error) => tracing::info!(file = %file.name, %error, "no size from the camera"),
+            }
+        }
+        Ok(listing)
     }
 
     /// Ingests one drive's files in order. The drive is kept from the phone's loop recorder
@@ -322,7 +411,12 @@ impl Ingestor {
             }
         };
 
-        let gps = embedded_gps(driver.dialect(), &partial).await;
+        let gps = match driver.dialect() {
+            Dialect::BlackVueLegacy | Dialect::BlackVue1009 => {
+                blackvue_gps(driver, file, &partial).await
+            }
+            dialect => embedded_gps(dialect, &partial).await,
+        };
         let gps_fixes = u32::try_from(gps.fixes.len()).unwrap_or(u32::MAX);
         let gps_skipped = gps.skipped;
         let telemetry =

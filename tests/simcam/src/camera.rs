@@ -74,6 +74,8 @@ pub struct SimConfig {
     /// Whether video downloads honour `Range` (default true); without it every download is the
     /// whole file (200), as on cameras that ignore `Range`.
     pub range_support: bool,
+    /// The BlackVue dialects' choices (rear lens, unset clock).
+    pub blackvue: crate::blackvue::BlackVueOptions,
 }
 
 impl SimConfig {
@@ -99,6 +101,7 @@ impl SimConfig {
             wifi_starts_on: true,
             dialect: crate::Dialect::Dashkeep,
             range_support: true,
+            blackvue: crate::blackvue::BlackVueOptions::default(),
         }
     }
 }
@@ -389,7 +392,15 @@ impl Inner {
         let video = dir.join(format!("{}.mp4", p.id));
         let telemetry = dir.join(format!("{}.json", p.id));
         std::fs::write(&telemetry, &tel_bytes)?;
-        let (size, sha256) = match mp4::write_segment(clip, p.secs, p.start_ms, gps, &video) {
+        let written = mp4::write_segment(clip, p.secs, p.start_ms, gps, &video).and_then(|x| {
+            // A BlackVue 1.009 camera embeds its GPS in the MP4.
+            if self.cfg.dialect != crate::Dialect::BlackVue1009 {
+                return Ok(x);
+            }
+            let lines = crate::blackvue::nmea(&tel.gps, p.start_ms);
+            Ok(crate::blackvue::embed_gps(&video, &lines)?)
+        });
+        let (size, sha256) = match written {
             Ok(x) => x,
             Err(e) => {
                 let _ = std::fs::remove_file(&telemetry);

@@ -19,6 +19,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod blackvue;
 mod ble;
 mod camera;
 mod mp4;
@@ -41,6 +42,12 @@ pub enum Dialect {
     Dashkeep,
     /// A Novatek-based camera's XML commands and `A:\Novatek\Movie` files ([`novatek`]).
     Novatek,
+    /// A BlackVue camera before firmware 1.009: `blackvue_vod.cgi`, `/Record/`, `.gps` side
+    /// files ([`blackvue`]).
+    BlackVueLegacy,
+    /// A BlackVue camera with firmware 1.009 or later: `/accessible`, `/vodList`, files from
+    /// the root, GPS inside the MP4 ([`blackvue`]).
+    BlackVue1009,
 }
 
 /// Why the simulated camera could not do something.

@@ -54,12 +54,18 @@ struct Args {
     /// Wait after a failed pairing attempt, ms; doubles with each further failure.
     #[arg(long, default_value_t = 1000)]
     pairing_backoff_ms: u64,
-    /// The protocol to speak: dashkeep (the default) or novatek.
+    /// The protocol to speak: dashkeep (the default), novatek, blackvue-legacy or blackvue-1009.
     #[arg(long, default_value = "dashkeep", value_parser = parse_dialect)]
     dialect: Dialect,
     /// Ignore Range requests (every download is the whole file), as some cameras do.
     #[arg(long)]
     no_range: bool,
+    /// BlackVue dialects: no rear lens (front files only).
+    #[arg(long)]
+    no_rear: bool,
+    /// BlackVue dialects: the camera's clock was never set (names count from 1970).
+    #[arg(long)]
+    clock_unset: bool,
     /// Where the BLE GATT service (loopback transport) listens.
     #[arg(long, default_value = "127.0.0.1:8081")]
     ble_listen: SocketAddr,
@@ -89,7 +95,11 @@ fn parse_dialect(s: &str) -> Result<Dialect, String> {
     match s {
         "dashkeep" => Ok(Dialect::Dashkeep),
         "novatek" => Ok(Dialect::Novatek),
-        _ => Err(format!("unknown dialect {s:?} (dashkeep or novatek)")),
+        "blackvue-legacy" => Ok(Dialect::BlackVueLegacy),
+        "blackvue-1009" => Ok(Dialect::BlackVue1009),
+        _ => Err(format!(
+            "unknown dialect {s:?} (dashkeep, novatek, blackvue-legacy or blackvue-1009)"
+        )),
     }
 }
 
@@ -139,6 +149,10 @@ async fn main() -> anyhow::Result<()> {
     cfg.ble_listen = args.ble_listen;
     cfg.dialect = args.dialect;
     cfg.range_support = !args.no_range;
+    cfg.blackvue = dashkeep_simcam::blackvue::BlackVueOptions {
+        rear: !args.no_rear,
+        clock_unset: args.clock_unset,
+    };
     cfg.pairing_backoff = std::time::Duration::from_millis(args.pairing_backoff_ms);
     cfg.pairing_window = std::time::Duration::from_secs(args.pairing_window_secs);
     let cam = SimCamera::start(cfg).await?;

@@ -280,6 +280,21 @@ fn router(inner: Shared) -> Router {
                 &format!("{}/{{name}}", crate::novatek::LOCKED_DIR),
                 get(crate::novatek::locked_movie),
             ),
+        crate::Dialect::BlackVueLegacy => {
+            use crate::blackvue as bv;
+            Router::new()
+                .route("/blackvue_vod.cgi", get(bv::legacy_list))
+                .route(&format!("{}/{{name}}", bv::RECORD_DIR), get(bv::record))
+        }
+        crate::Dialect::BlackVue1009 => {
+            use crate::blackvue as bv;
+            Router::new()
+                .route("/accessible", get(bv::accessible))
+                .route("/vodList", get(bv::vod_list))
+                .route("/blackvue_vod.cgi", get(bv::legacy_refused))
+                .route(&format!("{}/{{name}}", bv::RECORD_DIR), get(bv::record_refused))
+                .route("/{name}", get(bv::root_file))
+        }
     };
     camera
         .route("/sim/faults", post(sim_fault))

@@ -4,12 +4,15 @@
 //! videos from the root, and answer `blackvue_vod.cgi` with 415. See `docs/cameras.md`
 //! ("Protocol facts") for what is known and from where.
 //!
-//! So far this folder holds pure parsers: both listings ([`listing`]) and the NMEA GPS records
-//! of the `.gps` side files and the MP4's embedded box ([`gps`]); the driver that speaks to a
-//! camera comes next (see the plan in `docs/cameras.md`).
+//! The folder holds the driver for both generations ([`client`]) and the pure parsers: both
+//! listings ([`listing`]) and the NMEA GPS records of the `.gps` side files and the MP4's
+//! embedded box ([`gps`]).
 
+pub mod client;
 pub mod gps;
 pub mod listing;
+
+pub use client::{BlackVueDriver, BlackVueError, Firmware};
 
 /// The legacy listing endpoint.
 pub const LEGACY_LIST_PATH: &str = "/blackvue_vod.cgi";

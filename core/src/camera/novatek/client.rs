@@ -18,7 +18,7 @@ use super::reply::{MAX_REPLY_BYTES, NovatekReplyError, Reply, parse_reply};
 use super::{CMD_DELETE, CMD_FILE_LIST, CMD_FREE_SPACE, CMD_RECORD, CMD_VERSION};
 use crate::camera::driver::{
     CameraDriver, CameraFile, CameraIdentity, DriverError, FileDownload, Listing, ListingLimits,
-    is_safe_file_name,
+    is_safe_file_name, parse_content_range,
 };
 use crate::camera::probe::Dialect;
 use crate::camera::{CameraError, http_client, read_limited};
@@ -168,16 +168,11 @@ fn camera_path(file: &CameraFile) -> Result<String, NovatekError> {
 
 /// Start and total of a `Content-Range: bytes S-E/T` header.
 fn content_range(resp: &reqwest::Response) -> Result<(u64, Option<u64>), NovatekError> {
-    let text = resp
-        .headers()
+    resp.headers()
         .get(header::CONTENT_RANGE)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("bytes "))
-        .ok_or(NovatekError::BadContentRange)?;
-    let (range, total) = text.split_once('/').ok_or(NovatekError::BadContentRange)?;
-    let start = range.split('-').next().and_then(|s| s.trim().parse().ok());
-    let start = start.ok_or(NovatekError::BadContentRange)?;
-    Ok((start, total.trim().parse().ok()))
+        .and_then(parse_content_range)
+        .ok_or(NovatekError::BadContentRange)
 }
 
 #[async_trait::async_trait]
