@@ -799,6 +799,11 @@ fn is_segment_specific(e: &IngestError) -> bool {
             crate::camera::novatek::NovatekError::Status(404)
                 | crate::camera::novatek::NovatekError::UnsafePath(_)
         ),
+        IngestError::Driver(DriverError::BlackVue(e)) => matches!(
+            e,
+            crate::camera::blackvue::BlackVueError::Status(404)
+                | crate::camera::blackvue::BlackVueError::UnsafePath(_)
+        ),
         IngestError::Camera(CameraError::Status { status, .. }) => *status == 404,
         _ => false,
     }

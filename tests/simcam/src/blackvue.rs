@@ -130,7 +130,7 @@ pub(crate) fn embed_gps(path: &FsPath, lines: &[u8]) -> std::io::Result<(u64, St
 }
 
 /// The card's recordings with their names, in recording order (front, then rear).
-fn card(inner: &Inner) -> Vec<(String, Stored)> {
+pub(crate) fn card(inner: &Inner) -> Vec<(String, Stored)> {
     let segments: Vec<Stored> = lock(&inner.state).segments.iter().cloned().collect();
     let options = inner.cfg.blackvue;
     let first = inner.cfg.scenario.start_ms;

@@ -794,6 +794,13 @@ impl SimCamera {
         self.inner.status()
     }
 
+    /// The BlackVue dialects' files, as their listing names them: each name with its segment,
+    /// video and telemetry on the card (a rear file shares its front's segment).
+    pub fn blackvue_card(&self) -> Vec<(String, SegmentInfo, PathBuf, PathBuf)> {
+        let card = crate::blackvue::card(&self.inner);
+        card.into_iter().map(|(name, s)| (name, s.info, s.video, s.telemetry)).collect()
+    }
+
     /// Arms a fault (see [`Fault`]). Counted faults of the same kind replace the previous one.
     pub fn inject(&self, fault: Fault) {
         tracing::info!(?fault, "fault injected");

@@ -1,0 +1,330 @@
+//! BlackVue cameras, legacy firmware and 1.009+, simulated over real loopback sockets: the phone
+//! finds out which firmware it speaks without being told (`Companion::stream_camera`), takes the
+//! sizes the listings lack from `Content-Length`, streams front and rear files into a real data
+//! directory (SQLite catalog, files checked by the MP4 reader and ffprobe), resumes dropped
+//! downloads with Range (or restarts them cleanly where the camera ignores Range), reads the GPS
+//! from the `.gps` side files (legacy) or from inside the MP4 (1.009), and makes the camera's
+//! event (`E`) files an incident with a clip.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use common::{World, files_below, probe_duration, settle};
+use dashkeep_core::camera::probe::{self, Dialect};
+use dashkeep_core::catalog::{ClipReason, ClipState, Residency};
+use dashkeep_core::ingest::IngestReport;
+use dashkeep_core::protocol::{GpsFix, SegmentInfo, Telemetry};
+use dashkeep_core::storage::{SafetyFloor, StorageError, StorageProbe, VolumeSpace};
+use dashkeep_core::{Companion, CompanionConfig};
+use dashkeep_simcam::blackvue::BlackVueOptions;
+use dashkeep_simcam::{Fault, Scenario, SimConfig};
+
+const DIALECTS: [(dashkeep_simcam::Dialect, Dialect); 2] = [
+    (dashkeep_simcam::Dialect::BlackVueLegacy, Dialect::BlackVueLegacy),
+    (dashkeep_simcam::Dialect::BlackVue1009, Dialect::BlackVue1009),
+];
+
+/// Two drives of three 10 s moments each, a minute apart, each moment a front and a rear file;
+/// the second drive's first two moments are events (a hard brake): `E` files.
+async fn blackvue_camera(
+    dialect: dashkeep_simcam::Dialect,
+    range_support: bool,
+    options: BlackVueOptions,
+) -> World {
+    common::world_with(Scenario::multi_drive(2, 30, 10), |c| SimConfig {
+        instant: true,
+        speed: 600.0,
+        dialect,
+        range_support,
+        blackvue: options,
+        ..c
+    })
+    .await
+}
+
+/// Streams the camera once, without telling the phone what it is: it must find `dialect`.
+async fn stream(world: &World, phone: &Companion, dialect: Dialect) -> IngestReport {
+    let url = world.camera.base_url();
+    let streamed = phone.stream_camera(&url).await.expect("stream the card");
+    assert_eq!(streamed.dialect, dialect);
+    streamed.report
+}
+
+/// The card's files by BlackVue name: the segment, its video on the card and its telemetry.
+fn card_files(world: &World) -> Vec<(String, SegmentInfo, PathBuf, PathBuf)> {
+    world.camera.blackvue_card()
+}
+
+/// Every file on the card is on the phone under its BlackVue name, byte-identical, and ffprobe
+/// reads it as H.264 video.
+async fn assert_phone_holds_the_card(phone: &Arc<Companion>, world: &World) {
+    let card = card_files(world);
+    let mut on_phone = 0;
+    for drive in phone.drives().await.expect("drives") {
+        for segment in phone.drive_segments(drive.id).await.expect("segments") {
+            let path = phone.segment_path(&segment).expect("a phone copy");
+            let (_, _, video, _) = card
+                .iter()
+                .find(|(name, ..)| name.replace('.', "_") == segment.camera_segment_id)
+                .unwrap_or_else(|| panic!("{} is not on the card", segment.camera_segment_id));
+            assert!(
+                std::fs::read(&path).expect("phone copy") == std::fs::read(video).expect("card"),
+                "{} differs from the camera's file",
+                segment.camera_segment_id
+            );
+            assert_eq!(ffprobe_codec(&path), "h264", "{}", path.display());
+            on_phone += 1;
+        }
+    }
+    assert_eq!(on_phone, card.len(), "the phone holds every file of the card");
+}
+
+fn ffprobe_codec(path: &Path) -> String {
+    let out = Command::new("ffprobe")
+        .args(["-v", "error", "-select_streams", "v:0", "-show_entries", "stream=codec_name"])
+        .args(["-of", "csv=p=0"])
+        .arg(path)
+        .output()
+        .expect("ffprobe must be installed (scripts/test-all installs ffmpeg)");
+    assert!(out.status.success(), "ffprobe: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+fn card_bytes(world: &World) -> u64 {
+    card_files(world).iter().map(|(_, i, _, _)| i.size).sum()
+}
+
+#[tokio::test]
+async fn a_blackvue_card_streams_front_and_rear_into_drives() {
+    let options = BlackVueOptions::default();
+    for (sim, dialect) in DIALECTS {
+        let world = blackvue_camera(sim, true, options).await;
+        assert_eq!(probe::probe(&world.camera.base_url()).await.expect("probe"), dialect);
+        let phone = world.phone().await;
+        let report = stream(&world, &phone, dialect).await;
+        let files = card_files(&world).len();
+        assert_eq!(files, 12, "6 moments, front and rear");
+        assert!(report.refused.is_empty(), "{dialect}: {:?}", report.refused);
+        assert_eq!((report.listed, report.stored), (files, files), "{dialect}");
+
+        // Two moments' drives, each a front and a rear catalog drive named by its first file.
+        let mut drives: Vec<String> =
+            phone.drives().await.expect("drives").into_iter().map(|d| d.camera_drive_id).collect();
+        drives.sort();
+        assert_eq!(drives.len(), 4, "{drives:?}");
+        assert!(drives[0].ends_with("_NF_mp4") && drives[1].ends_with("_NR_mp4"), "{drives:?}");
+        assert_eq!(drives[0].replace("_NF_", "_NR_"), drives[1]);
+        assert_phone_holds_the_card(&phone, &world).await;
+
+        // A second pass fetches nothing again.
+        let again = stream(&world, &phone, dialect).await;
+        assert_eq!((again.stored, again.bytes_fetched), (0, 0), "{dialect}");
+    }
+}
+
+#[tokio::test]
+async fn dropped_downloads_resume_with_range_or_restart_cleanly() {
+    let options = BlackVueOptions { rear: false, ..BlackVueOptions::default() };
+    for (sim, dialect) in DIALECTS {
+        for range in [true, false] {
+            let world = blackvue_camera(sim, range, options).await;
+            world.camera.inject(Fault::DropAfterBytes { bytes: 100_000, times: 2 });
+            let phone = world.phone().await;
+            let report = stream(&world, &phone, dialect).await;
+            assert!(report.refused.is_empty(), "{dialect}: {:?}", report.refused);
+            assert_phone_holds_the_card(&phone, &world).await;
+            let sizes = card_bytes(&world);
+            if range {
+                assert_eq!(report.bytes_fetched, sizes, "{dialect}: nothing fetched twice");
+                assert_eq!(world.camera.served_total_bytes(), sizes);
+            } else {
+                // The two cut prefixes were fetched again from byte 0, and nothing else.
+                assert_eq!(world.camera.served_total_bytes(), sizes + 2 * 100_000, "{dialect}");
+            }
+        }
+    }
+}
+
+/// The fixes the camera recorded for `infos`, on the camera's clock.
+fn recorded_gps(files: &[(String, SegmentInfo, PathBuf, PathBuf)]) -> Vec<(i64, GpsFix)> {
+    files
+        .iter()
+        .flat_map(|(_, info, _, telemetry)| {
+            let tel: Telemetry =
+                serde_json::from_slice(&std::fs::read(telemetry).expect("card")).expect("json");
+            tel.gps.into_iter().map(move |g| (info.start_ms + i64::from(g.t_ms), g))
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn event_files_become_one_incident_clip_with_the_cameras_gps() {
+    let options = BlackVueOptions::default();
+    for (sim, dialect) in DIALECTS {
+        let world = blackvue_camera(sim, true, options).await;
+        let phone = world.phone().await;
+        let report = stream(&world, &phone, dialect).await;
+        assert!(report.refused.is_empty(), "{dialect}: {:?}", report.refused);
+        assert_eq!(report.gps_records_skipped, 0, "{dialect}");
+        settle(&phone).await;
+
+        // The camera filed the second drive's first two moments as events, front and rear:
+        // one incident of the camera, one clip over the front files, cut from the phone's copies.
+        let mut events: Vec<_> =
+            card_files(&world).into_iter().filter(|(name, ..)| name.ends_with("_EF.mp4")).collect();
+        events.sort_by_key(|(_, i, _, _)| i.start_ms);
+        assert_eq!(events.len(), 2, "{dialect}");
+        let span = (events[0].1.start_ms, events[1].1.start_ms + events[1].1.duration_ms);
+        let incidents = phone.incidents(10).await.expect("incidents");
+        assert_eq!(incidents.len(), 1, "{dialect}: {incidents:?}");
+        let incident = &incidents[0];
+        assert_eq!((incident.kind.as_str(), incident.source.as_str()), ("camera_locked", "camera"));
+        assert_eq!(incident.at_ms, span.0);
+        let clips = phone.clips().await.expect("clips");
+        assert_eq!(clips.len(), 1, "{dialect}: {clips:?}");
+        let clip = &clips[0];
+        assert_eq!((clip.reason, clip.state), (ClipReason::CameraLocked, ClipState::Ready));
+        assert_eq!(clip.event_id, Some(incident.id));
+        assert_eq!(clip.residencies, vec![Residency::Phone]);
+        assert!(clip.start_ms <= span.0 + 2_000 && clip.end_ms >= span.1 - 500, "{clip:?}");
+        let path = phone.clip_path(clip).expect("on the phone");
+        assert_eq!(ffprobe_codec(&path), "h264");
+        let seconds = probe_duration(&path);
+        let wanted = (span.1 - span.0) as f64 / 1000.0;
+        assert!((wanted - 2.0..=wanted + 2.0).contains(&seconds), "{seconds} s for {wanted} s");
+
+        // The camera's GPS (legacy: `.gps` side files; 1.009: inside the MP4) is in the clip's
+        // sidecar, one fix a second, where the simulation drove.
+        let sidecar = path.with_file_name(clip.telemetry_file.as_deref().expect("telemetry"));
+        let t: dashkeep_core::clips::ClipTelemetry =
+            serde_json::from_slice(&std::fs::read(sidecar).expect("sidecar")).expect("json");
+        let seconds_in_clip = ((clip.end_ms - clip.start_ms) / 1000) as usize;
+        assert!(t.gps.len() + 1 >= seconds_in_clip, "{} fixes in {seconds_in_clip} s", t.gps.len());
+        let recorded = recorded_gps(&events);
+        for fix in &t.gps {
+            let at = t.start_ms + i64::from(fix.t_ms);
+            let (_, truth) =
+                recorded.iter().find(|(t, _)| *t == at).expect("a fix the camera made");
+            assert!((fix.lat - truth.lat).abs() < 1e-5 && (fix.lon - truth.lon).abs() < 1e-5);
+            assert!((fix.speed_mps - truth.speed_mps).abs() < 0.01, "{fix:?} {truth:?}");
+        }
+
+        // Streaming again finds nothing new: no second incident, no second clip.
+        stream(&world, &phone, dialect).await;
+        settle(&phone).await;
+        assert_eq!(phone.incidents(10).await.expect("incidents").len(), 1);
+        assert_eq!(phone.clips().await.expect("clips").len(), 1);
+    }
+}
+
+#[tokio::test]
+async fn an_unset_clock_still_gives_ordered_drives_with_gps() {
+    let options = BlackVueOptions { rear: false, clock_unset: true };
+    let (sim, dialect) = DIALECTS[1];
+    let world = blackvue_camera(sim, true, options).await;
+    let phone = world.phone().await;
+    let report = stream(&world, &phone, dialect).await;
+    assert!(report.refused.is_empty(), "{:?}", report.refused);
+    assert_eq!(report.stored, 6);
+    let mut drives = phone.drives().await.expect("drives");
+    drives.sort_by_key(|d| d.started_at_ms);
+    assert_eq!(drives.len(), 2, "{drives:?}");
+    assert!(drives[0].camera_drive_id.starts_with("F19700101_000000_NF"), "{drives:?}");
+    // The GPS is timed from each file's first fix: every stored file has its fixes.
+    for drive in drives {
+        for segment in phone.drive_segments(drive.id).await.expect("segments") {
+            let path = phone.segment_path(&segment).expect("on the phone");
+            let sidecar = std::fs::read_dir(path.parent().expect("dir"))
+                .expect("videos")
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .find(|p| {
+                    p.extension().is_some_and(|e| e == "json")
+                        && p.to_string_lossy().contains(&segment.camera_segment_id)
+                })
+                .expect("a telemetry sidecar");
+            let t: Telemetry =
+                serde_json::from_slice(&std::fs::read(sidecar).expect("sidecar")).expect("json");
+            assert!(t.gps.len() >= 9, "{}: {} fixes", segment.camera_segment_id, t.gps.len());
+            assert_eq!(t.gps[0].t_ms, 0);
+        }
+    }
+}
+
+/// A phone of `total` bytes whose free space is what the data directory leaves.
+struct SmallPhone {
+    total: u64,
+    dir: PathBuf,
+    peak: AtomicU64,
+}
+
+impl StorageProbe for SmallPhone {
+    fn volume_space(&self, _: &Path) -> Result<VolumeSpace, StorageError> {
+        let used: u64 = files_below(&self.dir)
+            .iter()
+            .filter_map(|p| std::fs::metadata(self.dir.join(p)).ok())
+            .map(|m| m.len())
+            .sum();
+        self.peak.fetch_max(used, Ordering::Relaxed);
+        Ok(VolumeSpace {
+            total_bytes: self.total,
+            available_bytes: self.total.saturating_sub(used),
+        })
+    }
+}
+
+#[tokio::test]
+async fn the_loop_recorder_keeps_a_blackvue_card_within_the_quota() {
+    let options = BlackVueOptions::default();
+    let (sim, dialect) = DIALECTS[0];
+    let world = blackvue_camera(sim, true, options).await;
+    let card = card_bytes(&world);
+    // A quota (half the phone) of about two thirds of the card: the older drive cannot all stay.
+    let total = card * 4 / 3;
+    let probe = Arc::new(SmallPhone { total, dir: world.data_dir(), peak: 0.into() });
+    let config = CompanionConfig {
+        probe: probe.clone(),
+        safety_floor: SafetyFloor { min_bytes: 0, fraction: 0.0 },
+        ..world.phone_config()
+    };
+    let phone = Companion::open(config).await.expect("companion opens");
+    let report = stream(&world, &phone, dialect).await;
+    let status = phone.storage_status().await.expect("status");
+    assert!(status.usage.total() <= status.budget.limit_bytes, "over quota: {status:?}");
+    assert!(probe.peak.load(Ordering::Relaxed) <= total, "the phone never overflowed");
+    // The newest drive (streamed first, with its event) is whole on the phone, front and rear;
+    // the older drive's files are refused as older than what the quota keeps, not fatal.
+    assert_eq!(report.stored, 6, "{report:?}");
+    assert_eq!(report.refused.len(), 6, "{report:?}");
+    assert!(
+        report.refused.iter().all(|e| matches!(
+            e,
+            dashkeep_core::ingest::IngestError::Storage(StorageError::OlderThanKept)
+        )),
+        "{report:?}"
+    );
+    let newest = card_files(&world).iter().map(|(_, i, _, _)| i.start_ms).max().expect("files");
+    // The camera's event in the newest drive still became its incident clip (cutting it may
+    // evict a file of that drive the clip does not need: the quota holds the clip too).
+    settle(&phone).await;
+    let clips = phone.clips().await.expect("clips");
+    assert_eq!(clips.len(), 1, "{clips:?}");
+    assert_eq!(clips[0].state, ClipState::Ready);
+    let mut on_phone = 0;
+    for drive in phone.drives().await.expect("drives") {
+        for s in phone.drive_segments(drive.id).await.expect("segments") {
+            if s.phone_file.is_some() {
+                on_phone += 1;
+                assert!(newest - s.started_at_ms < 60_000, "{} is of the older drive", s.id.0);
+            }
+        }
+    }
+    assert!(on_phone >= 4, "{on_phone} files of the newest drive kept");
+    let status = phone.storage_status().await.expect("status");
+    assert!(status.usage.total() <= status.budget.limit_bytes, "over quota: {status:?}");
+    assert!(probe.peak.load(Ordering::Relaxed) <= total, "the phone never overflowed");
+}
