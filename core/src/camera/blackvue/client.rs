@@ -241,10 +241,10 @@ impl CameraDriver for BlackVueDriver {
     }
 
     async fn file_size(&self, file: &CameraFile) -> Result<Option<u64>, DriverError> {
+        let url = format!("{}{}", self.base, self.url_path(file)?);
         if file.size.is_some() {
             return Ok(file.size);
         }
-        let url = format!("{}{}", self.base, self.url_path(file)?);
         let head = self.http.head(&url).send().await.map_err(BlackVueError::Link)?;
         if head.status().is_success() && head.headers().contains_key(header::CONTENT_LENGTH) {
             return Ok(Self::size_of(&head)?);
@@ -350,5 +350,149 @@ mod tests {
         assert_eq!(d.serial(), "blackvue-10_99_77_1_80");
         assert!(BlackVueDriver::new("https://x", Firmware::V1009).is_err());
         assert_eq!(d.dialect(), Dialect::BlackVueLegacy);
+    }
+
+    /// A hostile camera on loopback: answers each request with the raw bytes `answer` gives
+    /// for its request line, then closes the connection; records every request line.
+    struct Hostile {
+        url: String,
+        seen: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    }
+
+    async fn hostile(answer: fn(&str) -> Vec<u8>) -> Hostile {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let log = seen.clone();
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let log = log.clone();
+                tokio::spawn(async move {
+                    let mut request = Vec::new();
+                    let mut buf = [0u8; 1024];
+                    while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match socket.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => request.extend_from_slice(&buf[..n]),
+                        }
+                    }
+                    let text = String::from_utf8_lossy(&request);
+                    let line = text.lines().next().unwrap_or("").to_string();
+                    log.lock().unwrap().push(line.clone());
+                    let _ = socket.write_all(&answer(&line)).await;
+                    let _ = socket.shutdown().await;
+                });
+            }
+        });
+        Hostile { url, seen }
+    }
+
+    fn framed(status: &str, body: &[u8]) -> Vec<u8> {
+        let mut out = format!(
+            "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        )
+        .into_bytes();
+        out.extend_from_slice(body);
+        out
+    }
+
+    fn listing_error(e: DriverError) -> BlackVueError {
+        match e {
+            DriverError::BlackVue(e) => e,
+            other => panic!("not a BlackVue error: {other}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_cut_legacy_listing_is_never_taken_whole() {
+        // Announced longer than sent: the link error says the answer was cut.
+        let short = hostile(|_| {
+            b"HTTP/1.1 200 OK\r\nContent-Length: 500\r\n\r\nv:1.00\r\nn:/Record/20230101_120000_NF.mp4,s:1000000\r\n".to_vec()
+        })
+        .await;
+        let d = BlackVueDriver::new(&short.url, Firmware::Legacy).unwrap();
+        let e = listing_error(d.list().await.unwrap_err());
+        assert!(e.is_transient(), "{e}");
+        // Without any framing, a body that stops mid-line is cut.
+        let unframed = hostile(|_| {
+            b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nv:1.00\r\nn:/Record/20230101_120000_NF.mp4,s:1000000\r\nn:/Record/2023".to_vec()
+        })
+        .await;
+        let d = BlackVueDriver::new(&unframed.url, Firmware::Legacy).unwrap();
+        assert!(matches!(listing_error(d.list().await.unwrap_err()), BlackVueError::Cut));
+    }
+
+    #[tokio::test]
+    async fn hostile_listings_are_skipped_entries_or_typed_errors() {
+        let cam = hostile(|line| {
+            if line.contains("vodList") {
+                framed(
+                    "200 OK",
+                    br#"{"filelist":[{"filename":"../../etc/passwd"},{"filename":"/20230101_120000_NF.mp4"},
+                    {"filename":"20230101_120000_NF.mp4"},{"filename":"20230101_120000_nf.MP4"},
+                    {"filename":"\u00e9.mp4"}]}"#,
+                )
+            } else if line.starts_with("HEAD") {
+                b"HTTP/1.1 200 OK\r\nContent-Length: 1125899906842624\r\n\r\n".to_vec()
+            } else if line.contains("accessible") {
+                framed("200 OK", br#"{"accessible":"NO"}"#)
+            } else {
+                framed("200 OK", b"\xff\xfe{not json")
+            }
+        })
+        .await;
+        let d = BlackVueDriver::new(&cam.url, Firmware::V1009).unwrap();
+        let listing = d.list().await.unwrap();
+        assert_eq!(listing.files.len(), 1, "{listing:?}");
+        assert_eq!(listing.files[0].path, "/20230101_120000_NF.mp4");
+        assert_eq!(listing.skipped_total(), 4);
+        // An absurd size is refused, not believed.
+        let size = d.file_size(&listing.files[0]).await.unwrap_err();
+        assert!(matches!(listing_error(size), BlackVueError::BadHeaders));
+        assert!(matches!(
+            listing_error(d.identify().await.unwrap_err()),
+            BlackVueError::NotAccessible
+        ));
+        // A listing past the byte limit is refused before it is read.
+        let small = BlackVueDriver::new(&cam.url, Firmware::V1009)
+            .unwrap()
+            .with_limits(ListingLimits { max_bytes: 64, max_files: 10 });
+        assert!(matches!(
+            listing_error(small.list().await.unwrap_err()),
+            BlackVueError::TooLarge(_)
+        ));
+        // A legacy answer that is not a listing (binary, no v: line) is a typed error.
+        let legacy = BlackVueDriver::new(&cam.url, Firmware::Legacy).unwrap();
+        assert!(matches!(
+            listing_error(legacy.list().await.unwrap_err()),
+            BlackVueError::Listing(BlackVueListingError::MissingVersion)
+        ));
+    }
+
+    #[tokio::test]
+    async fn unsafe_files_are_never_requested() {
+        let cam = hostile(|_| framed("200 OK", b"x")).await;
+        let d = BlackVueDriver::new(&cam.url, Firmware::Legacy).unwrap();
+        let evil = file("..", "/Record/..");
+        assert!(matches!(
+            listing_error(d.download(&evil, 0).await.unwrap_err()),
+            BlackVueError::UnsafePath(_)
+        ));
+        assert!(matches!(
+            listing_error(d.file_size(&evil).await.unwrap_err()),
+            BlackVueError::UnsafePath(_)
+        ));
+        assert!(d.telemetry(&evil).await.is_err());
+        let elsewhere = file("20230101_120000_NF.mp4", "/Record/../20230101_120000_NF.mp4");
+        assert!(d.download(&elsewhere, 0).await.is_err());
+        assert!(cam.seen.lock().unwrap().is_empty(), "{:?}", cam.seen.lock().unwrap());
+        // A good file is asked for at the firmware's own path, with Range when resuming.
+        let name = "20230101_120000_NF.mp4";
+        let good = file(name, &format!("/Record/{name}"));
+        let got = d.download(&good, 0).await.unwrap().expect("a body");
+        assert_eq!((got.offset, got.total), (0, Some(1)));
+        assert_eq!(cam.seen.lock().unwrap()[0], format!("GET /Record/{name} HTTP/1.1"));
     }
 }
