@@ -180,19 +180,22 @@ pub fn novatek_listing(data: &[u8]) {
 }
 
 /// A BlackVue camera's answers: legacy `blackvue_vod.cgi` lines and the 1.009+ `/vodList` JSON,
-/// each grouped into drives, and the NMEA GPS records (as a side file, timed from a file name's
-/// start, and as the MP4's embedded `free`/`gps ` box).
+/// each grouped into drives, the NMEA GPS lines (as a side file, timed from a file name's
+/// start), the `.3gf` accelerometer records, and both as embedded in an MP4's `free` box.
 pub fn blackvue_listing(data: &[u8]) {
-    use crate::camera::blackvue::gps;
+    use crate::camera::blackvue::{accel, embedded, gps};
     use crate::camera::driver::LocalTime;
     use crate::camera::{blackvue::listing, file_drives};
     let _ = gps::parse_gps(data, None);
+    let _ = accel::parse_3gf(data);
     let named = LocalTime::from_unix_seconds(1_672_574_400);
     let _ = gps::parse_gps(data, gps::recording_start_ms(named, data));
-    if let Ok(Some(embedded)) =
-        gps::read_embedded(&mut std::io::Cursor::new(data), data.len() as u64)
-    {
-        let _ = gps::parse_gps(&embedded, gps::recording_start_ms(named, &embedded));
+    let mut file = std::io::Cursor::new(data);
+    if let Ok(found) = embedded::read_embedded(&mut file, data.len() as u64) {
+        if let Some(lines) = found.gps {
+            let _ = gps::parse_gps(&lines, gps::recording_start_ms(named, &lines));
+        }
+        let _ = found.accel.map(|records| accel::parse_3gf(&records));
     }
     let parsed = [listing::parse_legacy_list(data), listing::parse_vod_list(data)];
     for listing in parsed.into_iter().flatten() {

@@ -17,6 +17,8 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use super::{IngestError, IngestEvent, IngestReport, Ingestor, download, sync_file};
+use crate::camera::blackvue::accel::{self, AccelTrack};
+use crate::camera::blackvue::embedded;
 use crate::camera::blackvue::gps::{self as blackvue_gps, GpsTrack};
 use crate::camera::driver::{CameraFile, Container, Listing};
 use crate::camera::file_drives::{FileDrive, GroupingRules, group_into_drives};
@@ -111,11 +113,17 @@ async fn embedded_gps(dialect: Dialect, path: &Path) -> GpsTrack {
     }
 }
 
-/// The GPS of a BlackVue recording: its `.gps` side file where the camera serves one (legacy
-/// firmware), else the copy embedded in the downloaded MP4 (`free`/`gps `), timed from the
-/// recording's start. Bad lines are skipped and counted; a side file that cannot be fetched or
-/// an MP4 whose boxes cannot be walked leaves the file without GPS (logged), never refused.
-async fn blackvue_gps(driver: &dyn CameraDriver, file: &CameraFile, partial: &Path) -> GpsTrack {
+/// The GPS and accelerometer samples of a BlackVue recording: the GPS from its `.gps` side
+/// file where the camera serves one (legacy firmware), else from the copy embedded in the
+/// downloaded MP4, timed from the recording's start; the accelerometer from the MP4's embedded
+/// `3gf ` block. Bad records are skipped and counted; a side file that cannot be fetched or an
+/// MP4 whose boxes cannot be walked leaves the file without that telemetry (logged), never
+/// refused.
+async fn blackvue_telemetry(
+    driver: &dyn CameraDriver,
+    file: &CameraFile,
+    partial: &Path,
+) -> (GpsTrack, AccelTrack) {
     let side = match driver.telemetry(file).await {
         Ok(side) => side.map(|b| b.to_vec()),
         Err(error) => {
@@ -123,37 +131,34 @@ async fn blackvue_gps(driver: &dyn CameraDriver, file: &CameraFile, partial: &Pa
             None
         }
     };
-    let data = match side {
-        Some(data) => Some(data),
-        None => {
-            let path = partial.to_path_buf();
-            let read = tokio::task::spawn_blocking(move || {
-                let mut mp4 = std::fs::File::open(&path)?;
-                let len = mp4.metadata()?.len();
-                blackvue_gps::read_embedded(&mut mp4, len)
-            })
-            .await;
-            match read {
-                Ok(Ok(data)) => data,
-                Ok(Err(error)) => {
-                    tracing::warn!(file = %file.name, %error, "the MP4's GPS could not be read");
-                    None
-                }
-                Err(error) => {
-                    tracing::warn!(%error, "GPS reading task failed");
-                    None
-                }
-            }
+    let path = partial.to_path_buf();
+    let read = tokio::task::spawn_blocking(move || {
+        let mut mp4 = std::fs::File::open(&path)?;
+        let len = mp4.metadata()?.len();
+        embedded::read_embedded(&mut mp4, len)
+    })
+    .await;
+    let embedded = match read {
+        Ok(Ok(found)) => found,
+        Ok(Err(error)) => {
+            tracing::warn!(file = %file.name, %error, "the MP4's telemetry could not be read");
+            embedded::Embedded::default()
+        }
+        Err(error) => {
+            tracing::warn!(%error, "telemetry reading task failed");
+            embedded::Embedded::default()
         }
     };
-    let Some(data) = data else { return GpsTrack::default() };
-    let start = blackvue_gps::recording_start_ms(file.time, &data);
-    let track = blackvue_gps::parse_gps(&data, start);
-    if track.skipped > 0 {
-        let (fixes, skipped) = (track.fixes.len(), track.skipped);
-        tracing::info!(file = %file.name, fixes, skipped, "GPS records skipped in a camera file");
+    let gps = side.or(embedded.gps).map_or_else(GpsTrack::default, |lines| {
+        blackvue_gps::parse_gps(&lines, blackvue_gps::recording_start_ms(file.time, &lines))
+    });
+    let accel = embedded.accel.map_or_else(AccelTrack::default, |r| accel::parse_3gf(&r));
+    if gps.skipped > 0 || accel.skipped > 0 {
+        let (fixes, skipped, accel_skipped) = (gps.fixes.len(), gps.skipped, accel.skipped);
+        tracing::info!(file = %file.name, fixes, skipped, accel_skipped,
+            "telemetry records skipped in a camera file");
     }
-    track
+    (gps, accel)
 }
 
 /// A file drive split by lens: one catalog drive per lens, the front first (the clip cutter plays
@@ -411,16 +416,21 @@ impl Ingestor {
             }
         };
 
-        let gps = match driver.dialect() {
+        let (gps, accel) = match driver.dialect() {
             Dialect::BlackVueLegacy | Dialect::BlackVue1009 => {
-                blackvue_gps(driver, file, &partial).await
+                blackvue_telemetry(driver, file, &partial).await
             }
-            dialect => embedded_gps(dialect, &partial).await,
+            dialect => (embedded_gps(dialect, &partial).await, AccelTrack::default()),
         };
         let gps_fixes = u32::try_from(gps.fixes.len()).unwrap_or(u32::MAX);
+        let accel_samples = u32::try_from(accel.samples.len()).unwrap_or(u32::MAX);
         let gps_skipped = gps.skipped;
-        let telemetry =
-            Telemetry { segment_id: id.clone(), accel_hz: 0, accel: vec![], gps: gps.fixes };
+        let telemetry = Telemetry {
+            segment_id: id.clone(),
+            accel_hz: accel.hz,
+            accel: accel.samples,
+            gps: gps.fixes,
+        };
         let telemetry =
             serde_json::to_vec(&telemetry).map_err(|e| IngestError::Task(e.to_string()))?;
         let info = SegmentInfo {
@@ -451,7 +461,7 @@ impl Ingestor {
             .await
             .map_err(|e| IngestError::Task(e.to_string()))??;
         let telemetry =
-            TelemetryFile { name: telemetry_name, size_bytes: bytes, accel_samples: 0, gps_fixes };
+            TelemetryFile { name: telemetry_name, size_bytes: bytes, accel_samples, gps_fixes };
         self.rename_and_record(&segment, name, telemetry).await?;
         Ok(Some(StoredFile {
             drive: segment.drive_id,

@@ -17,7 +17,7 @@ use common::{World, files_below, probe_duration, settle};
 use dashkeep_core::camera::probe::{self, Dialect};
 use dashkeep_core::catalog::{ClipReason, ClipState, Residency};
 use dashkeep_core::ingest::IngestReport;
-use dashkeep_core::protocol::{GpsFix, SegmentInfo, Telemetry};
+use dashkeep_core::protocol::{AccelSample, GpsFix, SegmentInfo, Telemetry};
 use dashkeep_core::storage::{SafetyFloor, StorageError, StorageProbe, VolumeSpace};
 use dashkeep_core::{Companion, CompanionConfig};
 use dashkeep_simcam::blackvue::BlackVueOptions;
@@ -161,6 +161,18 @@ fn recorded_gps(files: &[(String, SegmentInfo, PathBuf, PathBuf)]) -> Vec<(i64, 
         .collect()
 }
 
+/// The accelerometer samples the camera recorded for `files`, on the camera's clock.
+fn recorded_accel(files: &[(String, SegmentInfo, PathBuf, PathBuf)]) -> Vec<(i64, AccelSample)> {
+    files
+        .iter()
+        .flat_map(|(_, info, _, telemetry)| {
+            let tel: Telemetry =
+                serde_json::from_slice(&std::fs::read(telemetry).expect("card")).expect("json");
+            tel.accel.into_iter().map(move |a| (info.start_ms + i64::from(a.t_ms), a))
+        })
+        .collect()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn event_files_become_one_incident_clip_with_the_cameras_gps() {
     let options = BlackVueOptions::default();
@@ -213,6 +225,19 @@ async fn event_files_become_one_incident_clip_with_the_cameras_gps() {
             assert!((fix.speed_mps - truth.speed_mps).abs() < 0.01, "{fix:?} {truth:?}");
         }
 
+        // The accelerometer records the camera embedded (`3gf `) are in the sidecar too, each
+        // the recorded sample within the records' resolution (1/128 g).
+        assert!(t.accel.len() >= seconds_in_clip * 90, "{} samples", t.accel.len());
+        assert_eq!(t.accel_hz, 100);
+        let samples = recorded_accel(&events);
+        for a in t.accel.iter().step_by(37) {
+            let at = t.start_ms + i64::from(a.t_ms);
+            let (_, truth) = samples.iter().find(|(t, _)| *t == at).expect("a sample it made");
+            for (got, want) in [(a.ax, truth.ax), (a.ay, truth.ay), (a.az, truth.az)] {
+                assert!((got - want).abs() <= 0.04, "{a:?} {truth:?}");
+            }
+        }
+
         // Streaming again finds nothing new: no second incident, no second clip.
         stream(&world, &phone, dialect).await;
         settle(&phone).await;
@@ -251,6 +276,12 @@ async fn an_unset_clock_still_gives_ordered_drives_with_gps() {
                 serde_json::from_slice(&std::fs::read(sidecar).expect("sidecar")).expect("json");
             assert!(t.gps.len() >= 9, "{}: {} fixes", segment.camera_segment_id, t.gps.len());
             assert_eq!(t.gps[0].t_ms, 0);
+            assert!(
+                t.accel.len() >= 900,
+                "{}: {} samples",
+                segment.camera_segment_id,
+                t.accel.len()
+            );
         }
     }
 }

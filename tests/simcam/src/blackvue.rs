@@ -7,10 +7,12 @@
 //! (`blackvue-legacy`) lists them with `GET /blackvue_vod.cgi` (`v:1.00`, then
 //! `n:/Record/<name>,s:1000000` lines: no sizes) and serves `/Record/<name>` plus, beside each
 //! video, its `.gps` side file (`[epoch_ms]$GPRMC,...` NMEA lines of the segment's simulated
-//! GPS); `/accessible` is 404. Firmware 1.009 (`blackvue-1009`) answers `GET /accessible`, lists
-//! with `GET /vodList` (JSON without sizes), serves videos from the root only (`/Record/...` is
-//! 400, non-`.mp4` names and `blackvue_vod.cgi` 415) and embeds the GPS in the MP4 instead (a
-//! top-level `free` box holding a `gps ` box of the same lines, appended after `moov`). Quirks:
+//! GPS) and `.3gf` side file (its accelerometer records); `/accessible` is 404. Firmware 1.009
+//! (`blackvue-1009`) answers `GET /accessible`, lists with `GET /vodList` (JSON without sizes),
+//! serves videos from the root only (`/Record/...` is 400, non-`.mp4` names and
+//! `blackvue_vod.cgi` 415) and embeds the GPS in the MP4 instead. Both embed the accelerometer
+//! records in the MP4 (a top-level `free` box after `moov` holding a `3gf ` block and, on 1.009,
+//! a `gps ` block of the same NMEA lines). Quirks:
 //! `Range` can be ignored ([`crate::SimConfig::range_support`]), the clock can be unset
 //! ([`BlackVueOptions::clock_unset`]: names count from 1970-01-01 00:00:00 at the scenario's
 //! start), `HEAD` gives a file's size without taking a download's faults.
@@ -23,7 +25,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Datelike, Timelike};
-use dashkeep_core::protocol::{GpsFix, SegmentInfo, Telemetry};
+use dashkeep_core::protocol::{AccelSample, GpsFix, SegmentInfo, Telemetry};
 use sha2::{Digest, Sha256};
 
 use crate::camera::{Inner, Stored, lock};
@@ -111,16 +113,42 @@ fn dm(deg: f64, digits: usize, positive: char, negative: char) -> String {
     format!("{:0digits$}{minutes:09.6},{hemisphere}", whole as u32)
 }
 
-/// Appends BlackVue's embedded GPS to a written segment (a top-level `free` box holding a
-/// `gps ` box, after `moov`: no sample offset moves) and returns its new size and SHA-256.
-pub(crate) fn embed_gps(path: &FsPath, lines: &[u8]) -> std::io::Result<(u64, String)> {
-    let gps_len = u32::try_from(lines.len() + 8).map_err(std::io::Error::other)?;
-    let mut tail = Vec::with_capacity(lines.len() + 16);
-    tail.extend_from_slice(&(gps_len + 8).to_be_bytes());
-    tail.extend_from_slice(b"free");
-    tail.extend_from_slice(&gps_len.to_be_bytes());
-    tail.extend_from_slice(b"gps ");
-    tail.extend_from_slice(lines);
+/// BlackVue's `.3gf` accelerometer records for a segment's samples (camera frame, m/s²): per
+/// sample a `u32` big-endian time in ms and three `i16` (vertical, right, back; 128 = 1 g),
+/// ended by a record of `0xFF` bytes.
+pub fn records_3gf(accel: &[AccelSample]) -> Vec<u8> {
+    const UNIT: f32 = 9.806_65 / 128.0;
+    let unit = |v: f32| ((v / UNIT).round().clamp(-32_768.0, 32_767.0) as i16).to_be_bytes();
+    let mut out = Vec::with_capacity(accel.len() * 10 + 10);
+    for a in accel {
+        out.extend_from_slice(&a.t_ms.to_be_bytes());
+        for v in [a.az, a.ay, -a.ax] {
+            out.extend_from_slice(&unit(v));
+        }
+    }
+    out.extend_from_slice(&[0xFF; 10]);
+    out
+}
+
+/// Appends BlackVue's embedded telemetry to a written segment: a top-level `free` box (after
+/// `moov`, so no sample offset moves) holding a `gps ` block of NMEA lines (ended by a zero
+/// byte; 1.009 firmware) and a `3gf ` block of accelerometer records. Returns the file's new
+/// size and SHA-256.
+pub(crate) fn embed_telemetry(
+    path: &FsPath,
+    gps: Option<&[u8]>,
+    accel: &[u8],
+) -> std::io::Result<(u64, String)> {
+    let block = |kind: &[u8; 4], payload: &[u8]| -> std::io::Result<Vec<u8>> {
+        let len = u32::try_from(payload.len() + 8).map_err(std::io::Error::other)?;
+        Ok([&len.to_be_bytes()[..], kind, payload].concat())
+    };
+    let mut blocks = Vec::new();
+    if let Some(lines) = gps {
+        blocks.extend(block(b"gps ", &[lines, &[0]].concat())?);
+    }
+    blocks.extend(block(b"3gf ", accel)?);
+    let tail = block(b"free", &blocks)?;
     let mut file = std::fs::OpenOptions::new().append(true).open(path)?;
     file.write_all(&tail)?;
     file.sync_data()?;

@@ -393,12 +393,15 @@ impl Inner {
         let telemetry = dir.join(format!("{}.json", p.id));
         std::fs::write(&telemetry, &tel_bytes)?;
         let written = mp4::write_segment(clip, p.secs, p.start_ms, gps, &video).and_then(|x| {
-            // A BlackVue 1.009 camera embeds its GPS in the MP4.
-            if self.cfg.dialect != crate::Dialect::BlackVue1009 {
+            // A BlackVue camera embeds its accelerometer (and, on 1.009, its GPS) in the MP4.
+            use crate::Dialect::{BlackVue1009, BlackVueLegacy};
+            if !matches!(self.cfg.dialect, BlackVue1009 | BlackVueLegacy) {
                 return Ok(x);
             }
-            let lines = crate::blackvue::nmea(&tel.gps, p.start_ms);
-            Ok(crate::blackvue::embed_gps(&video, &lines)?)
+            let lines = (self.cfg.dialect == BlackVue1009)
+                .then(|| crate::blackvue::nmea(&tel.gps, p.start_ms));
+            let accel = crate::blackvue::records_3gf(&tel.accel);
+            Ok(crate::blackvue::embed_telemetry(&video, lines.as_deref(), &accel)?)
         });
         let (size, sha256) = match written {
             Ok(x) => x,

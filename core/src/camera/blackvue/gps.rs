@@ -11,90 +11,12 @@
 //! ([`GpsFix`]); other sentences are ignored. A line that fails its checksum, has no fix (`V`),
 //! or holds impossible numbers is skipped and counted, never fatal.
 
-use std::io::{Read, Seek, SeekFrom};
-
 use crate::camera::driver::{LocalTime, ascii_number};
 use crate::protocol::{GpsFix, MAX_SEGMENT_DURATION_MS, MAX_TELEMETRY_BYTES};
-
-/// The most GPS bytes read from inside an MP4 (an hour of 10 Hz NMEA is about 3 MiB).
-pub const MAX_EMBEDDED_BYTES: u64 = 8 << 20;
-
-/// The most top-level boxes walked looking for the GPS box (a BlackVue MP4 has about five).
-const MAX_TOP_BOXES: usize = 64;
 
 /// The step of time zones (15 minutes): the camera names files in local time, the NMEA lines
 /// carry UTC, and the two differ by a whole number of these (plus the time into the recording).
 const ZONE_STEP_MS: i64 = 15 * 60 * 1000;
-
-/// Why the MP4's embedded GPS could not be looked for.
-#[derive(Debug, thiserror::Error)]
-pub enum BlackVueGpsError {
-    /// The file could not be read.
-    #[error("reading the MP4: {0}")]
-    Io(#[from] std::io::Error),
-    /// A top-level box's size is impossible (zero-length loop, past the file's end).
-    #[error("the MP4's boxes cannot be walked at byte {0}")]
-    BadBox(u64),
-}
-
-/// The NMEA bytes a BlackVue camera embeds in its MP4: a top-level `free` box holding a
-/// `gps ` box whose payload is the same `[epoch_ms]$..` lines as the `.gps` side file. `None`
-/// when the file has no such box. Reads box headers and at most [`MAX_EMBEDDED_BYTES`] of
-/// payload, whatever the file claims.
-pub fn read_embedded<R: Read + Seek>(
-    file: &mut R,
-    len: u64,
-) -> Result<Option<Vec<u8>>, BlackVueGpsError> {
-    let mut at = 0u64;
-    for _ in 0..MAX_TOP_BOXES {
-        if at.saturating_add(8) > len {
-            return Ok(None);
-        }
-        let (kind, header, size) = box_header(file, at, len)?;
-        if kind == *b"free" {
-            let inner = at + header;
-            let end = at + size;
-            if inner + 8 <= end {
-                let (child, child_header, child_size) = box_header(file, inner, end)?;
-                if child == *b"gps " {
-                    let payload = (child_size - child_header).min(MAX_EMBEDDED_BYTES);
-                    let mut data = Vec::new();
-                    file.seek(SeekFrom::Start(inner + child_header))?;
-                    file.take(payload).read_to_end(&mut data)?;
-                    return Ok(Some(data));
-                }
-            }
-        }
-        at += size;
-    }
-    Ok(None)
-}
-
-/// Type, header length and whole size of the box at `at`, which must end by `end`.
-fn box_header<R: Read + Seek>(
-    file: &mut R,
-    at: u64,
-    end: u64,
-) -> Result<([u8; 4], u64, u64), BlackVueGpsError> {
-    let mut head = [0u8; 16];
-    file.seek(SeekFrom::Start(at))?;
-    file.read_exact(&mut head[..8])?;
-    let kind = [head[4], head[5], head[6], head[7]];
-    let (header, size) = match u32::from_be_bytes([head[0], head[1], head[2], head[3]]) {
-        0 => (8, end - at),
-        1 => {
-            file.read_exact(&mut head[8..16])?;
-            let mut large = [0u8; 8];
-            large.copy_from_slice(&head[8..16]);
-            (16, u64::from_be_bytes(large))
-        }
-        n => (8, u64::from(n)),
-    };
-    if size < header || at.checked_add(size).is_none_or(|e| e > end) {
-        return Err(BlackVueGpsError::BadBox(at));
-    }
-    Ok((kind, header, size))
-}
 
 /// The recording's start in Unix milliseconds, from its name's local time and the first
 /// `[epoch_ms]` line: the file names count local time, the lines UTC, so the start is the name's
@@ -340,43 +262,6 @@ mod tests {
         let far = format!("[{}]$GPRMC\n", i64::MAX);
         // Absurd times overflow nothing.
         let _ = recording_start_ms(local, far.as_bytes());
-    }
-
-    fn mp4_box(kind: &[u8; 4], payload: &[u8]) -> Vec<u8> {
-        let mut b = ((payload.len() + 8) as u32).to_be_bytes().to_vec();
-        b.extend_from_slice(kind);
-        b.extend_from_slice(payload);
-        b
-    }
-
-    #[test]
-    fn the_embedded_gps_box_is_found_and_bad_boxes_are_errors() {
-        let lines = format!("[{T0}]{}\n", rmc("1", "A", "5109.0262,N", "11401.8407,W", "1"));
-        let mut file = mp4_box(b"ftyp", b"isom0000");
-        file.extend(mp4_box(b"free", &mp4_box(b"cprt", b"DR900S")));
-        file.extend(mp4_box(b"mdat", &[0u8; 100]));
-        file.extend(mp4_box(b"free", &mp4_box(b"gps ", lines.as_bytes())));
-        file.extend(mp4_box(b"moov", &[1u8; 20]));
-        let read = |bytes: &[u8]| {
-            read_embedded(&mut std::io::Cursor::new(bytes.to_vec()), bytes.len() as u64)
-        };
-        let data = read(&file).unwrap().expect("a gps box");
-        assert_eq!(data, lines.as_bytes());
-        assert_eq!(parse_gps(&data, Some(T0)).fixes.len(), 1);
-        // No GPS box at all.
-        assert_eq!(read(&mp4_box(b"ftyp", b"isom")).unwrap(), None);
-        assert_eq!(read(b"").unwrap(), None);
-        // A box that claims more than the file, or less than its header.
-        let mut lying = mp4_box(b"ftyp", b"isom");
-        lying[..4].copy_from_slice(&1000u32.to_be_bytes());
-        assert!(matches!(read(&lying), Err(BlackVueGpsError::BadBox(0))));
-        let mut small = mp4_box(b"ftyp", b"isom");
-        small[..4].copy_from_slice(&3u32.to_be_bytes());
-        assert!(read(&small).is_err());
-        // Cut anywhere: an error or no GPS, never a panic.
-        for cut in 0..file.len() {
-            let _ = read(&file[..cut]);
-        }
     }
 
     #[test]

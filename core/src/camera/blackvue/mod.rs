@@ -5,10 +5,13 @@
 //! ("Protocol facts") for what is known and from where.
 //!
 //! The folder holds the driver for both generations ([`client`]) and the pure parsers: both
-//! listings ([`listing`]) and the NMEA GPS records of the `.gps` side files and the MP4's
-//! embedded box ([`gps`]).
+//! listings ([`listing`]), the NMEA GPS lines of the `.gps` side files ([`gps`]), the `.3gf`
+//! accelerometer records ([`accel`]), and the walk that finds both inside an MP4
+//! ([`embedded`]).
 
+pub mod accel;
 pub mod client;
+pub mod embedded;
 pub mod gps;
 pub mod listing;
 
