@@ -521,6 +521,34 @@ mod tests {
     }
 
     #[test]
+    fn each_lens_of_a_drive_is_its_own_lane_named_beside_the_front() {
+        use crate::camera::driver::{Channel, FileKind};
+        let lens = |name: &str, channel| {
+            let kind = if name.contains("_E") { FileKind::Event } else { FileKind::Normal };
+            CameraFile { channel, kind, ..file(name) }
+        };
+        let drive = FileDrive {
+            files: vec![
+                lens("20230101_120000_NF.mp4", Channel::Front),
+                lens("20230101_120000_NR.mp4", Channel::Rear),
+                lens("20230101_120100_EF.mp4", Channel::Front),
+                lens("20230101_120100_ER.mp4", Channel::Rear),
+            ],
+            clock_unset: false,
+            parking: false,
+        };
+        let lanes = lanes(&drive);
+        assert_eq!(lanes.len(), 2);
+        assert!(lanes[0].files.iter().all(|f| f.channel == Channel::Front));
+        assert!(lanes[1].files.iter().all(|f| f.channel == Channel::Rear));
+        let ids: Vec<_> = lanes.iter().filter_map(drive_id).collect();
+        assert_eq!(ids, ["F20230101_120000_NF_mp4", "F20230101_120000_NR_mp4"]);
+        // Each lane's protected run is its own: front and rear of one moment are one run each.
+        assert_eq!(protected_runs(&lanes[0].files), vec![1..2]);
+        assert_eq!(protected_runs(&lanes[1].files), vec![1..2]);
+    }
+
+    #[test]
     fn ids_are_safe_and_sequences_stable_and_case_blind() {
         let f = file("2026_1130_051500_001F.MP4");
         assert_eq!(segment_id(&f), "2026_1130_051500_001F_MP4");
