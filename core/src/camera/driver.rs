@@ -538,6 +538,51 @@ pub fn safe_remote_path(path: &str) -> Option<String> {
     Some(out)
 }
 
+/// Why a vendor camera's file could not be fetched; each driver wraps it in its own error.
+#[derive(Debug)]
+pub(crate) enum GetFileError {
+    /// The request failed or the link dropped.
+    Link(reqwest::Error),
+    /// The camera answered an error status.
+    Status(u16),
+    /// A partial answer without a usable `Content-Range`, or one starting elsewhere.
+    BadRange,
+}
+
+/// GETs a file of a vendor camera from `offset` on: `Range` when resuming; a camera that ignores
+/// it answers from 0 ([`FileDownload::offset`]); `None` on 416. `link` wraps a body error in
+/// the driver's own error.
+pub(crate) async fn get_file(
+    http: &reqwest::Client,
+    url: &str,
+    offset: u64,
+    link: fn(reqwest::Error) -> DriverError,
+) -> Result<Option<FileDownload>, GetFileError> {
+    use futures_util::StreamExt;
+    use reqwest::{StatusCode, header};
+    let mut req = http.get(url);
+    if offset > 0 {
+        req = req.header(header::RANGE, format!("bytes={offset}-"));
+    }
+    let resp = req.send().await.map_err(GetFileError::Link)?;
+    let (start, total) = match resp.status() {
+        StatusCode::RANGE_NOT_SATISFIABLE => return Ok(None),
+        StatusCode::PARTIAL_CONTENT => resp
+            .headers()
+            .get(header::CONTENT_RANGE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(parse_content_range)
+            .ok_or(GetFileError::BadRange)?,
+        StatusCode::OK => (0, resp.content_length()),
+        status => return Err(GetFileError::Status(status.as_u16())),
+    };
+    if offset > 0 && start != offset && start != 0 {
+        return Err(GetFileError::BadRange);
+    }
+    let body = resp.bytes_stream().map(move |r| r.map_err(link));
+    Ok(Some(FileDownload { offset: start, total, body: Box::pin(body) }))
+}
+
 /// The start and whole size of a `Content-Range: bytes S-E/T` value (`T` may be `*`).
 pub(crate) fn parse_content_range(value: &str) -> Option<(u64, Option<u64>)> {
     let (range, total) = value.strip_prefix("bytes ")?.split_once('/')?;

@@ -9,13 +9,12 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use common::{World, files_below, probe_duration, settle};
+use common::{World, ffprobe_codec, files_below, settle};
 use dashkeep_core::camera::probe::{self, Dialect};
-use dashkeep_core::catalog::{ClipReason, ClipState, Residency};
+use dashkeep_core::catalog::ClipState;
 use dashkeep_core::ingest::IngestReport;
 use dashkeep_core::protocol::{AccelSample, GpsFix, SegmentInfo, Telemetry};
 use dashkeep_core::storage::{SafetyFloor, StorageError, StorageProbe, VolumeSpace};
@@ -81,17 +80,6 @@ async fn assert_phone_holds_the_card(phone: &Arc<Companion>, world: &World) {
         }
     }
     assert_eq!(on_phone, card.len(), "the phone holds every file of the card");
-}
-
-fn ffprobe_codec(path: &Path) -> String {
-    let out = Command::new("ffprobe")
-        .args(["-v", "error", "-select_streams", "v:0", "-show_entries", "stream=codec_name"])
-        .args(["-of", "csv=p=0"])
-        .arg(path)
-        .output()
-        .expect("ffprobe must be installed (scripts/test-all installs ffmpeg)");
-    assert!(out.status.success(), "ffprobe: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
 fn card_bytes(world: &World) -> u64 {
@@ -191,39 +179,12 @@ async fn event_files_become_one_incident_clip_with_the_cameras_gps() {
         events.sort_by_key(|(_, i, _, _)| i.start_ms);
         assert_eq!(events.len(), 2, "{dialect}");
         let span = (events[0].1.start_ms, events[1].1.start_ms + events[1].1.duration_ms);
-        let incidents = phone.incidents(10).await.expect("incidents");
-        assert_eq!(incidents.len(), 1, "{dialect}: {incidents:?}");
-        let incident = &incidents[0];
-        assert_eq!((incident.kind.as_str(), incident.source.as_str()), ("camera_locked", "camera"));
-        assert_eq!(incident.at_ms, span.0);
-        let clips = phone.clips().await.expect("clips");
-        assert_eq!(clips.len(), 1, "{dialect}: {clips:?}");
-        let clip = &clips[0];
-        assert_eq!((clip.reason, clip.state), (ClipReason::CameraLocked, ClipState::Ready));
-        assert_eq!(clip.event_id, Some(incident.id));
-        assert_eq!(clip.residencies, vec![Residency::Phone]);
-        assert!(clip.start_ms <= span.0 + 2_000 && clip.end_ms >= span.1 - 500, "{clip:?}");
-        let path = phone.clip_path(clip).expect("on the phone");
-        assert_eq!(ffprobe_codec(&path), "h264");
-        let seconds = probe_duration(&path);
-        let wanted = (span.1 - span.0) as f64 / 1000.0;
-        assert!((wanted - 2.0..=wanted + 2.0).contains(&seconds), "{seconds} s for {wanted} s");
+        let (clip, t) = common::assert_one_camera_clip(&phone, span).await;
 
         // The camera's GPS (legacy: `.gps` side files; 1.009: inside the MP4) is in the clip's
         // sidecar, one fix a second, where the simulation drove.
-        let sidecar = path.with_file_name(clip.telemetry_file.as_deref().expect("telemetry"));
-        let t: dashkeep_core::clips::ClipTelemetry =
-            serde_json::from_slice(&std::fs::read(sidecar).expect("sidecar")).expect("json");
+        common::assert_clip_gps_recorded(&clip, &t, &recorded_gps(&events));
         let seconds_in_clip = ((clip.end_ms - clip.start_ms) / 1000) as usize;
-        assert!(t.gps.len() + 1 >= seconds_in_clip, "{} fixes in {seconds_in_clip} s", t.gps.len());
-        let recorded = recorded_gps(&events);
-        for fix in &t.gps {
-            let at = t.start_ms + i64::from(fix.t_ms);
-            let (_, truth) =
-                recorded.iter().find(|(t, _)| *t == at).expect("a fix the camera made");
-            assert!((fix.lat - truth.lat).abs() < 1e-5 && (fix.lon - truth.lon).abs() < 1e-5);
-            assert!((fix.speed_mps - truth.speed_mps).abs() < 0.01, "{fix:?} {truth:?}");
-        }
 
         // The accelerometer records the camera embedded (`3gf `) are in the sidecar too, each
         // the recorded sample within the records' resolution (1/128 g).

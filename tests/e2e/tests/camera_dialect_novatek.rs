@@ -7,14 +7,12 @@
 
 mod common;
 
-use std::path::Path;
-use std::process::Command;
 use std::sync::Arc;
 
-use common::{World, phone_imu_from_card, probe_duration, settle};
+use common::{World, ffprobe_codec, phone_imu_from_card, settle};
 use dashkeep_core::Companion;
 use dashkeep_core::camera::probe::{self, Dialect};
-use dashkeep_core::catalog::{ClipReason, ClipState, Residency};
+use dashkeep_core::catalog::{ClipReason, ClipState};
 use dashkeep_core::ingest::IngestReport;
 use dashkeep_simcam::{Fault, Scenario, SimConfig, novatek};
 
@@ -66,17 +64,6 @@ async fn assert_phone_holds_the_card(phone: &Arc<Companion>, world: &World) -> u
     }
     assert_eq!(on_phone, card.len(), "the phone holds every file of the card");
     locked
-}
-
-fn ffprobe_codec(path: &Path) -> String {
-    let out = Command::new("ffprobe")
-        .args(["-v", "error", "-select_streams", "v:0", "-show_entries", "stream=codec_name"])
-        .args(["-of", "csv=p=0"])
-        .arg(path)
-        .output()
-        .expect("ffprobe must be installed (scripts/test-all installs ffmpeg)");
-    assert!(out.status.success(), "ffprobe: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
 #[tokio::test]
@@ -169,31 +156,10 @@ async fn the_files_the_camera_locked_become_one_incident_clip() {
     locked.sort_by_key(|(i, _, _)| i.start_ms);
     assert_eq!(locked.len(), 2);
     let span = (locked[0].0.start_ms, locked[1].0.start_ms + locked[1].0.duration_ms);
-    let incidents = phone.incidents(10).await.expect("incidents");
-    assert_eq!(incidents.len(), 1, "{incidents:?}");
-    let incident = &incidents[0];
-    assert_eq!((incident.kind.as_str(), incident.source.as_str()), ("camera_locked", "camera"));
-    assert_eq!(incident.at_ms, span.0);
-    let clips = phone.clips().await.expect("clips");
-    assert_eq!(clips.len(), 1, "{clips:?}");
-    let clip = &clips[0];
-    assert_eq!((clip.reason, clip.state), (ClipReason::CameraLocked, ClipState::Ready));
-    assert_eq!(clip.event_id, Some(incident.id));
-    assert_eq!(clip.residencies, vec![Residency::Phone]);
-    assert!(clip.start_ms <= span.0 + 2_000 && clip.end_ms >= span.1 - 500, "{clip:?} {span:?}");
-    let path = phone.clip_path(clip).expect("on the phone");
-    assert_eq!(ffprobe_codec(&path), "h264");
-    let seconds = probe_duration(&path);
-    let wanted = (span.1 - span.0) as f64 / 1000.0;
-    assert!((wanted - 2.0..=wanted + 2.0).contains(&seconds), "{seconds} s for {wanted} s");
+    let (clip, t) = common::assert_one_camera_clip(&phone, span).await;
 
     // The camera embedded its GPS in each file (Novatek `gps `/`freeGPS` records): the clip's
     // sidecar carries the fixes of its window, where the camera recorded them.
-    let sidecar = path.with_file_name(clip.telemetry_file.as_deref().expect("telemetry"));
-    let t: dashkeep_core::clips::ClipTelemetry =
-        serde_json::from_slice(&std::fs::read(sidecar).expect("sidecar")).expect("json");
-    let seconds_in_clip = ((clip.end_ms - clip.start_ms) / 1000) as usize;
-    assert!(t.gps.len() + 1 >= seconds_in_clip, "{} fixes in {seconds_in_clip} s", t.gps.len());
     let recorded: Vec<(i64, dashkeep_core::protocol::GpsFix)> = locked
         .iter()
         .flat_map(|(info, _, telemetry)| {
@@ -202,12 +168,7 @@ async fn the_files_the_camera_locked_become_one_incident_clip() {
             tel.gps.into_iter().map(move |g| (info.start_ms + i64::from(g.t_ms), g))
         })
         .collect();
-    for fix in &t.gps {
-        let at = t.start_ms + i64::from(fix.t_ms);
-        let (_, truth) = recorded.iter().find(|(t, _)| *t == at).expect("a fix the camera made");
-        assert!((fix.lat - truth.lat).abs() < 1e-5 && (fix.lon - truth.lon).abs() < 1e-5);
-        assert!((fix.speed_mps - truth.speed_mps).abs() < 0.01, "{fix:?} {truth:?}");
-    }
+    common::assert_clip_gps_recorded(&clip, &t, &recorded);
     assert_eq!(report.gps_records_skipped, 0);
 
     // Streaming again finds nothing new: no second incident, no second clip.

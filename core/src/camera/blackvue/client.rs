@@ -11,14 +11,13 @@
 //! it answers from 0 and ingest restarts cleanly.
 
 use bytes::Bytes;
-use futures_util::StreamExt;
-use reqwest::{StatusCode, header};
+use reqwest::header;
 
 use super::listing::{BlackVueListingError, parse_legacy_list_with, parse_vod_list_with};
 use super::{ACCESSIBLE_PATH, LEGACY_LIST_PATH, VOD_LIST_PATH};
 use crate::camera::driver::{
-    CameraDriver, CameraFile, CameraIdentity, DriverError, FileDownload, Listing, ListingLimits,
-    MAX_FILE_SIZE, ascii_number, is_safe_file_name, parse_content_range,
+    CameraDriver, CameraFile, CameraIdentity, DriverError, FileDownload, GetFileError, Listing,
+    ListingLimits, MAX_FILE_SIZE, ascii_number, get_file, is_safe_file_name,
 };
 use crate::camera::probe::Dialect;
 use crate::camera::{CameraError, http_client, read_limited};
@@ -62,6 +61,16 @@ pub enum BlackVueError {
     /// `/accessible` answered, but not with `"accessible":"OK"`.
     #[error("the camera says it is not accessible now")]
     NotAccessible,
+}
+
+impl From<GetFileError> for BlackVueError {
+    fn from(e: GetFileError) -> Self {
+        match e {
+            GetFileError::Link(e) => Self::Link(e),
+            GetFileError::Status(s) => Self::Status(s),
+            GetFileError::BadRange => Self::BadHeaders,
+        }
+    }
 }
 
 impl BlackVueError {
@@ -260,28 +269,9 @@ impl CameraDriver for BlackVueDriver {
         file: &CameraFile,
         offset: u64,
     ) -> Result<Option<FileDownload>, DriverError> {
-        let path = self.url_path(file)?;
-        let mut req = self.http.get(format!("{}{path}", self.base));
-        if offset > 0 {
-            req = req.header(header::RANGE, format!("bytes={offset}-"));
-        }
-        let resp = req.send().await.map_err(BlackVueError::Link)?;
-        let (start, total) = match resp.status() {
-            StatusCode::RANGE_NOT_SATISFIABLE => return Ok(None),
-            StatusCode::PARTIAL_CONTENT => resp
-                .headers()
-                .get(header::CONTENT_RANGE)
-                .and_then(|v| v.to_str().ok())
-                .and_then(parse_content_range)
-                .ok_or(BlackVueError::BadHeaders)?,
-            StatusCode::OK => (0, resp.content_length()),
-            status => return Err(BlackVueError::Status(status.as_u16()).into()),
-        };
-        if offset > 0 && start != offset && start != 0 {
-            return Err(BlackVueError::BadHeaders.into());
-        }
-        let body = resp.bytes_stream().map(|r| r.map_err(|e| BlackVueError::Link(e).into()));
-        Ok(Some(FileDownload { offset: start, total, body: Box::pin(body) }))
+        let url = format!("{}{}", self.base, self.url_path(file)?);
+        let link = |e| BlackVueError::Link(e).into();
+        Ok(get_file(&self.http, &url, offset, link).await.map_err(BlackVueError::from)?)
     }
 
     async fn telemetry(&self, file: &CameraFile) -> Result<Option<Bytes>, DriverError> {

@@ -10,15 +10,13 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use bytes::Bytes;
-use futures_util::StreamExt;
-use reqwest::{StatusCode, header};
 
 use super::listing::{NovatekListingError, parse_file_list_with};
 use super::reply::{MAX_REPLY_BYTES, NovatekReplyError, Reply, parse_reply};
 use super::{CMD_DELETE, CMD_FILE_LIST, CMD_FREE_SPACE, CMD_RECORD, CMD_VERSION};
 use crate::camera::driver::{
-    CameraDriver, CameraFile, CameraIdentity, DriverError, FileDownload, Listing, ListingLimits,
-    is_safe_file_name, parse_content_range,
+    CameraDriver, CameraFile, CameraIdentity, DriverError, FileDownload, GetFileError, Listing,
+    ListingLimits, get_file, is_safe_file_name,
 };
 use crate::camera::probe::Dialect;
 use crate::camera::{CameraError, http_client, read_limited};
@@ -52,6 +50,16 @@ pub enum NovatekError {
     /// A partial answer without a usable `Content-Range`.
     #[error("206 without a valid Content-Range")]
     BadContentRange,
+}
+
+impl From<GetFileError> for NovatekError {
+    fn from(e: GetFileError) -> Self {
+        match e {
+            GetFileError::Link(e) => Self::Link(e),
+            GetFileError::Status(s) => Self::Status(s),
+            GetFileError::BadRange => Self::BadContentRange,
+        }
+    }
 }
 
 impl NovatekError {
@@ -166,15 +174,6 @@ fn camera_path(file: &CameraFile) -> Result<String, NovatekError> {
     Ok(format!("A:{}", url_path(file)?.replace('/', "\\")))
 }
 
-/// Start and total of a `Content-Range: bytes S-E/T` header.
-fn content_range(resp: &reqwest::Response) -> Result<(u64, Option<u64>), NovatekError> {
-    resp.headers()
-        .get(header::CONTENT_RANGE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(parse_content_range)
-        .ok_or(NovatekError::BadContentRange)
-}
-
 #[async_trait::async_trait]
 impl CameraDriver for NovatekDriver {
     fn dialect(&self) -> Dialect {
@@ -213,23 +212,9 @@ impl CameraDriver for NovatekDriver {
         file: &CameraFile,
         offset: u64,
     ) -> Result<Option<FileDownload>, DriverError> {
-        let path = url_path(file)?;
-        let mut req = self.http.get(format!("{}{path}", self.base));
-        if offset > 0 {
-            req = req.header(header::RANGE, format!("bytes={offset}-"));
-        }
-        let resp = req.send().await.map_err(NovatekError::Link)?;
-        let (start, total) = match resp.status() {
-            StatusCode::RANGE_NOT_SATISFIABLE => return Ok(None),
-            StatusCode::PARTIAL_CONTENT => content_range(&resp)?,
-            StatusCode::OK => (0, resp.content_length()),
-            status => return Err(NovatekError::Status(status.as_u16()).into()),
-        };
-        if offset > 0 && start != offset && start != 0 {
-            return Err(NovatekError::BadContentRange.into());
-        }
-        let body = resp.bytes_stream().map(|r| r.map_err(|e| NovatekError::Link(e).into()));
-        Ok(Some(FileDownload { offset: start, total, body: Box::pin(body) }))
+        let url = format!("{}{}", self.base, url_path(file)?);
+        let link = |e| NovatekError::Link(e).into();
+        Ok(get_file(&self.http, &url, offset, link).await.map_err(NovatekError::from)?)
     }
 
     async fn telemetry(&self, _file: &CameraFile) -> Result<Option<Bytes>, DriverError> {

@@ -250,3 +250,62 @@ pub fn probe_duration(path: &Path) -> f64 {
     assert!(out.status.success(), "ffprobe: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout).trim().parse().expect("a duration")
 }
+
+/// The codec ffprobe reads in a file's first video stream.
+pub fn ffprobe_codec(path: &Path) -> String {
+    let out = std::process::Command::new("ffprobe")
+        .args(["-v", "error", "-select_streams", "v:0", "-show_entries", "stream=codec_name"])
+        .args(["-of", "csv=p=0"])
+        .arg(path)
+        .output()
+        .expect("ffprobe must be installed (scripts/test-all installs ffmpeg)");
+    assert!(out.status.success(), "ffprobe: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// Asserts the phone holds exactly one incident, the camera's (`camera_locked`) at `span`'s start,
+/// with one ready clip on the phone covering `span` (ffprobe reads it as H.264 of about the
+/// span's length); returns the clip and its telemetry sidecar.
+pub async fn assert_one_camera_clip(
+    phone: &Companion,
+    span: (i64, i64),
+) -> (dashkeep_core::catalog::ClipRecord, dashkeep_core::clips::ClipTelemetry) {
+    use dashkeep_core::catalog::{ClipReason, ClipState, Residency};
+    let incidents = phone.incidents(10).await.expect("incidents");
+    assert_eq!(incidents.len(), 1, "{incidents:?}");
+    let incident = &incidents[0];
+    assert_eq!((incident.kind.as_str(), incident.source.as_str()), ("camera_locked", "camera"));
+    assert_eq!(incident.at_ms, span.0);
+    let clips = phone.clips().await.expect("clips");
+    assert_eq!(clips.len(), 1, "{clips:?}");
+    let clip = clips[0].clone();
+    assert_eq!((clip.reason, clip.state), (ClipReason::CameraLocked, ClipState::Ready));
+    assert_eq!(clip.event_id, Some(incident.id));
+    assert_eq!(clip.residencies, vec![Residency::Phone]);
+    assert!(clip.start_ms <= span.0 + 2_000 && clip.end_ms >= span.1 - 500, "{clip:?} {span:?}");
+    let path = phone.clip_path(&clip).expect("on the phone");
+    assert_eq!(ffprobe_codec(&path), "h264");
+    let seconds = probe_duration(&path);
+    let wanted = (span.1 - span.0) as f64 / 1000.0;
+    assert!((wanted - 2.0..=wanted + 2.0).contains(&seconds), "{seconds} s for {wanted} s");
+    let sidecar = path.with_file_name(clip.telemetry_file.as_deref().expect("telemetry"));
+    let t = serde_json::from_slice(&std::fs::read(sidecar).expect("sidecar")).expect("json");
+    (clip, t)
+}
+
+/// Asserts a clip's sidecar has about one GPS fix a second, each one the camera recorded
+/// (`recorded`: the fixes at their time on the camera's clock).
+pub fn assert_clip_gps_recorded(
+    clip: &dashkeep_core::catalog::ClipRecord,
+    t: &dashkeep_core::clips::ClipTelemetry,
+    recorded: &[(i64, dashkeep_core::protocol::GpsFix)],
+) {
+    let seconds_in_clip = ((clip.end_ms - clip.start_ms) / 1000) as usize;
+    assert!(t.gps.len() + 1 >= seconds_in_clip, "{} fixes in {seconds_in_clip} s", t.gps.len());
+    for fix in &t.gps {
+        let at = t.start_ms + i64::from(fix.t_ms);
+        let (_, truth) = recorded.iter().find(|(t, _)| *t == at).expect("a fix the camera made");
+        assert!((fix.lat - truth.lat).abs() < 1e-5 && (fix.lon - truth.lon).abs() < 1e-5);
+        assert!((fix.speed_mps - truth.speed_mps).abs() < 0.01, "{fix:?} {truth:?}");
+    }
+}
