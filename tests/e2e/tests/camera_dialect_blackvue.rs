@@ -86,55 +86,105 @@ fn card_bytes(world: &World) -> u64 {
     card_files(world).iter().map(|(_, i, _, _)| i.size).sum()
 }
 
-#[tokio::test]
-async fn a_blackvue_card_streams_front_and_rear_into_drives() {
+async fn a_blackvue_card_streams_front_and_rear_into_drives(
+    sim: dashkeep_simcam::Dialect,
+    dialect: Dialect,
+) {
     let options = BlackVueOptions::default();
-    for (sim, dialect) in DIALECTS {
-        let world = blackvue_camera(sim, true, options).await;
-        assert_eq!(probe::probe(&world.camera.base_url()).await.expect("probe"), dialect);
+    let world = blackvue_camera(sim, true, options).await;
+    assert_eq!(probe::probe(&world.camera.base_url()).await.expect("probe"), dialect);
+    let phone = world.phone().await;
+    let report = stream(&world, &phone, dialect).await;
+    let files = card_files(&world).len();
+    assert_eq!(files, 12, "6 moments, front and rear");
+    assert!(report.refused.is_empty(), "{dialect}: {:?}", report.refused);
+    assert_eq!((report.listed, report.stored), (files, files), "{dialect}");
+
+    // Two moments' drives, each a front and a rear catalog drive named by its first file.
+    let mut drives: Vec<String> =
+        phone.drives().await.expect("drives").into_iter().map(|d| d.camera_drive_id).collect();
+    drives.sort();
+    assert_eq!(drives.len(), 4, "{drives:?}");
+    assert!(drives[0].ends_with("_NF_mp4") && drives[1].ends_with("_NR_mp4"), "{drives:?}");
+    assert_eq!(drives[0].replace("_NF_", "_NR_"), drives[1]);
+    assert_phone_holds_the_card(&phone, &world).await;
+
+    // A second pass fetches nothing again.
+    let again = stream(&world, &phone, dialect).await;
+    assert_eq!((again.stored, again.bytes_fetched), (0, 0), "{dialect}");
+}
+
+#[tokio::test]
+async fn a_blackvue_card_streams_front_and_rear_into_drives_legacy() {
+    let (sim, dialect) = DIALECTS[0];
+    a_blackvue_card_streams_front_and_rear_into_drives(sim, dialect).await;
+}
+
+#[tokio::test]
+async fn a_blackvue_card_streams_front_and_rear_into_drives_1009() {
+    let (sim, dialect) = DIALECTS[1];
+    a_blackvue_card_streams_front_and_rear_into_drives(sim, dialect).await;
+}
+
+async fn a_file_still_being_recorded_is_not_taken(sim: dashkeep_simcam::Dialect, dialect: Dialect) {
+    let options = BlackVueOptions { rear: false, ..BlackVueOptions::default() };
+    let world = blackvue_camera(sim, true, options).await;
+    world.camera.blackvue_start_growing_file();
+    let phone = world.phone().await;
+    let report = stream(&world, &phone, dialect).await;
+    let files = card_files(&world).len();
+    // Listed, but its size (from HEAD) changed between the two looks: left on the camera,
+    // never asked for, not refused.
+    assert_eq!((report.listed, report.stored), (files + 1, files), "{dialect}");
+    assert!(report.refused.is_empty(), "{dialect}: {:?}", report.refused);
+    assert_phone_holds_the_card(&phone, &world).await;
+}
+
+#[tokio::test]
+async fn a_file_still_being_recorded_is_not_taken_legacy() {
+    let (sim, dialect) = DIALECTS[0];
+    a_file_still_being_recorded_is_not_taken(sim, dialect).await;
+}
+
+#[tokio::test]
+async fn a_file_still_being_recorded_is_not_taken_1009() {
+    let (sim, dialect) = DIALECTS[1];
+    a_file_still_being_recorded_is_not_taken(sim, dialect).await;
+}
+
+async fn dropped_downloads_resume_with_range_or_restart_cleanly(
+    sim: dashkeep_simcam::Dialect,
+    dialect: Dialect,
+) {
+    let options = BlackVueOptions { rear: false, ..BlackVueOptions::default() };
+    for range in [true, false] {
+        let world = blackvue_camera(sim, range, options).await;
+        world.camera.inject(Fault::DropAfterBytes { bytes: 100_000, times: 2 });
         let phone = world.phone().await;
         let report = stream(&world, &phone, dialect).await;
-        let files = card_files(&world).len();
-        assert_eq!(files, 12, "6 moments, front and rear");
         assert!(report.refused.is_empty(), "{dialect}: {:?}", report.refused);
-        assert_eq!((report.listed, report.stored), (files, files), "{dialect}");
-
-        // Two moments' drives, each a front and a rear catalog drive named by its first file.
-        let mut drives: Vec<String> =
-            phone.drives().await.expect("drives").into_iter().map(|d| d.camera_drive_id).collect();
-        drives.sort();
-        assert_eq!(drives.len(), 4, "{drives:?}");
-        assert!(drives[0].ends_with("_NF_mp4") && drives[1].ends_with("_NR_mp4"), "{drives:?}");
-        assert_eq!(drives[0].replace("_NF_", "_NR_"), drives[1]);
         assert_phone_holds_the_card(&phone, &world).await;
-
-        // A second pass fetches nothing again.
-        let again = stream(&world, &phone, dialect).await;
-        assert_eq!((again.stored, again.bytes_fetched), (0, 0), "{dialect}");
+        let sizes = card_bytes(&world);
+        if range {
+            assert_eq!(report.bytes_fetched, sizes, "{dialect}: nothing fetched twice");
+            assert_eq!(world.camera.served_total_bytes(), sizes);
+        } else {
+            // The two cut prefixes were fetched again from byte 0, and nothing else.
+            assert_eq!(world.camera.served_total_bytes(), sizes + 2 * 100_000, "{dialect}");
+        }
     }
 }
 
 #[tokio::test]
-async fn dropped_downloads_resume_with_range_or_restart_cleanly() {
-    let options = BlackVueOptions { rear: false, ..BlackVueOptions::default() };
-    for (sim, dialect) in DIALECTS {
-        for range in [true, false] {
-            let world = blackvue_camera(sim, range, options).await;
-            world.camera.inject(Fault::DropAfterBytes { bytes: 100_000, times: 2 });
-            let phone = world.phone().await;
-            let report = stream(&world, &phone, dialect).await;
-            assert!(report.refused.is_empty(), "{dialect}: {:?}", report.refused);
-            assert_phone_holds_the_card(&phone, &world).await;
-            let sizes = card_bytes(&world);
-            if range {
-                assert_eq!(report.bytes_fetched, sizes, "{dialect}: nothing fetched twice");
-                assert_eq!(world.camera.served_total_bytes(), sizes);
-            } else {
-                // The two cut prefixes were fetched again from byte 0, and nothing else.
-                assert_eq!(world.camera.served_total_bytes(), sizes + 2 * 100_000, "{dialect}");
-            }
-        }
-    }
+async fn dropped_downloads_resume_with_range_or_restart_cleanly_legacy() {
+    let (sim, dialect) = DIALECTS[0];
+    dropped_downloads_resume_with_range_or_restart_cleanly(sim, dialect).await;
+}
+
+#[tokio::test]
+async fn dropped_downloads_resume_with_range_or_restart_cleanly_1009() {
+    let (sim, dialect) = DIALECTS[1];
+    dropped_downloads_resume_with_range_or_restart_cleanly(sim, dialect).await;
 }
 
 /// The fixes the camera recorded for `infos`, on the camera's clock.
@@ -161,50 +211,62 @@ fn recorded_accel(files: &[(String, SegmentInfo, PathBuf, PathBuf)]) -> Vec<(i64
         .collect()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn event_files_become_one_incident_clip_with_the_cameras_gps() {
+async fn event_files_become_one_incident_clip_with_the_cameras_gps(
+    sim: dashkeep_simcam::Dialect,
+    dialect: Dialect,
+) {
     let options = BlackVueOptions::default();
-    for (sim, dialect) in DIALECTS {
-        let world = blackvue_camera(sim, true, options).await;
-        let phone = world.phone().await;
-        let report = stream(&world, &phone, dialect).await;
-        assert!(report.refused.is_empty(), "{dialect}: {:?}", report.refused);
-        assert_eq!(report.gps_records_skipped, 0, "{dialect}");
-        settle(&phone).await;
+    let world = blackvue_camera(sim, true, options).await;
+    let phone = world.phone().await;
+    let report = stream(&world, &phone, dialect).await;
+    assert!(report.refused.is_empty(), "{dialect}: {:?}", report.refused);
+    assert_eq!(report.gps_records_skipped, 0, "{dialect}");
+    settle(&phone).await;
 
-        // The camera filed the second drive's first two moments as events, front and rear:
-        // one incident of the camera, one clip over the front files, cut from the phone's copies.
-        let mut events: Vec<_> =
-            card_files(&world).into_iter().filter(|(name, ..)| name.ends_with("_EF.mp4")).collect();
-        events.sort_by_key(|(_, i, _, _)| i.start_ms);
-        assert_eq!(events.len(), 2, "{dialect}");
-        let span = (events[0].1.start_ms, events[1].1.start_ms + events[1].1.duration_ms);
-        let (clip, t) = common::assert_one_camera_clip(&phone, span).await;
+    // The camera filed the second drive's first two moments as events, front and rear:
+    // one incident of the camera, one clip over the front files, cut from the phone's copies.
+    let mut events: Vec<_> =
+        card_files(&world).into_iter().filter(|(name, ..)| name.ends_with("_EF.mp4")).collect();
+    events.sort_by_key(|(_, i, _, _)| i.start_ms);
+    assert_eq!(events.len(), 2, "{dialect}");
+    let span = (events[0].1.start_ms, events[1].1.start_ms + events[1].1.duration_ms);
+    let (clip, t) = common::assert_one_camera_clip(&phone, span).await;
 
-        // The camera's GPS (legacy: `.gps` side files; 1.009: inside the MP4) is in the clip's
-        // sidecar, one fix a second, where the simulation drove.
-        common::assert_clip_gps_recorded(&clip, &t, &recorded_gps(&events));
-        let seconds_in_clip = ((clip.end_ms - clip.start_ms) / 1000) as usize;
+    // The camera's GPS (legacy: `.gps` side files; 1.009: inside the MP4) is in the clip's
+    // sidecar, one fix a second, where the simulation drove.
+    common::assert_clip_gps_recorded(&clip, &t, &recorded_gps(&events));
+    let seconds_in_clip = ((clip.end_ms - clip.start_ms) / 1000) as usize;
 
-        // The accelerometer records the camera embedded (`3gf `) are in the sidecar too, each
-        // the recorded sample within the records' resolution (1/128 g).
-        assert!(t.accel.len() >= seconds_in_clip * 90, "{} samples", t.accel.len());
-        assert_eq!(t.accel_hz, 100);
-        let samples = recorded_accel(&events);
-        for a in t.accel.iter().step_by(37) {
-            let at = t.start_ms + i64::from(a.t_ms);
-            let (_, truth) = samples.iter().find(|(t, _)| *t == at).expect("a sample it made");
-            for (got, want) in [(a.ax, truth.ax), (a.ay, truth.ay), (a.az, truth.az)] {
-                assert!((got - want).abs() <= 0.04, "{a:?} {truth:?}");
-            }
+    // The accelerometer records the camera embedded (`3gf `) are in the sidecar too, each
+    // the recorded sample within the records' resolution (1/128 g).
+    assert!(t.accel.len() >= seconds_in_clip * 90, "{} samples", t.accel.len());
+    assert_eq!(t.accel_hz, 100);
+    let samples = recorded_accel(&events);
+    for a in t.accel.iter().step_by(37) {
+        let at = t.start_ms + i64::from(a.t_ms);
+        let (_, truth) = samples.iter().find(|(t, _)| *t == at).expect("a sample it made");
+        for (got, want) in [(a.ax, truth.ax), (a.ay, truth.ay), (a.az, truth.az)] {
+            assert!((got - want).abs() <= 0.04, "{a:?} {truth:?}");
         }
-
-        // Streaming again finds nothing new: no second incident, no second clip.
-        stream(&world, &phone, dialect).await;
-        settle(&phone).await;
-        assert_eq!(phone.incidents(10).await.expect("incidents").len(), 1);
-        assert_eq!(phone.clips().await.expect("clips").len(), 1);
     }
+
+    // Streaming again finds nothing new: no second incident, no second clip.
+    stream(&world, &phone, dialect).await;
+    settle(&phone).await;
+    assert_eq!(phone.incidents(10).await.expect("incidents").len(), 1);
+    assert_eq!(phone.clips().await.expect("clips").len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn event_files_become_one_incident_clip_with_the_cameras_gps_legacy() {
+    let (sim, dialect) = DIALECTS[0];
+    event_files_become_one_incident_clip_with_the_cameras_gps(sim, dialect).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn event_files_become_one_incident_clip_with_the_cameras_gps_1009() {
+    let (sim, dialect) = DIALECTS[1];
+    event_files_become_one_incident_clip_with_the_cameras_gps(sim, dialect).await;
 }
 
 #[tokio::test]

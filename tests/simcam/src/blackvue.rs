@@ -19,6 +19,7 @@
 
 use std::io::Write as _;
 use std::path::Path as FsPath;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::body::Body;
 use axum::extract::{Path, State};
@@ -49,6 +50,14 @@ impl Default for BlackVueOptions {
     fn default() -> Self {
         Self { rear: true, clock_unset: false }
     }
+}
+
+/// The BlackVue dialects' own state beside the card.
+#[derive(Debug, Default)]
+pub(crate) struct BlackVueState {
+    /// When non-zero, the listing ends with a front file being recorded, whose `HEAD` size grows
+    /// (this counter, in 500 kB steps) at every look: a phone must never take it.
+    pub growing: AtomicU64,
 }
 
 /// A lens of the simulated camera.
@@ -157,6 +166,17 @@ pub(crate) fn embed_telemetry(
     Ok((bytes.len() as u64, hex::encode(Sha256::digest(&bytes))))
 }
 
+/// The name of the file being recorded when [`BlackVueState::growing`] is on: the front file
+/// after the card's last one.
+fn growing_name(inner: &Inner) -> Option<String> {
+    if inner.blackvue.growing.load(Ordering::SeqCst) == 0 {
+        return None;
+    }
+    let last = lock(&inner.state).segments.back()?.info.clone();
+    let next = SegmentInfo { start_ms: last.start_ms + last.duration_ms, locked: false, ..last };
+    Some(file_name(&next, Lens::Front, inner.cfg.blackvue, inner.cfg.scenario.start_ms))
+}
+
 /// The card's recordings with their names, in recording order (front, then rear).
 pub(crate) fn card(inner: &Inner) -> Vec<(String, Stored)> {
     let segments: Vec<Stored> = lock(&inner.state).segments.iter().cloned().collect();
@@ -195,7 +215,8 @@ pub(crate) async fn legacy_list(State(inner): State<Shared>) -> Response {
         return r;
     }
     let mut body = String::from("v:1.00\r\n");
-    for (name, _) in card(&inner) {
+    let names = card(&inner).into_iter().map(|(name, _)| name).chain(growing_name(&inner));
+    for name in names {
         body.push_str(&format!("n:{RECORD_DIR}/{name},s:1000000\r\n"));
     }
     text(StatusCode::OK, body)
@@ -217,8 +238,9 @@ pub(crate) async fn vod_list(State(inner): State<Shared>) -> Response {
     if let Some(r) = listing_fault(&inner) {
         return r;
     }
+    let names = card(&inner).into_iter().map(|(name, _)| name).chain(growing_name(&inner));
     let files: Vec<serde_json::Value> =
-        card(&inner).into_iter().map(|(name, _)| serde_json::json!({ "filename": name })).collect();
+        names.map(|name| serde_json::json!({ "filename": name })).collect();
     let body = serde_json::json!({ "filelist": files }).to_string();
     ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], body).into_response()
 }
@@ -269,6 +291,15 @@ pub(crate) async fn root_file(
 
 /// A video by its BlackVue name; `HEAD` answers its size without the download's faults.
 async fn video(inner: Shared, name: &str, method: Method, mut headers: HeaderMap) -> Response {
+    if growing_name(&inner).as_deref() == Some(name) {
+        if method != Method::HEAD {
+            return text(StatusCode::SERVICE_UNAVAILABLE, "recording");
+        }
+        let size = inner.blackvue.growing.fetch_add(1, Ordering::SeqCst) * 500_000;
+        let mut r = Response::new(Body::empty());
+        r.headers_mut().insert(header::CONTENT_LENGTH, HeaderValue::from(size));
+        return r;
+    }
     let Some((_, seg)) = card(&inner).into_iter().find(|(n, _)| n == name) else {
         return text(StatusCode::NOT_FOUND, "no such file");
     };

@@ -216,6 +216,8 @@ pub(crate) struct Inner {
     ble: Mutex<Option<JoinHandle<()>>>,
     /// The Novatek dialect's recording state.
     pub novatek: crate::novatek::NovatekState,
+    /// The BlackVue dialects' state.
+    pub blackvue: crate::blackvue::BlackVueState,
 }
 
 /// Locks a std mutex, ignoring poisoning (a panicked holder cannot leave these states torn).
@@ -685,6 +687,7 @@ impl SimCamera {
             ble_addr,
             ble: Mutex::new(None),
             novatek: crate::novatek::NovatekState::default(),
+            blackvue: crate::blackvue::BlackVueState::default(),
         });
         *lock(&inner.ble) = Some(tokio::spawn(crate::ble::serve(inner.clone(), ble_listener)));
         tracing::info!(%addr, segments = plan.len(), "simcam starting");
@@ -757,6 +760,12 @@ impl SimCamera {
     /// at every listing (it cannot be downloaded: a phone must wait until it stops growing).
     pub fn novatek_start_growing_file(&self) {
         self.inner.novatek.growing.store(1, Ordering::SeqCst);
+    }
+
+    /// BlackVue dialects: from now on the listing ends with a front file still being recorded,
+    /// whose size (`HEAD`) is larger at every look; downloading it answers 503.
+    pub fn blackvue_start_growing_file(&self) {
+        self.inner.blackvue.growing.store(1, Ordering::SeqCst);
     }
 
     /// Waits until every segment of every drive is recorded and finalized.
