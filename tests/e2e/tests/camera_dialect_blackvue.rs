@@ -382,3 +382,117 @@ async fn the_loop_recorder_keeps_a_blackvue_card_within_the_quota() {
     assert!(status.usage.total() <= status.budget.limit_bytes, "over quota: {status:?}");
     assert!(probe.peak.load(Ordering::Relaxed) <= total, "the phone never overflowed");
 }
+
+/// A hostile 1.009 camera on loopback, speaking raw HTTP: its listing holds traversal,
+/// absolute, non-ASCII and duplicate names, one file whose size is absurd and one that is not a
+/// video. Returns its URL and the request lines it saw.
+async fn hostile_camera() -> (String, Arc<std::sync::Mutex<Vec<String>>>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let log = log.clone();
+            tokio::spawn(async move {
+                let mut request = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match socket.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => request.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let line =
+                    String::from_utf8_lossy(&request).lines().next().unwrap_or("").to_string();
+                log.lock().expect("log").push(line.clone());
+                let (status, length, body): (&str, String, Vec<u8>) = if line
+                    .contains("/accessible")
+                {
+                    let body = br#"{"accessible":"OK","message":"Access possible."}"#.to_vec();
+                    ("200 OK", body.len().to_string(), body)
+                } else if line.contains("/vodList") {
+                    let body = br#"{"filelist":[{"filename":"../../../escape_NF.mp4"},
+                        {"filename":"/etc/passwd"},{"filename":"..\\..\\20230101_115900_NF.mp4"},
+                        {"filename":"20230101_115800_NF.mp4\u0000.sh"},{"filename":"\u00e9t\u00e9.mp4"},
+                        {"filename":"20230101_120000_NF.mp4"},{"filename":"20230101_120100_NF.mp4"},
+                        {"filename":"20230101_120100_nf.MP4"},{"filename":"20230101_120200_NF.mp4"}]}"#
+                        .to_vec();
+                    ("200 OK", body.len().to_string(), body)
+                } else if line.contains("/20230101_120000_NF.mp4") {
+                    // An absurd size: 1 PiB.
+                    ("200 OK", (1u64 << 50).to_string(), Vec::new())
+                } else if line.contains("/20230101_120100_NF.mp4") {
+                    // Not a video at all.
+                    let body = vec![0x5a; 4096];
+                    (
+                        "200 OK",
+                        body.len().to_string(),
+                        if line.starts_with("HEAD") { Vec::new() } else { body },
+                    )
+                } else {
+                    ("404 Not Found", "0".into(), Vec::new())
+                };
+                let head = format!(
+                    "HTTP/1.1 {status}\r\nContent-Length: {length}\r\nConnection: close\r\n\r\n"
+                );
+                let _ = socket.write_all(head.as_bytes()).await;
+                let _ = socket.write_all(&body).await;
+                let _ = socket.shutdown().await;
+            });
+        }
+    });
+    (url, seen)
+}
+
+#[tokio::test]
+async fn a_hostile_blackvue_camera_gets_nothing_written_outside_the_data_directory() {
+    let (url, seen) = hostile_camera().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("phone");
+    let config = CompanionConfig {
+        safety_floor: SafetyFloor { min_bytes: 0, fraction: 0.0 },
+        retry: dashkeep_core::ingest::RetryPolicy {
+            max_retries: 2,
+            first_backoff: std::time::Duration::from_millis(10),
+            max_backoff: std::time::Duration::from_millis(20),
+        },
+        ..CompanionConfig::new(&data)
+    };
+    let phone = Companion::open(config).await.expect("companion opens");
+    let streamed = phone.stream_camera(&url).await.expect("a hostile listing is not fatal");
+    assert_eq!(streamed.dialect, Dialect::BlackVue1009);
+    let report = streamed.report;
+    // Three names survive the listing's checks; the absurd size is never believed (the file
+    // waits), the one that is not a video is refused, and nothing is stored.
+    assert_eq!((report.listed, report.stored), (3, 0), "{report:?}");
+    assert_eq!(report.refused.len(), 1, "{report:?}");
+    assert!(
+        matches!(report.refused[0], dashkeep_core::ingest::IngestError::NotAVideo { .. }),
+        "{report:?}"
+    );
+    // No request left the card's root, the absurd file was never downloaded, and nothing
+    // landed outside the data directory.
+    let seen = seen.lock().expect("log").clone();
+    assert!(!seen.iter().any(|l| l.starts_with("GET /20230101_120000_NF.mp4")), "{seen:?}");
+    for line in &seen {
+        let path = line.split(' ').nth(1).unwrap_or("");
+        assert!(!path.contains("..") && !path.contains("etc") && !path.contains('%'), "{line}");
+        if path != "/api/v1/status" {
+            assert_eq!(path.matches('/').count(), 1, "{line}");
+        }
+    }
+    for file in files_below(dir.path()) {
+        assert!(file.starts_with("phone"), "{} written outside the data directory", file.display());
+        assert!(!file.to_string_lossy().contains("escape"), "{}", file.display());
+    }
+    assert!(
+        phone
+            .drives()
+            .await
+            .expect("drives")
+            .iter()
+            .all(|d| d.camera_drive_id.starts_with("F2023"))
+    );
+}
