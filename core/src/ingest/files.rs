@@ -20,7 +20,7 @@ use super::{IngestError, IngestEvent, IngestReport, Ingestor, download, sync_fil
 use crate::camera::blackvue::accel::{self, AccelTrack};
 use crate::camera::blackvue::embedded;
 use crate::camera::blackvue::gps::{self as blackvue_gps, GpsTrack};
-use crate::camera::driver::{CameraFile, Container, Listing};
+use crate::camera::driver::{CameraFile, Channel, Container, Listing};
 use crate::camera::file_drives::{FileDrive, GroupingRules, group_into_drives};
 use crate::camera::growth::GrowthWatch;
 use crate::camera::novatek::gps::{NovatekGpsError, read_gps};
@@ -116,7 +116,7 @@ async fn embedded_gps(dialect: Dialect, path: &Path) -> GpsTrack {
 /// The GPS and accelerometer samples of a BlackVue recording: the GPS from its `.gps` side
 /// file where the camera serves one (legacy firmware), else from the copy embedded in the
 /// downloaded MP4, timed from the recording's start; the accelerometer from the MP4's embedded
-/// `3gf ` block. Bad records are skipped and counted; a side file that cannot be fetched or an
+/// `3gf ` block, for front files only. Bad records are skipped and counted; a side file that cannot be fetched or an
 /// MP4 whose boxes cannot be walked leaves the file without that telemetry (logged), never
 /// refused.
 async fn blackvue_telemetry(
@@ -152,7 +152,12 @@ async fn blackvue_telemetry(
     let gps = side.or(embedded.gps).map_or_else(GpsTrack::default, |lines| {
         blackvue_gps::parse_gps(&lines, blackvue_gps::recording_start_ms(file.time, &lines))
     });
-    let accel = embedded.accel.map_or_else(AccelTrack::default, |r| accel::parse_3gf(&r));
+    // One G-sensor, one record of it: the front lens's files carry it (every lens embeds the
+    // same samples), so the detector reads each jolt once, on the drive its clip is cut from.
+    let accel = match embedded.accel {
+        Some(records) if file.channel == Channel::Front => accel::parse_3gf(&records),
+        _ => AccelTrack::default(),
+    };
     if gps.skipped > 0 || accel.skipped > 0 {
         let (fixes, skipped, accel_skipped) = (gps.fixes.len(), gps.skipped, accel.skipped);
         tracing::info!(file = %file.name, fixes, skipped, accel_skipped,
@@ -251,8 +256,11 @@ impl Ingestor {
         }
         let drives = group_into_drives(taken, &GroupingRules::default());
         for drive in drives.iter().rev() {
-            for lane in lanes(drive) {
-                self.drive_pass(driver, camera_id, &lane, &mut report, cancel).await?;
+            for (index, lane) in lanes(drive).iter().enumerate() {
+                // The first lane (the front) makes the camera's incident clips: one moment, one
+                // clip, whatever the lenses.
+                let clips = index == 0;
+                self.drive_pass(driver, camera_id, lane, clips, &mut report, cancel).await?;
             }
         }
         report.overwritten_on_camera =
@@ -285,19 +293,20 @@ impl Ingestor {
     }
 
     /// Ingests one drive's files in order. The drive is kept from the phone's loop recorder
-    /// while it streams, and each run of files the camera protected becomes an incident with a
-    /// clip once its last file was tried (before that file's arrival is announced, so the clip
-    /// is cut on it).
+    /// while it streams, and (with `clips`: the first lens of a moment) each run of files the
+    /// camera protected becomes an incident with a clip once its last file was tried (before that
+    /// file's arrival is announced, so the clip is cut on it).
     async fn drive_pass(
         &self,
         driver: &dyn CameraDriver,
         camera_id: CameraId,
         drive: &FileDrive,
+        clips: bool,
         report: &mut IngestReport,
         cancel: &CancellationToken,
     ) -> Result<(), IngestError> {
         let Some(drive_id) = drive_id(drive) else { return Ok(()) };
-        let runs = protected_runs(&drive.files);
+        let runs = if clips { protected_runs(&drive.files) } else { Vec::new() };
         let mut protect = Vec::new();
         for (index, file) in drive.files.iter().enumerate() {
             let position = u32::try_from(index).unwrap_or(u32::MAX);

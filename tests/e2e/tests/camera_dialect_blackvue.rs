@@ -496,3 +496,34 @@ async fn a_hostile_blackvue_camera_gets_nothing_written_outside_the_data_directo
             .all(|d| d.camera_drive_id.starts_with("F2023"))
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cameras_own_g_sensor_and_its_event_files_make_one_clip() {
+    // A hard brake at 60 s: the camera files the moment as events, front and rear, and its
+    // accelerometer records (`3gf `) feel the brake.
+    let scenario = Scenario::from_toml_str(common::BRAKE).expect("scenario");
+    let world = common::world_with(scenario, |c| SimConfig {
+        instant: true,
+        speed: 600.0,
+        dialect: dashkeep_simcam::Dialect::BlackVue1009,
+        ..c
+    })
+    .await;
+    let phone = world.phone().await;
+    let report = stream(&world, &phone, Dialect::BlackVue1009).await;
+    assert!(report.refused.is_empty(), "{:?}", report.refused);
+    settle(&phone).await;
+
+    // The detector found the brake in the camera's own accelerometer data (the front files'),
+    // and it is the moment the camera filed as events: one clip, not one per lens or finder.
+    let incidents = phone.incidents(10).await.expect("incidents");
+    let brake = incidents.iter().find(|e| e.kind == "hard_brake");
+    let brake = brake.unwrap_or_else(|| panic!("the detector found the brake: {incidents:?}"));
+    let at_s = (brake.at_ms - 1_795_000_000_000) as f64 / 1000.0;
+    assert!((at_s - 60.0).abs() < 1.5, "{brake:?}");
+    assert!(incidents.iter().any(|e| e.kind == "camera_locked"), "{incidents:?}");
+    let clips = phone.clips().await.expect("clips");
+    assert_eq!(clips.len(), 1, "one moment, one clip: {clips:?}");
+    assert_eq!(clips[0].state, ClipState::Ready);
+    assert!(clips[0].start_ms <= brake.at_ms && brake.at_ms < clips[0].end_ms, "{clips:?}");
+}

@@ -178,23 +178,9 @@ async fn the_files_the_camera_locked_become_one_incident_clip() {
     assert_eq!(phone.clips().await.expect("clips").len(), 1);
 }
 
-/// A 100 s drive in 10 s files: the car speeds up (so the phone learns which way is forward),
-/// cruises, and brakes hard at 60 s; the camera locks the files around the brake.
-const BRAKE: &str = r#"
-name = "novatek-brake"
-start_ms = 1795000000000
-segment_secs = 10
-[[drive]]
-at_s = 0
-duration_s = 100
-start = { lat = 52.52, lon = 13.405, heading_deg = 0.0 }
-speed = [[0, 0.0], [15, 13.9], [60, 13.9], [62, 5.0], [100, 5.0]]
-events = [{ kind = "hard_brake", at_s = 60, peak_g = 0.55, duration_s = 2.0 }]
-"#;
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_detector_and_the_camera_lock_in_one_moment_make_one_clip() {
-    let scenario = Scenario::from_toml_str(BRAKE).expect("scenario");
+    let scenario = Scenario::from_toml_str(common::BRAKE).expect("scenario");
     let world = common::world_with(scenario, |c| SimConfig {
         instant: true,
         speed: 600.0,

@@ -309,3 +309,17 @@ pub fn assert_clip_gps_recorded(
         assert!((fix.speed_mps - truth.speed_mps).abs() < 0.01, "{fix:?} {truth:?}");
     }
 }
+
+/// A 100 s drive in 10 s files: the car speeds up (so the phone learns which way is forward),
+/// cruises, and brakes hard at 60 s; the camera locks the files around the brake.
+pub const BRAKE: &str = r#"
+name = "novatek-brake"
+start_ms = 1795000000000
+segment_secs = 10
+[[drive]]
+at_s = 0
+duration_s = 100
+start = { lat = 52.52, lon = 13.405, heading_deg = 0.0 }
+speed = [[0, 0.0], [15, 13.9], [60, 13.9], [62, 5.0], [100, 5.0]]
+events = [{ kind = "hard_brake", at_s = 60, peak_g = 0.55, duration_s = 2.0 }]
+"#;
