@@ -35,7 +35,7 @@ use crate::storage::{DataLayout, write_atomic};
 pub const DEFAULT_SETTLE: Duration = Duration::from_secs(2);
 
 /// The catalog's id for a camera file: its name with `.` as `_` (names are already safe).
-fn segment_id(file: &CameraFile) -> String {
+pub(super) fn segment_id(file: &CameraFile) -> String {
     file.name.replace('.', "_")
 }
 
@@ -182,8 +182,12 @@ impl Ingestor {
             tracing::info!(files = waiting.len(), "files still being recorded; left for later");
         }
         let drives = group_into_drives(taken, &GroupingRules::default());
+        let delete_after_copy = self.deletes_after_copy().await?;
         for drive in drives.iter().rev() {
             self.drive_pass(driver, camera_id, drive, &mut report, cancel).await?;
+            if delete_after_copy {
+                self.delete_copied(driver, camera_id, &drive.files, &mut report).await?;
+            }
         }
         report.overwritten_on_camera =
             self.catalog.note_camera_overwrites(camera_id, present).await?;

@@ -477,18 +477,24 @@ impl Inner {
     }
 }
 
+/// Removes the segment at `pos` from the card, its files with it.
+pub(crate) fn remove_from_card(st: &mut CardState, pos: usize) -> Option<Stored> {
+    let s = st.segments.remove(pos)?;
+    for f in [&s.video, &s.telemetry] {
+        if let Err(e) = std::fs::remove_file(f) {
+            tracing::warn!(file = %f.display(), error = %e, "could not delete a file on the card");
+        }
+    }
+    st.used = st.used.saturating_sub(s.info.size + s.info.telemetry_size);
+    Some(s)
+}
+
 /// Deletes the oldest segment that is (un)locked; false when there is none.
 fn evict(st: &mut CardState, locked: bool) -> bool {
     let Some(pos) = st.segments.iter().position(|s| s.info.locked == locked) else {
         return false;
     };
-    let Some(s) = st.segments.remove(pos) else { return false };
-    for f in [&s.video, &s.telemetry] {
-        if let Err(e) = std::fs::remove_file(f) {
-            tracing::warn!(file = %f.display(), error = %e, "could not delete overwritten file");
-        }
-    }
-    st.used = st.used.saturating_sub(s.info.size + s.info.telemetry_size);
+    let Some(s) = remove_from_card(st, pos) else { return false };
     tracing::info!(id = %s.info.id, locked, "loop recording overwrote segment");
     st.overwritten.push(s.info);
     let by = st.latest_seq + 1;
@@ -737,6 +743,11 @@ impl SimCamera {
             n.stops.load(Ordering::SeqCst),
             n.starts.load(Ordering::SeqCst),
         )
+    }
+
+    /// Novatek dialect: how many files a phone deleted from the card (`4003`).
+    pub fn novatek_deleted(&self) -> u32 {
+        self.inner.novatek.deleted.load(Ordering::SeqCst)
     }
 
     /// Novatek dialect: from now on the listing ends with a file still being recorded, larger

@@ -4,7 +4,8 @@
 //! `<LIST><ALLFile><File>...` with `A:\Novatek\Movie\` paths (locked files under `RO` with
 //! `ATTR` 33). Quirks: the camera records whenever it is on and refuses to list (or serve files)
 //! until recording is stopped with `2001&par=0`; `Range` can be switched off
-//! ([`crate::SimConfig::range_support`]).
+//! ([`crate::SimConfig::range_support`]). `cmd=4003&str=A:\\...` deletes a file (not while
+//! recording).
 
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
@@ -15,7 +16,8 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use dashkeep_core::protocol::{GpsFix, SegmentInfo};
 
-use crate::camera::{Inner, Stored, lock};
+use crate::camera::{Inner, Stored, lock, remove_from_card};
+use dashkeep_core::camera::novatek::CMD_DELETE;
 
 type Shared = std::sync::Arc<Inner>;
 
@@ -36,6 +38,8 @@ pub(crate) struct NovatekState {
     /// When non-zero, the listing ends with the file being recorded, larger at every listing
     /// (this counter, in 500 kB steps): a phone must never take it.
     pub growing: std::sync::atomic::AtomicU64,
+    /// How many files a phone deleted (`4003`).
+    pub deleted: AtomicU32,
 }
 
 impl Default for NovatekState {
@@ -45,6 +49,7 @@ impl Default for NovatekState {
             stops: 0.into(),
             starts: 0.into(),
             growing: 0.into(),
+            deleted: 0.into(),
         }
     }
 }
@@ -218,8 +223,30 @@ pub(crate) async fn command(State(inner): State<Shared>, RawQuery(q): RawQuery) 
             }
             file_list(&inner)
         }
+        4003 => delete_file(&inner, &q),
         _ => reply(cmd, -256, ""),
     }
+}
+
+/// `cmd=4003&str=PATH`: deletes the file at the path the listing gave (`A:\...`). Refused
+/// while recording, like the listing; a path the card does not hold fails with -256.
+fn delete_file(inner: &Inner, q: &str) -> Response {
+    let path =
+        form_urlencoded::parse(q.as_bytes()).find(|(k, _)| k == "str").map(|(_, v)| v.into_owned());
+    let Some(path) = path else { return reply(CMD_DELETE, -21, "") };
+    if inner.novatek.recording.load(Ordering::SeqCst) {
+        return reply(CMD_DELETE, -22, "");
+    }
+    let mut st = lock(&inner.state);
+    let camera_path = |info: &SegmentInfo| format!("A:{}", url_path(info).replace('/', "\\"));
+    let Some(pos) = st.segments.iter().position(|s| camera_path(&s.info) == path) else {
+        return reply(CMD_DELETE, -256, "");
+    };
+    if let Some(s) = remove_from_card(&mut st, pos) {
+        tracing::info!(id = %s.info.id, "a phone deleted a file from the card");
+        inner.novatek.deleted.fetch_add(1, Ordering::SeqCst);
+    }
+    reply(CMD_DELETE, 0, "")
 }
 
 /// `GET /Novatek/Movie/{name}` and `GET /Novatek/Movie/RO/{name}`: a recording, by the path the
