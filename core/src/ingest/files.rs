@@ -2,8 +2,9 @@
 //! [`CameraDriver`] seam.
 //!
 //! These cameras list no checksums, drives or telemetry sidecars, so one pass: list the card
-//! twice (a file is taken only once its size held between the two looks: [`GrowthWatch`]),
-//! group the settled files into drives ([`group_into_drives`]), and for each file the phone lacks,
+//! twice (a file is taken only once its size held between the two looks: [`GrowthWatch`]; the
+//! looks are a settle time apart unless the driver stopped the camera's recording, when nothing
+//! can grow), group the settled files into drives ([`group_into_drives`]), and for each file the phone lacks,
 //! newest drive first: make room, download into the partial file (Range resume, or a clean
 //! restart where the camera ignores Range; the size from the listing or `Content-Length`), check
 //! the MP4 structurally with the clips reader, then name it in the catalog, with the SHA-256
@@ -169,7 +170,9 @@ impl Ingestor {
         let mut watch = GrowthWatch::new();
         let first = self.retrying(|| driver.list()).await?;
         watch.settled(first.files.iter().filter_map(|f| Some((f.name.as_str(), f.size?))));
-        download::sleep_or_cancel(settle, cancel).await?;
+        if !driver.records_nothing() {
+            download::sleep_or_cancel(settle, cancel).await?;
+        }
         let listing = self.retrying(|| driver.list()).await?;
         let settled =
             watch.settled(listing.files.iter().filter_map(|f| Some((f.name.as_str(), f.size?))));
