@@ -18,7 +18,7 @@ use tracing::Instrument;
 
 use super::{IngestError, IngestEvent, IngestReport, Ingestor, download, sync_file};
 use crate::camera::blackvue::gps::GpsTrack;
-use crate::camera::driver::{CameraFile, Container};
+use crate::camera::driver::CameraFile;
 use crate::camera::file_drives::{FileDrive, GroupingRules, group_into_drives};
 use crate::camera::growth::GrowthWatch;
 use crate::camera::novatek::gps::{NovatekGpsError, read_gps};
@@ -298,9 +298,6 @@ impl Ingestor {
             return Ok(None);
         }
         let not_video = |reason: String| IngestError::NotAVideo { file: file.name.clone(), reason };
-        if file.container != Container::Mp4 {
-            return Err(not_video("MPEG-TS files are not ingested yet".into()));
-        }
         let size = file.size.ok_or_else(|| not_video("the camera lists no size".into()))?;
         let start_ms = file.time.seconds().saturating_mul(1000);
         let (mut in_flight, reserved) = self.in_flight();
@@ -368,8 +365,9 @@ impl Ingestor {
         }))
     }
 
-    /// Reads the downloaded MP4's structure with the clips reader; its duration in ms, or why
-    /// it is not a video the phone can use.
+    /// Reads the downloaded MP4's (or MPEG-TS's: packets, PAT/PMT, PES and their time stamps)
+    /// structure with the clips reader; its duration in ms, or why it is not a video the phone
+    /// can use.
     async fn check_video(&self, partial: &std::path::Path) -> Result<i64, String> {
         let path = partial.to_path_buf();
         let summary = tokio::task::spawn_blocking(move || crate::clips::probe_segment(&path))

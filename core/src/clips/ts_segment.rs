@@ -1,0 +1,417 @@
+//! A transport stream segment as the clip cut sees an MP4 one: a [`Segment`] with an `avc1`
+//! video track (H.264 access units as length-prefixed samples, `avcC` from the stream's SPS and
+//! PPS) and an `mp4a` audio track (ADTS frames without their headers, the AudioSpecificConfig
+//! from the first header), timed from the PES time stamps.
+//!
+//! Two passes, both streaming the file with a fixed buffer ([`super::ts::TsReader`]):
+//! [`read_ts`] indexes it (sizes and times only, no sample kept), and [`copy_ts_samples`]
+//! reads it again and writes the chosen samples converted. A sample's `offset` is not a file
+//! offset here but its key: where its PES completed in the file, times 256, plus its frame
+//! number within the PES (ADTS PES carry several frames). Keys grow in the order the reader
+//! hands PES out, so the writer's source order is the reading order.
+
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::num::NonZeroU32;
+use std::path::Path;
+
+use shiguredo_mp4::TrackKind;
+use shiguredo_mp4::bitstream::aac::{
+    AudioObjectType, AudioSpecificConfig, Mp4aSampleEntryConfig, SamplingFrequency, build_mp4a_box,
+    parse_adts_frame,
+};
+use shiguredo_mp4::bitstream::h264::{
+    H264NalUnitType, H264SampleEntryConfig, LengthSize, annexb_to_length_prefixed, build_avc1_box,
+    parse_annexb_nal_units,
+};
+use shiguredo_mp4::boxes::SampleEntry;
+use shiguredo_mp4::mux::{Mp4FileMuxer, Sample as MuxSample};
+
+use super::ClipError;
+use super::read::{Sample, Segment, Track, empty_stbl};
+use super::ts::{Flow, Kind, Pes, TsReader};
+
+/// The video timescale: PES time stamps are 90 kHz.
+const VIDEO_TS: u32 = 90_000;
+/// Samples of one AAC frame.
+const AAC_FRAME: u32 = 1024;
+/// At most this many ADTS frames per PES (the key keeps 8 bits for the frame number).
+const MAX_FRAMES_PER_PES: usize = 256;
+/// Largest sample count per track (as for MP4: guards memory against hostile files).
+const MAX_SAMPLES: usize = 20_000_000;
+/// ADTS sampling frequency index to Hz.
+const ADTS_RATES: [u32; 13] =
+    [96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350];
+
+/// A sample found by the first pass, times still raw.
+#[derive(Debug, Clone, Copy)]
+struct Found {
+    key: u64,
+    size: u32,
+    /// 90 kHz, relative to the first time stamp of the file (33-bit wrap undone).
+    pts: i64,
+    dts: i64,
+    sync: bool,
+}
+
+/// What the first pass gathers.
+#[derive(Default)]
+struct Index {
+    video: Vec<Found>,
+    audio: Vec<Found>,
+    avc1: Option<SampleEntry>,
+    mp4a: Option<(SampleEntry, u32)>,
+    /// The first time stamp of the file: times are kept relative to it.
+    origin: Option<u64>,
+}
+
+impl Index {
+    /// A 33-bit time stamp relative to the file's first one, the wrap undone (a segment lasts
+    /// far less than the 13 hours either way this allows).
+    fn rel(&mut self, t: u64) -> i64 {
+        let origin = *self.origin.get_or_insert(t);
+        let d = t.wrapping_sub(origin) & ((1 << 33) - 1);
+        if d >= 1 << 32 { d as i64 - (1 << 33) } else { d as i64 }
+    }
+}
+
+/// Whether the file at `path` is a transport stream (see [`super::ts::looks_like_ts`]).
+pub(crate) fn is_ts_file(file: &mut File) -> std::io::Result<bool> {
+    let mut head = [0u8; super::ts::PACKET + 1];
+    file.seek(SeekFrom::Start(0))?;
+    let mut n = 0;
+    while n < head.len() {
+        match file.read(head.get_mut(n..).unwrap_or_default())? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    file.seek(SeekFrom::Start(0))?;
+    Ok(super::ts::looks_like_ts(head.get(..n).unwrap_or_default()))
+}
+
+/// Indexes a transport stream read from `r` (the whole file `path`) into a [`Segment`].
+pub(crate) fn read_ts<R: Read>(r: R, path: &Path) -> Result<Segment, ClipError> {
+    let err =
+        |reason: &str| ClipError::MalformedTs { path: path.to_path_buf(), reason: reason.into() };
+    let mut index = Index::default();
+    TsReader::new(r, path, 0).run(|pes| {
+        index_pes(&mut index, &pes, path)?;
+        Ok(Flow::Continue)
+    })?;
+    let Some(avc1) = index.avc1.take() else {
+        return Err(err("no H.264 access unit with its SPS and PPS"));
+    };
+    if !index.video.iter().any(|f| f.sync) {
+        return Err(err("no H.264 keyframe (IDR)"));
+    }
+    let (v0_dts, v0_pts) = index.video.first().map(|f| (f.dts, f.pts)).unwrap_or_default();
+    let video = samples(&index.video, v0_dts, |t| t, 3000);
+    let shift = video.first().map_or(0, |s| s.cto);
+    let mut entries = vec![(TrackKind::Video, avc1, VIDEO_TS, video, shift)];
+    if let Some((mp4a, rate)) = index.mp4a.take() {
+        let to_rate = |t: i64| super::read::rescale(t, VIDEO_TS, rate);
+        let mut audio = samples(&index.audio, v0_pts, to_rate, i64::from(AAC_FRAME));
+        for s in &mut audio {
+            s.cto = 0;
+        }
+        entries.push((TrackKind::Audio, mp4a, rate, audio, 0));
+    }
+    segment(entries, path)
+}
+
+/// The first pass's work on one PES.
+fn index_pes(index: &mut Index, pes: &Pes<'_>, path: &Path) -> Result<(), ClipError> {
+    let err = |reason: String| ClipError::MalformedTs { path: path.to_path_buf(), reason };
+    if index.video.len() + index.audio.len() >= MAX_SAMPLES {
+        return Err(err("too many samples".into()));
+    }
+    let Some(pts) = pes.pts else {
+        return Err(err(format!(
+            "PES without a time stamp (completed at byte {})",
+            pes.completed_at
+        )));
+    };
+    let pts_rel = index.rel(pts);
+    let dts_rel = match pes.dts {
+        Some(d) => index.rel(d),
+        None => pts_rel,
+    };
+    let key = pes.completed_at.saturating_mul(256);
+    match pes.kind {
+        Kind::Video => {
+            let nals = parse_annexb_nal_units(pes.data).map_err(|e| err(format!("H.264: {e}")))?;
+            if nals.is_empty() {
+                return Ok(());
+            }
+            let size: usize = nals.iter().map(|n| 4 + n.data.len()).sum();
+            let size = u32::try_from(size).map_err(|_| err("access unit too large".into()))?;
+            let sync = nals.iter().any(|n| n.nal_unit_type == H264NalUnitType::IdrSlice);
+            if index.avc1.is_none() {
+                index.avc1 = avc1_of(&nals);
+            }
+            index.video.push(Found { key, size, pts: pts_rel, dts: dts_rel, sync });
+        }
+        Kind::Audio => {
+            let mut rest = pes.data;
+            let mut j = 0u64;
+            while !rest.is_empty() {
+                if j as usize >= MAX_FRAMES_PER_PES {
+                    return Err(err("too many ADTS frames in one PES".into()));
+                }
+                let (header, raw) =
+                    parse_adts_frame(rest).map_err(|e| err(format!("ADTS: {e}")))?;
+                if index.mp4a.is_none() {
+                    index.mp4a = Some(mp4a_of(&header).map_err(|e| err(format!("ADTS: {e}")))?);
+                }
+                let rate = index.mp4a.as_ref().map_or(VIDEO_TS, |m| m.1);
+                let at =
+                    pts_rel + super::read::rescale(j as i64 * i64::from(AAC_FRAME), rate, VIDEO_TS);
+                let size = u32::try_from(raw.len()).unwrap_or(u32::MAX);
+                index.audio.push(Found { key: key + j, size, pts: at, dts: at, sync: true });
+                rest = rest.get(usize::from(header.frame_length)..).unwrap_or_default();
+                j += 1;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The `avc1` entry from the first SPS and PPS of an access unit, if it has both.
+fn avc1_of(nals: &[shiguredo_mp4::bitstream::h264::H264NalUnit<'_>]) -> Option<SampleEntry> {
+    let of = |t: H264NalUnitType| -> Vec<Vec<u8>> {
+        nals.iter().filter(|n| n.nal_unit_type == t).map(|n| n.data.to_vec()).take(1).collect()
+    };
+    let config = H264SampleEntryConfig { length_size: LengthSize::FourBytes };
+    build_avc1_box(&of(H264NalUnitType::Sps), &of(H264NalUnitType::Pps), &config)
+        .ok()
+        .map(SampleEntry::Avc1)
+}
+
+/// The `mp4a` entry and sample rate an ADTS header describes.
+fn mp4a_of(
+    h: &shiguredo_mp4::bitstream::aac::AdtsHeader,
+) -> Result<(SampleEntry, u32), shiguredo_mp4::Error> {
+    let hz = ADTS_RATES.get(usize::from(h.sampling_frequency_index)).copied().unwrap_or(0);
+    let asc = AudioSpecificConfig {
+        audio_object_type: AudioObjectType::AacLc,
+        sampling_frequency: SamplingFrequency::from_hz(hz)?,
+        channel_configuration: h.channel_configuration,
+    };
+    let config =
+        Mp4aSampleEntryConfig { es_id: 1, buffer_size_db: 0, max_bitrate: 0, avg_bitrate: 0 };
+    Ok((SampleEntry::Mp4a(build_mp4a_box(&asc, &config)?), hz))
+}
+
+/// Samples in the track's timescale: decode times from `zero` (90 kHz) converted by `to_ts`,
+/// each lasting until the next (the last as long as the one before, or `last`).
+fn samples(found: &[Found], zero: i64, to_ts: impl Fn(i64) -> i64, last: i64) -> Vec<Sample> {
+    let times: Vec<(i64, i64)> =
+        found.iter().map(|f| (to_ts(f.dts - zero), to_ts(f.pts - zero))).collect();
+    let mut prev = last;
+    let mut out = Vec::with_capacity(found.len());
+    for (i, (f, &(dts, pts))) in found.iter().zip(&times).enumerate() {
+        let next = times.get(i + 1).map(|t| t.0 - dts);
+        let d = next.filter(|d| *d > 0).unwrap_or(prev).max(0);
+        prev = d;
+        out.push(Sample {
+            offset: f.key,
+            size: f.size,
+            dts,
+            duration: u32::try_from(d).unwrap_or(u32::MAX),
+            cto: pts - dts,
+            sync: f.sync,
+            entry: 0,
+        });
+    }
+    out
+}
+
+type TrackParts = (TrackKind, SampleEntry, u32, Vec<Sample>, i64);
+
+/// The segment: `moov` and `trak` templates from a dry run of the crate's muxer (one sample per
+/// track), the sample lists as indexed.
+fn segment(parts: Vec<TrackParts>, path: &Path) -> Result<Segment, ClipError> {
+    let err = |e: shiguredo_mp4::mux::MuxError| ClipError::malformed(path, e.to_string());
+    let mut muxer = Mp4FileMuxer::new().map_err(err)?;
+    let first = muxer.initial_boxes_bytes().len() as u64;
+    for (pos, (kind, entry, ts, _, _)) in (first..).zip(&parts) {
+        let timescale = NonZeroU32::new(*ts).unwrap_or(NonZeroU32::MIN);
+        let sample = MuxSample {
+            track_kind: *kind,
+            sample_entry: Some(entry.clone()),
+            keyframe: true,
+            timescale,
+            duration: 1,
+            composition_time_offset: None,
+            data_offset: pos,
+            data_size: 1,
+        };
+        muxer.append_sample(&sample).map_err(err)?;
+    }
+    let fin = muxer.finalize().map_err(err)?;
+    let mut moov = fin.moov_box().clone();
+    let traks = std::mem::take(&mut moov.trak_boxes);
+    let mut tracks = Vec::new();
+    for (mut trak, (_, entry, timescale, samples, shift)) in traks.into_iter().zip(parts) {
+        let handler = trak.mdia_box.hdlr_box.handler_type;
+        empty_stbl(&mut trak.mdia_box.minf_box.stbl_box);
+        trak.mdia_box.minf_box.stbl_box.stsd_box.entries.clear();
+        trak.edts_box = None;
+        tracks.push(Track { trak, handler, timescale, entries: vec![entry], samples, shift });
+    }
+    Ok(Segment { moov, tracks, fragmented: false, moov_first: true })
+}
+
+/// One sample the writer wants from a transport stream: its key and size from [`read_ts`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Wanted {
+    /// The sample's key (`Sample::offset`).
+    pub key: u64,
+    /// Its size once converted.
+    pub size: u32,
+}
+
+/// Reads the transport stream `path` again and writes the `wanted` samples (in key order) to
+/// `w`, converted as [`read_ts`] sized them: H.264 access units with 4-byte NAL lengths instead
+/// of start codes, AAC frames without their ADTS headers. Memory: one access unit at a time.
+pub(crate) fn copy_ts_samples(
+    path: &Path,
+    wanted: &[Wanted],
+    w: &mut impl Write,
+    out: &Path,
+) -> Result<(), ClipError> {
+    let io = |source| ClipError::Io { path: path.to_path_buf(), source };
+    let changed = || ClipError::MalformedTs {
+        path: path.to_path_buf(),
+        reason: "the file changed while copying".into(),
+    };
+    let werr = |source| ClipError::Write { path: out.to_path_buf(), source };
+    let file = File::open(path).map_err(io)?;
+    let mut next = wanted.iter().peekable();
+    if next.peek().is_none() {
+        return Ok(());
+    }
+    TsReader::new(file, path, 0).run(|pes| {
+        let key = pes.completed_at.saturating_mul(256);
+        match pes.kind {
+            Kind::Video => {
+                let Some(want) = next.peek().filter(|w| w.key == key) else {
+                    return Ok(Flow::Continue);
+                };
+                let bytes = annexb_to_length_prefixed(pes.data, LengthSize::FourBytes)
+                    .map_err(|_| changed())?;
+                if bytes.len() != want.size as usize {
+                    return Err(changed());
+                }
+                w.write_all(&bytes).map_err(werr)?;
+                next.next();
+            }
+            Kind::Audio => {
+                let mut rest = pes.data;
+                let mut j = 0u64;
+                while let Some(want) = next.peek().filter(|w| w.key >> 8 == key >> 8) {
+                    let (header, raw) = parse_adts_frame(rest).map_err(|_| changed())?;
+                    if want.key == key + j {
+                        if raw.len() != want.size as usize {
+                            return Err(changed());
+                        }
+                        w.write_all(raw).map_err(werr)?;
+                        next.next();
+                    }
+                    rest = rest.get(usize::from(header.frame_length)..).unwrap_or_default();
+                    j += 1;
+                    if rest.is_empty() {
+                        break;
+                    }
+                }
+            }
+        }
+        if next.peek().is_some_and(|w| w.key < key) {
+            return Err(changed());
+        }
+        Ok(if next.peek().is_none() { Flow::Stop } else { Flow::Continue })
+    })?;
+    if next.peek().is_some() {
+        return Err(changed());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// ffmpeg's remux of the 1 s fixture GOP (30 frames, B-frames, AAC 48 kHz mono).
+    const FIXTURE: &[u8] = include_bytes!("../../../tests/fixtures/gop-360p.ts");
+
+    fn summary(data: &[u8]) -> Result<crate::clips::SegmentSummary, ClipError> {
+        crate::clips::probe_segment_bytes(data)
+    }
+
+    #[test]
+    fn ffmpeg_ts_reads_as_h264_and_aac_with_its_duration() {
+        let s = summary(FIXTURE).expect("the fixture reads");
+        let v = &s.tracks[0];
+        assert_eq!((v.handler.as_str(), v.codec.as_str(), v.timescale), ("vide", "avc1", 90_000));
+        assert_eq!((v.samples, v.sync_samples), (30, 1));
+        assert!((v.duration_s - 1.0).abs() < 1e-9, "{}", v.duration_s);
+        let a = &s.tracks[1];
+        assert_eq!((a.handler.as_str(), a.codec.as_str(), a.timescale), ("soun", "mp4a", 48_000));
+        assert!(a.samples >= 46, "{} AAC frames", a.samples);
+    }
+
+    #[test]
+    fn a_cut_file_is_an_error_and_never_a_panic() {
+        let packets = FIXTURE.len() / 188;
+        assert_eq!(FIXTURE.len() % 188, 0);
+        // Every byte of the first and last packets, and both sides of every packet boundary.
+        let mut cuts: Vec<usize> =
+            (0..3 * 188).chain(FIXTURE.len() - 2 * 188..FIXTURE.len()).collect();
+        cuts.extend((1..packets).flat_map(|k| [k * 188 - 1, k * 188, k * 188 + 1]));
+        for cut in cuts {
+            let r = summary(&FIXTURE[..cut]);
+            if cut % 188 != 0 {
+                assert!(r.is_err(), "cut at {cut} accepted");
+            }
+            if let Ok(s) = r {
+                assert!(s.tracks[0].samples <= 30);
+            }
+        }
+    }
+
+    #[test]
+    fn corrupt_bytes_are_errors_or_readable_never_a_panic() {
+        // Every byte of the PAT, PMT and first video packets flipped in turn; then a sync byte
+        // in the middle.
+        for at in 0..6 * 188 {
+            let mut d = FIXTURE.to_vec();
+            d[at] ^= 0xFF;
+            let _ = summary(&d);
+        }
+        let mut d = FIXTURE.to_vec();
+        d[188 * 200] = 0;
+        let e = summary(&d).expect_err("lost sync");
+        assert!(matches!(e, ClipError::MalformedTs { .. }), "{e}");
+        assert!(e.to_string().contains("lost sync at byte 37600"), "{e}");
+    }
+
+    #[test]
+    fn a_lost_packet_or_a_missing_pmt_is_named() {
+        // Drop one packet of the video PID in the middle (its continuity counter then jumps).
+        let mut d = FIXTURE.to_vec();
+        let pid_of = |p: &[u8]| (u16::from(p[1] & 0x1F) << 8) | u16::from(p[2]);
+        let video_pid = 0x100;
+        let k = (100..)
+            .find(|&k| pid_of(&d[k * 188..]) == video_pid && d[k * 188 + 1] & 0x40 == 0)
+            .unwrap();
+        d.drain(k * 188..(k + 1) * 188);
+        let e = summary(&d).expect_err("lost packet");
+        assert!(e.to_string().contains("packets lost on PID 256"), "{e}");
+        // Only PES packets, no PAT/PMT.
+        let only_pes: Vec<u8> =
+            FIXTURE.chunks(188).filter(|p| pid_of(p) == video_pid).flatten().copied().collect();
+        let e = summary(&only_pes).expect_err("no PAT");
+        assert!(e.to_string().contains("no PAT"), "{e}");
+    }
+}
