@@ -107,6 +107,21 @@ impl<'p, R: Read> TsReader<'p, R> {
         }
     }
 
+    /// The video and audio PIDs the PMT named (`None` until it was read).
+    pub(crate) fn pids(&self) -> Option<(u16, Option<u16>)> {
+        let [v, a] = self.streams.as_ref()?;
+        Some((v.pid, (a.pid != 0).then_some(a.pid)))
+    }
+
+    /// Starts with known PIDs (from the start of the file) instead of waiting for the PAT and
+    /// PMT: for reading from the middle of a file.
+    pub(crate) fn with_pids(mut self, (video, audio): (u16, Option<u16>)) -> Self {
+        let v = Stream { pid: video, ..Stream::default() };
+        let a = Stream { pid: audio.unwrap_or(0), ..Stream::default() };
+        self.streams = Some([v, a]);
+        self
+    }
+
     fn err(&self, reason: impl Into<String>) -> ClipError {
         ClipError::MalformedTs { path: self.path.to_path_buf(), reason: reason.into() }
     }

@@ -20,10 +20,7 @@ use shiguredo_mp4::bitstream::aac::{
     AudioObjectType, AudioSpecificConfig, Mp4aSampleEntryConfig, SamplingFrequency, build_mp4a_box,
     parse_adts_frame,
 };
-use shiguredo_mp4::bitstream::h264::{
-    H264NalUnitType, H264SampleEntryConfig, LengthSize, annexb_to_length_prefixed, build_avc1_box,
-    parse_annexb_nal_units,
-};
+use shiguredo_mp4::bitstream::h264::{H264SampleEntryConfig, LengthSize, build_avc1_box};
 use shiguredo_mp4::boxes::SampleEntry;
 use shiguredo_mp4::mux::{Mp4FileMuxer, Sample as MuxSample};
 
@@ -140,15 +137,18 @@ fn index_pes(index: &mut Index, pes: &Pes<'_>, path: &Path) -> Result<(), ClipEr
     let key = pes.completed_at.saturating_mul(256);
     match pes.kind {
         Kind::Video => {
-            let nals = parse_annexb_nal_units(pes.data).map_err(|e| err(format!("H.264: {e}")))?;
-            if nals.is_empty() {
+            let (mut size, mut sync, mut any) = (0usize, false, false);
+            for nal in nal_units(pes.data) {
+                size += 4 + nal.len();
+                sync |= nal_type(nal) == NAL_IDR;
+                any = true;
+            }
+            if !any {
                 return Ok(());
             }
-            let size: usize = nals.iter().map(|n| 4 + n.data.len()).sum();
             let size = u32::try_from(size).map_err(|_| err("access unit too large".into()))?;
-            let sync = nals.iter().any(|n| n.nal_unit_type == H264NalUnitType::IdrSlice);
             if index.avc1.is_none() {
-                index.avc1 = avc1_of(&nals);
+                index.avc1 = avc1_of(pes.data);
             }
             index.video.push(Found { key, size, pts: pts_rel, dts: dts_rel, sync });
         }
@@ -177,15 +177,48 @@ fn index_pes(index: &mut Index, pes: &Pes<'_>, path: &Path) -> Result<(), ClipEr
     Ok(())
 }
 
+/// H.264 NAL unit types the reader looks at.
+const NAL_IDR: u8 = 5;
+const NAL_SPS: u8 = 7;
+const NAL_PPS: u8 = 8;
+
+fn nal_type(nal: &[u8]) -> u8 {
+    nal.first().map_or(0, |b| b & 0x1F)
+}
+
+/// The NAL units of an Annex B access unit: each body without its start code, nor the zero
+/// bytes that end it before the next start code (`trailing_zero_8bits`, or the first byte of a
+/// 4-byte start code). Empty units are skipped.
+///
+/// Why hand-written rather than `shiguredo_mp4::bitstream::h264::parse_annexb_nal_units`: that
+/// scanner tries every byte position and allocates a list per access unit, which dominated the
+/// cut of an 8 Mb/s stream; this one jumps from start code to start code with memchr's SIMD
+/// search (emulation prevention guarantees `00 00 01` never occurs inside a unit).
+fn nal_units(au: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut starts = memchr::memmem::find_iter(au, &[0, 0, 1]).map(|p| p + 3);
+    let mut current = starts.next();
+    std::iter::from_fn(move || {
+        loop {
+            let from = current?;
+            let next = starts.next();
+            current = next;
+            let end = next.map_or(au.len(), |n| n - 3);
+            let body = au.get(from..end).unwrap_or_default();
+            let trimmed = body.len() - body.iter().rev().take_while(|b| **b == 0).count();
+            if let Some(nal) = body.get(..trimmed).filter(|n| !n.is_empty()) {
+                return Some(nal);
+            }
+        }
+    })
+}
+
 /// The `avc1` entry from the first SPS and PPS of an access unit, if it has both.
-fn avc1_of(nals: &[shiguredo_mp4::bitstream::h264::H264NalUnit<'_>]) -> Option<SampleEntry> {
-    let of = |t: H264NalUnitType| -> Vec<Vec<u8>> {
-        nals.iter().filter(|n| n.nal_unit_type == t).map(|n| n.data.to_vec()).take(1).collect()
+fn avc1_of(au: &[u8]) -> Option<SampleEntry> {
+    let of = |t: u8| -> Vec<Vec<u8>> {
+        nal_units(au).filter(|n| nal_type(n) == t).map(<[u8]>::to_vec).take(1).collect()
     };
     let config = H264SampleEntryConfig { length_size: LengthSize::FourBytes };
-    build_avc1_box(&of(H264NalUnitType::Sps), &of(H264NalUnitType::Pps), &config)
-        .ok()
-        .map(SampleEntry::Avc1)
+    build_avc1_box(&of(NAL_SPS), &of(NAL_PPS), &config).ok().map(SampleEntry::Avc1)
 }
 
 /// The `mp4a` entry and sample rate an ADTS header describes.
@@ -272,70 +305,149 @@ pub(crate) struct Wanted {
     pub size: u32,
 }
 
+/// How far before the first wanted PES's completion the second pass starts reading: its start
+/// (a keyframe of a few hundred KB, with the audio interleaved) is well within this. If it is
+/// not, the pass starts again from the start of the file.
+const SEEK_MARGIN: u64 = 4 * 1024 * 1024;
+
 /// Reads the transport stream `path` again and writes the `wanted` samples (in key order) to
 /// `w`, converted as [`read_ts`] sized them: H.264 access units with 4-byte NAL lengths instead
-/// of start codes, AAC frames without their ADTS headers. Memory: one access unit at a time.
+/// of start codes, AAC frames without their ADTS headers. Reading starts shortly before the
+/// first wanted sample (the PIDs taken from the file's start) and stops after the last one.
+/// Memory: one access unit at a time.
 pub(crate) fn copy_ts_samples(
     path: &Path,
     wanted: &[Wanted],
     w: &mut impl Write,
     out: &Path,
 ) -> Result<(), ClipError> {
-    let io = |source| ClipError::Io { path: path.to_path_buf(), source };
-    let changed = || ClipError::MalformedTs {
-        path: path.to_path_buf(),
-        reason: "the file changed while copying".into(),
-    };
-    let werr = |source| ClipError::Write { path: out.to_path_buf(), source };
-    let file = File::open(path).map_err(io)?;
-    let mut next = wanted.iter().peekable();
-    if next.peek().is_none() {
-        return Ok(());
+    copy_with_margin(path, wanted, w, out, SEEK_MARGIN)
+}
+
+fn copy_with_margin(
+    path: &Path,
+    wanted: &[Wanted],
+    w: &mut impl Write,
+    out: &Path,
+    margin: u64,
+) -> Result<(), ClipError> {
+    let Some(first) = wanted.first() else { return Ok(()) };
+    let pids = pids_of(path)?;
+    let packet = super::ts::PACKET as u64;
+    let at = (first.key / 256).saturating_sub(margin) / packet * packet;
+    match copy_from(path, pids, at, wanted, w, out)? {
+        Copied::All => Ok(()),
+        Copied::Missed if at > 0 => match copy_from(path, pids, 0, wanted, w, out)? {
+            Copied::All => Ok(()),
+            Copied::Missed => Err(changed(path)),
+        },
+        Copied::Missed => Err(changed(path)),
     }
-    TsReader::new(file, path, 0).run(|pes| {
+}
+
+/// How a second pass from some offset went.
+enum Copied {
+    /// Every wanted sample was written.
+    All,
+    /// The first wanted PES started before the offset: nothing was written.
+    Missed,
+}
+
+fn changed(path: &Path) -> ClipError {
+    let reason = "the file changed since it was read".to_string();
+    ClipError::MalformedTs { path: path.to_path_buf(), reason }
+}
+
+/// The video and audio PIDs, from the PAT and PMT at the start of the file.
+fn pids_of(path: &Path) -> Result<(u16, Option<u16>), ClipError> {
+    let file = File::open(path).map_err(|source| ClipError::Io { path: path.into(), source })?;
+    let mut reader = TsReader::new(file, path, 0);
+    reader.run(|_| Ok(Flow::Stop))?;
+    reader.pids().ok_or_else(|| changed(path))
+}
+
+/// The second pass from byte `at` (a packet boundary).
+fn copy_from(
+    path: &Path,
+    pids: (u16, Option<u16>),
+    at: u64,
+    wanted: &[Wanted],
+    w: &mut impl Write,
+    out: &Path,
+) -> Result<Copied, ClipError> {
+    let io = |source| ClipError::Io { path: path.to_path_buf(), source };
+    let mut file = File::open(path).map_err(io)?;
+    file.seek(SeekFrom::Start(at)).map_err(io)?;
+    let mut next = wanted.iter().peekable();
+    let mut written = 0usize;
+    let mut missed = false;
+    TsReader::new(file, path, at).with_pids(pids).run(|pes| {
         let key = pes.completed_at.saturating_mul(256);
-        match pes.kind {
-            Kind::Video => {
-                let Some(want) = next.peek().filter(|w| w.key == key) else {
-                    return Ok(Flow::Continue);
-                };
-                let bytes = annexb_to_length_prefixed(pes.data, LengthSize::FourBytes)
-                    .map_err(|_| changed())?;
-                if bytes.len() != want.size as usize {
-                    return Err(changed());
-                }
-                w.write_all(&bytes).map_err(werr)?;
-                next.next();
-            }
-            Kind::Audio => {
-                let mut rest = pes.data;
-                let mut j = 0u64;
-                while let Some(want) = next.peek().filter(|w| w.key >> 8 == key >> 8) {
-                    let (header, raw) = parse_adts_frame(rest).map_err(|_| changed())?;
-                    if want.key == key + j {
-                        if raw.len() != want.size as usize {
-                            return Err(changed());
-                        }
-                        w.write_all(raw).map_err(werr)?;
-                        next.next();
-                    }
-                    rest = rest.get(usize::from(header.frame_length)..).unwrap_or_default();
-                    j += 1;
-                    if rest.is_empty() {
-                        break;
-                    }
-                }
-            }
-        }
         if next.peek().is_some_and(|w| w.key < key) {
-            return Err(changed());
+            // A wanted sample's PES went by without being seen whole.
+            missed = written == 0;
+            return if missed { Ok(Flow::Stop) } else { Err(changed(path)) };
         }
+        written += write_wanted(&pes, key, &mut next, w, path, out)?;
         Ok(if next.peek().is_none() { Flow::Stop } else { Flow::Continue })
     })?;
-    if next.peek().is_some() {
-        return Err(changed());
+    if missed {
+        return Ok(Copied::Missed);
     }
-    Ok(())
+    if next.peek().is_some() {
+        return Err(changed(path));
+    }
+    Ok(Copied::All)
+}
+
+/// Writes the samples of `pes` that are next in `next`; how many.
+fn write_wanted<'a>(
+    pes: &Pes<'_>,
+    key: u64,
+    next: &mut std::iter::Peekable<impl Iterator<Item = &'a Wanted>>,
+    w: &mut impl Write,
+    path: &Path,
+    out: &Path,
+) -> Result<usize, ClipError> {
+    let werr = |source| ClipError::Write { path: out.to_path_buf(), source };
+    let mut written = 0;
+    match pes.kind {
+        Kind::Video => {
+            let Some(want) = next.peek().filter(|w| w.key == key) else { return Ok(0) };
+            let mut size = 0usize;
+            for nal in nal_units(pes.data) {
+                let len = u32::try_from(nal.len()).map_err(|_| changed(path))?;
+                w.write_all(&len.to_be_bytes()).and_then(|()| w.write_all(nal)).map_err(werr)?;
+                size += 4 + nal.len();
+            }
+            if size != want.size as usize {
+                return Err(changed(path));
+            }
+            next.next();
+            written += 1;
+        }
+        Kind::Audio => {
+            let mut rest = pes.data;
+            let mut j = 0u64;
+            while let Some(want) = next.peek().filter(|w| w.key >> 8 == key >> 8) {
+                let (header, raw) = parse_adts_frame(rest).map_err(|_| changed(path))?;
+                if want.key == key + j {
+                    if raw.len() != want.size as usize {
+                        return Err(changed(path));
+                    }
+                    w.write_all(raw).map_err(werr)?;
+                    next.next();
+                    written += 1;
+                }
+                rest = rest.get(usize::from(header.frame_length)..).unwrap_or_default();
+                j += 1;
+                if rest.is_empty() {
+                    break;
+                }
+            }
+        }
+    }
+    Ok(written)
 }
 
 #[cfg(test)]
@@ -359,6 +471,36 @@ mod tests {
         let a = &s.tracks[1];
         assert_eq!((a.handler.as_str(), a.codec.as_str(), a.timescale), ("soun", "mp4a", 48_000));
         assert!(a.samples >= 46, "{} AAC frames", a.samples);
+    }
+
+    #[test]
+    fn the_second_pass_finds_the_same_samples_from_wherever_it_starts() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.ts");
+        std::fs::write(&path, FIXTURE).unwrap();
+        let seg = read_ts(FIXTURE, &path).unwrap();
+        // The second half of each track, in key order, as the writer asks for them.
+        let mut wanted: Vec<Wanted> = seg
+            .tracks
+            .iter()
+            .flat_map(|t| t.samples[t.samples.len() / 2..].iter())
+            .map(|s| Wanted { key: s.offset, size: s.size })
+            .collect();
+        wanted.sort_by_key(|w| w.key);
+        let copy = |wanted: &[Wanted], margin: u64| {
+            let mut out = Vec::new();
+            copy_with_margin(&path, wanted, &mut out, Path::new("out"), margin).map(|()| out)
+        };
+        let whole = copy(&wanted, u64::MAX).unwrap();
+        let total: u64 = wanted.iter().map(|w| u64::from(w.size)).sum();
+        assert_eq!(whole.len() as u64, total);
+        // Starting too late (no margin) misses the first PES's start and starts again from 0;
+        // a small margin starts in the middle of the file.
+        assert_eq!(copy(&wanted, 0).unwrap(), whole);
+        assert_eq!(copy(&wanted, 40 * 188).unwrap(), whole);
+        // A sample the file does not hold is an error, not a short clip.
+        wanted.push(Wanted { key: u64::MAX, size: 1 });
+        assert!(matches!(copy(&wanted, u64::MAX), Err(ClipError::MalformedTs { .. })));
     }
 
     #[test]
