@@ -123,16 +123,36 @@ fn index_pes(index: &mut Index, pes: &Pes<'_>, path: &Path) -> Result<(), ClipEr
     if index.video.len() + index.audio.len() >= MAX_SAMPLES {
         return Err(err("too many samples".into()));
     }
-    let Some(pts) = pes.pts else {
-        return Err(err(format!(
-            "PES without a time stamp (completed at byte {})",
-            pes.completed_at
-        )));
-    };
-    let pts_rel = index.rel(pts);
-    let dts_rel = match pes.dts {
-        Some(d) => index.rel(d),
-        None => pts_rel,
+    // A PES may leave its time stamps out (they are only required every 0.7 s): it then
+    // follows the one before it of its stream (one frame on for video, the previous AAC frames'
+    // length for audio). The first PES of a stream must carry one.
+    let (pts_rel, dts_rel) = match (pes.pts, pes.kind) {
+        (Some(pts), _) => {
+            let p = index.rel(pts);
+            (p, pes.dts.map_or(p, |d| index.rel(d)))
+        }
+        (None, Kind::Video) => match index.video.as_slice() {
+            [.., a, b] => (b.pts + (b.dts - a.dts), b.dts + (b.dts - a.dts)),
+            [b] => (b.pts + 3000, b.dts + 3000),
+            [] => {
+                return Err(err(format!(
+                    "first video PES without a time stamp at byte {}",
+                    pes.completed_at
+                )));
+            }
+        },
+        (None, Kind::Audio) => match (index.audio.last(), index.mp4a.as_ref()) {
+            (Some(last), Some((_, rate))) => {
+                let next = last.pts + super::read::rescale(i64::from(AAC_FRAME), *rate, VIDEO_TS);
+                (next, next)
+            }
+            _ => {
+                return Err(err(format!(
+                    "first audio PES without a time stamp at byte {}",
+                    pes.completed_at
+                )));
+            }
+        },
     };
     let key = pes.completed_at.saturating_mul(256);
     match pes.kind {
@@ -501,6 +521,30 @@ mod tests {
         // A sample the file does not hold is an error, not a short clip.
         wanted.push(Wanted { key: u64::MAX, size: 1 });
         assert!(matches!(copy(&wanted, u64::MAX), Err(ClipError::MalformedTs { .. })));
+    }
+
+    #[test]
+    fn a_pes_without_time_stamps_follows_the_one_before() {
+        // Clear the PTS/DTS flags of the tenth video PES (its header keeps its length: the
+        // stamps become stuffing): it is placed one frame after the ninth.
+        let mut d = FIXTURE.to_vec();
+        let starts: Vec<usize> = (0..d.len() / 188)
+            .filter(|k| d[k * 188 + 1] & 0x40 != 0)
+            .filter_map(|k| {
+                let p = &d[k * 188..(k + 1) * 188];
+                p.windows(4).position(|w| w == [0, 0, 1, 0xE0]).map(|i| k * 188 + i)
+            })
+            .collect();
+        assert!(starts.len() >= 30, "{} video PES", starts.len());
+        d[starts[9] + 7] &= 0x3F;
+        let s = summary(&d).expect("still reads");
+        assert_eq!(s.tracks[0].samples, 30);
+        assert!((s.tracks[0].duration_s - 1.0).abs() < 0.2, "{}", s.tracks[0].duration_s);
+        // The first one must carry them.
+        let mut d = FIXTURE.to_vec();
+        d[starts[0] + 7] &= 0x3F;
+        let e = summary(&d).expect_err("no first time stamp");
+        assert!(e.to_string().contains("first video PES without a time stamp"), "{e}");
     }
 
     #[test]

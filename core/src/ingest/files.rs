@@ -18,7 +18,7 @@ use tracing::Instrument;
 
 use super::{IngestError, IngestEvent, IngestReport, Ingestor, download, sync_file};
 use crate::camera::blackvue::gps::GpsTrack;
-use crate::camera::driver::CameraFile;
+use crate::camera::driver::{CameraFile, Container};
 use crate::camera::file_drives::{FileDrive, GroupingRules, group_into_drives};
 use crate::camera::growth::GrowthWatch;
 use crate::camera::novatek::gps::{NovatekGpsError, read_gps};
@@ -319,7 +319,11 @@ impl Ingestor {
             }
         };
 
-        let gps = embedded_gps(driver.dialect(), &partial).await;
+        // A transport stream carries no `gps ` box (a TS's private GPS stream is not read).
+        let gps = match file.container {
+            Container::Ts => GpsTrack::default(),
+            Container::Mp4 => embedded_gps(driver.dialect(), &partial).await,
+        };
         let gps_fixes = u32::try_from(gps.fixes.len()).unwrap_or(u32::MAX);
         let gps_skipped = gps.skipped;
         let telemetry =
