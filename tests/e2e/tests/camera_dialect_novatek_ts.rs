@@ -110,6 +110,9 @@ async fn ts_files_stream_and_the_locked_ones_become_an_exact_mp4_clip() {
             assert_eq!(ffprobe(&path, "format=format_name").trim(), "mpegts");
             assert_eq!(streams(&path), ["h264,video", "aac,audio"], "{}", path.display());
             assert_eq!(segment.duration_ms, 10_000, "{}", segment.camera_segment_id);
+            if on_phone == 0 {
+                assert_eq!(decode_errors(&path), "", "the camera's TS decodes cleanly");
+            }
             on_phone += 1;
         }
     }
