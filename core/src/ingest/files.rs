@@ -305,9 +305,6 @@ impl Ingestor {
             return Ok(None);
         }
         let not_video = |reason: String| IngestError::NotAVideo { file: file.name.clone(), reason };
-        if file.container != Container::Mp4 {
-            return Err(not_video("MPEG-TS files are not ingested yet".into()));
-        }
         let size = file.size.ok_or_else(|| not_video("the camera lists no size".into()))?;
         let start_ms = file.time.seconds().saturating_mul(1000);
         let (mut in_flight, reserved) = self.in_flight();
@@ -329,7 +326,11 @@ impl Ingestor {
             }
         };
 
-        let gps = embedded_gps(driver.dialect(), &partial).await;
+        // A transport stream carries no `gps ` box (a TS's private GPS stream is not read).
+        let gps = match file.container {
+            Container::Ts => GpsTrack::default(),
+            Container::Mp4 => embedded_gps(driver.dialect(), &partial).await,
+        };
         let gps_fixes = u32::try_from(gps.fixes.len()).unwrap_or(u32::MAX);
         let gps_skipped = gps.skipped;
         let telemetry =
@@ -375,8 +376,9 @@ impl Ingestor {
         }))
     }
 
-    /// Reads the downloaded MP4's structure with the clips reader; its duration in ms, or why
-    /// it is not a video the phone can use.
+    /// Reads the downloaded MP4's (or MPEG-TS's: packets, PAT/PMT, PES and their time stamps)
+    /// structure with the clips reader; its duration in ms, or why it is not a video the phone
+    /// can use.
     async fn check_video(&self, partial: &std::path::Path) -> Result<i64, String> {
         let path = partial.to_path_buf();
         let summary = tokio::task::spawn_blocking(move || crate::clips::probe_segment(&path))

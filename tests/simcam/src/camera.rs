@@ -33,7 +33,7 @@ pub struct SimConfig {
     /// What happens: drives, segment length, events.
     pub scenario: Scenario,
     /// The directory playing the SD card. Created if missing; segment files of a previous run in
-    /// it (`D*.mp4`, `D*.json`) are deleted at start, as if the card were formatted.
+    /// it (`D*.mp4`, `D*.ts`, `D*.json`) are deleted at start, as if the card were formatted.
     pub sd_dir: PathBuf,
     /// SD card capacity for segments and telemetry, bytes (default 8 GiB).
     pub sd_capacity_bytes: u64,
@@ -74,6 +74,9 @@ pub struct SimConfig {
     /// Whether video downloads honour `Range` (default true); without it every download is the
     /// whole file (200), as on cameras that ignore `Range`.
     pub range_support: bool,
+    /// Whether a Novatek camera records MPEG-TS (`.TS`, as some models do) instead of MP4
+    /// (default false; `simcam --dialect novatek --ts`). Its files then embed no GPS.
+    pub novatek_ts: bool,
 }
 
 impl SimConfig {
@@ -99,6 +102,7 @@ impl SimConfig {
             wifi_starts_on: true,
             dialect: crate::Dialect::Dashkeep,
             range_support: true,
+            novatek_ts: false,
         }
     }
 }
@@ -356,7 +360,12 @@ impl Inner {
         let tel_sha = hex::encode(Sha256::digest(&tel_bytes));
         // A Novatek camera embeds its GPS in the MP4.
         let gps = (self.cfg.dialect == crate::Dialect::Novatek).then_some(tel.gps.as_slice());
-        let size = mp4::segment_size(clip, p.secs, p.start_ms, gps)?;
+        let ts = self.cfg.dialect == crate::Dialect::Novatek && self.cfg.novatek_ts;
+        let size = if ts {
+            crate::ts::segment_size(clip, p.secs, p.start_ms)?
+        } else {
+            mp4::segment_size(clip, p.secs, p.start_ms, gps)?
+        };
         let needed = size + tel_bytes.len() as u64;
         let cap = self.cfg.sd_capacity_bytes;
         if needed > cap {
@@ -386,10 +395,15 @@ impl Inner {
             }
         }
         let dir = &self.cfg.sd_dir;
-        let video = dir.join(format!("{}.mp4", p.id));
+        let video = dir.join(format!("{}.{}", p.id, if ts { "ts" } else { "mp4" }));
         let telemetry = dir.join(format!("{}.json", p.id));
         std::fs::write(&telemetry, &tel_bytes)?;
-        let (size, sha256) = match mp4::write_segment(clip, p.secs, p.start_ms, gps, &video) {
+        let written = if ts {
+            crate::ts::write_segment(clip, p.secs, p.start_ms, &video)
+        } else {
+            mp4::write_segment(clip, p.secs, p.start_ms, gps, &video)
+        };
+        let (size, sha256) = match written {
             Ok(x) => x,
             Err(e) => {
                 let _ = std::fs::remove_file(&telemetry);
@@ -512,6 +526,8 @@ fn format_card(dir: &Path) -> Result<(), SimError> {
         let stem = name
             .strip_suffix(".mp4.tmp")
             .or_else(|| name.strip_suffix(".mp4"))
+            .or_else(|| name.strip_suffix(".ts.tmp"))
+            .or_else(|| name.strip_suffix(".ts"))
             .or_else(|| name.strip_suffix(".json"));
         if let Some(stem) = stem
             && stem.starts_with('D')

@@ -60,6 +60,9 @@ struct Args {
     /// Ignore Range requests (every download is the whole file), as some cameras do.
     #[arg(long)]
     no_range: bool,
+    /// Record MPEG-TS (`.TS`) files instead of MP4, as some Novatek models do (novatek only).
+    #[arg(long)]
+    ts: bool,
     /// Where the BLE GATT service (loopback transport) listens.
     #[arg(long, default_value = "127.0.0.1:8081")]
     ble_listen: SocketAddr,
@@ -139,6 +142,10 @@ async fn main() -> anyhow::Result<()> {
     cfg.ble_listen = args.ble_listen;
     cfg.dialect = args.dialect;
     cfg.range_support = !args.no_range;
+    if args.ts && args.dialect != Dialect::Novatek {
+        anyhow::bail!("--ts is for --dialect novatek (Novatek models record MPEG-TS)");
+    }
+    cfg.novatek_ts = args.ts;
     cfg.pairing_backoff = std::time::Duration::from_millis(args.pairing_backoff_ms);
     cfg.pairing_window = std::time::Duration::from_secs(args.pairing_window_secs);
     let cam = SimCamera::start(cfg).await?;

@@ -121,14 +121,21 @@ pub(crate) fn gps_boxes(fixes: &[GpsFix], start_ms: i64, records_at: u64) -> (Ve
 /// The Viofo-style name of a segment: `2026_1130_051500_001F.MP4` (start time, running number,
 /// front lens).
 pub fn file_name(info: &SegmentInfo) -> String {
+    file_name_for(info, false)
+}
+
+/// [`file_name`], ending in `.TS` when the camera records MPEG-TS
+/// ([`crate::SimConfig::novatek_ts`]).
+pub fn file_name_for(info: &SegmentInfo, ts: bool) -> String {
     let (y, mo, d, h, mi, s) = parts(info.start_ms);
-    format!("{y:04}_{mo:02}{d:02}_{h:02}{mi:02}{s:02}_{:03}F.MP4", info.seq)
+    let ext = if ts { "TS" } else { "MP4" };
+    format!("{y:04}_{mo:02}{d:02}_{h:02}{mi:02}{s:02}_{:03}F.{ext}", info.seq)
 }
 
 /// The URL path (and, with `A:` and backslashes, the camera path) of a segment's file.
-pub fn url_path(info: &SegmentInfo) -> String {
+pub fn url_path(info: &SegmentInfo, ts: bool) -> String {
     let dir = if info.locked { LOCKED_DIR } else { MOVIE_DIR };
-    format!("{dir}/{}", file_name(info))
+    format!("{dir}/{}", file_name_for(info, ts))
 }
 
 fn reply(cmd: u32, status: i32, extra: &str) -> Response {
@@ -154,13 +161,14 @@ fn file_list(inner: &Inner) -> Response {
             ..last.clone()
         });
     }
+    let ts = inner.cfg.novatek_ts;
     for i in &infos {
         let (y, mo, d, h, mi, sec) = parts(i.start_ms + i.duration_ms);
         let _ = write!(
             xml,
             "<ALLFile><File>\n<NAME>{}</NAME>\n<FPATH>A:{}</FPATH>\n<SIZE>{}</SIZE>\n<TIMECODE>{}</TIMECODE>\n<TIME>{y:04}/{mo:02}/{d:02} {h:02}:{mi:02}:{sec:02}</TIME>\n<ATTR>{}</ATTR></File>\n</ALLFile>\n",
-            file_name(i),
-            url_path(i).replace('/', "\\"),
+            file_name_for(i, ts),
+            url_path(i, ts).replace('/', "\\"),
             i.size,
             i.start_ms / 1000,
             if i.locked { 33 } else { 32 },
@@ -276,7 +284,7 @@ async fn serve(inner: Shared, name: &str, locked: bool, mut headers: HeaderMap) 
     let found: Option<Stored> = lock(&inner.state)
         .segments
         .iter()
-        .find(|s| s.info.locked == locked && file_name(&s.info) == name)
+        .find(|s| s.info.locked == locked && file_name_for(&s.info, inner.cfg.novatek_ts) == name)
         .cloned();
     let Some(seg) = found else {
         return (StatusCode::NOT_FOUND, Body::from("no such file")).into_response();
@@ -312,7 +320,8 @@ mod tests {
             telemetry_sha256: String::new(),
         };
         assert_eq!(file_name(&info), "2026_1130_051500_001F.MP4");
-        assert_eq!(url_path(&info), "/Novatek/Movie/RO/2026_1130_051500_001F.MP4");
+        assert_eq!(url_path(&info, false), "/Novatek/Movie/RO/2026_1130_051500_001F.MP4");
+        assert_eq!(url_path(&info, true), "/Novatek/Movie/RO/2026_1130_051500_001F.TS");
         assert_eq!(parts(0), (1970, 1, 1, 0, 0, 0));
     }
 }
