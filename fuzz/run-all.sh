@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 bin=target/x86_64-unknown-linux-gnu/release
-all=(mp4_read camera_listing telemetry motion_csv pairing_camera pairing_phone ble_control auth_header cloud_sidecar novatek_listing blackvue_listing)
+all=(mp4_read camera_listing telemetry motion_csv pairing_camera pairing_phone ble_control auth_header cloud_sidecar novatek_listing blackvue_listing ts_read)
 specs=("$@")
 ((${#specs[@]})) || for t in "${all[@]}"; do specs+=("$t=300"); done
 mkdir -p logs

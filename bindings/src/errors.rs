@@ -104,6 +104,12 @@ pub enum CompanionError {
         /// What went wrong.
         reason: CatalogErrorKind,
     },
+    /// A setting that can lose the user's videos was turned on without their confirmation.
+    #[error("{detail}")]
+    NotConfirmed {
+        /// What happened, in words.
+        detail: String,
+    },
 }
 
 /// The pairing family (`dashkeep_core::camera::PairingError`).
@@ -308,6 +314,9 @@ impl From<dashkeep_core::CompanionError> for CompanionError {
             }
             C::Secrets(e) => Self::SecretStore { detail: e.to_string() },
             C::Drive(e) => e.into(),
+            C::NotConfirmed(what) => {
+                Self::NotConfirmed { detail: C::NotConfirmed(what).to_string() }
+            }
             C::UnknownCamera(e) => {
                 let reason = if e.nothing_answered {
                     CameraErrorKind::Unreachable

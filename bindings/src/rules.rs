@@ -109,6 +109,24 @@ impl Companion {
         Ok(run(async move { inner.set_detector_sensitivity(sensitivity.into()).await }).await?)
     }
 
+    /// Whether files copied from the camera are then deleted from its card (off by default).
+    pub async fn deletes_from_camera(&self) -> Result<bool, CompanionError> {
+        let inner = Arc::clone(&self.inner);
+        Ok(run(async move { inner.deletes_from_camera().await }).await?)
+    }
+
+    /// Turns deleting from the camera after a verified copy on or off; turning it on needs
+    /// `confirmed` (the user said yes to the app's warning), else `NotConfirmed`. Locked files
+    /// and copies that do not verify always stay on the camera.
+    pub async fn set_delete_from_camera(
+        &self,
+        on: bool,
+        confirmed: bool,
+    ) -> Result<(), CompanionError> {
+        let inner = Arc::clone(&self.inner);
+        Ok(run(async move { inner.set_delete_from_camera(on, confirmed).await }).await?)
+    }
+
     /// How far ahead, in hours of driving, the at-risk warnings look.
     pub fn at_risk_horizon_hours(&self) -> f64 {
         self.inner.at_risk_horizon_hours()

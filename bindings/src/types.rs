@@ -183,6 +183,8 @@ pub struct StreamReport {
     pub refused: Vec<String>,
     /// The protocol the camera speaks (`dashkeep`, `novatek`, ...), found by asking it.
     pub camera_protocol: String,
+    /// Files deleted from the camera's card after a verified copy (the user's setting).
+    pub deleted_from_camera: u64,
 }
 
 impl From<dashkeep_core::companion::CameraStream> for StreamReport {
@@ -196,6 +198,7 @@ impl From<dashkeep_core::companion::CameraStream> for StreamReport {
             overwritten_on_camera: r.overwritten_on_camera as u64,
             refused: r.refused.iter().map(ToString::to_string).collect(),
             camera_protocol: s.dialect.as_str().to_string(),
+            deleted_from_camera: r.deleted_from_camera as u64,
         }
     }
 }

@@ -125,6 +125,17 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Show whether files are deleted from the camera's card once the phone holds a verified
+    /// copy (off by default), or set it; `on` needs `--yes`, since the card then stops being a
+    /// second copy. Locked files always stay on the camera.
+    DeleteFromCamera {
+        /// `on` or `off`; without it, shows the setting.
+        #[arg(value_parser = ["on", "off"])]
+        set: Option<String>,
+        /// Confirms turning it on.
+        #[arg(long)]
+        yes: bool,
+    },
     /// List drives living in one place only that a loop recorder will overwrite soon.
     AtRisk {
         /// Hours of driving to look ahead.
@@ -338,6 +349,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::AtRisk { hours, json } => {
             output::at_risk(&companion.at_risk(hours).await?, &companion.drives().await?, json)
+        }
+        Command::DeleteFromCamera { set, yes } => {
+            if let Some(set) = set {
+                companion.set_delete_from_camera(set == "on", yes).await?;
+            }
+            let on = companion.deletes_from_camera().await?;
+            println!(
+                "Delete from the camera after copying: {}.",
+                if on { "on (locked files stay)" } else { "off (the camera keeps its files)" }
+            );
+            Ok(())
         }
         Command::Lock { drive } => lock(&companion, drive, true).await,
         Command::Unlock { drive } => lock(&companion, drive, false).await,

@@ -223,6 +223,8 @@ pub fn report(report: &IngestReport, json: bool) -> anyhow::Result<()> {
             "bytes_fetched": report.bytes_fetched,
             "overwritten_on_camera": report.overwritten_on_camera,
             "gps_records_skipped": report.gps_records_skipped,
+            "deleted_from_camera": report.deleted_from_camera,
+            "camera_deletes_failed": report.camera_deletes_failed,
             "refused": refused,
         });
         println!("{}", serde_json::to_string_pretty(&value)?);
@@ -237,6 +239,12 @@ pub fn report(report: &IngestReport, json: bool) -> anyhow::Result<()> {
     );
     for r in refused {
         println!("  refused: {r}");
+    }
+    if report.deleted_from_camera + report.camera_deletes_failed > 0 {
+        println!(
+            "  {} deleted from the camera after a verified copy ({} it refused to delete)",
+            report.deleted_from_camera, report.camera_deletes_failed
+        );
     }
     if report.gps_records_skipped > 0 {
         println!(

@@ -30,6 +30,13 @@ async fn stream_probes_a_novatek_camera_and_says_so() {
     .await
     .expect("camera");
     let data = dir.path().join("phone");
+    // Deleting from the camera is off by default, and `on` without --yes is refused.
+    let out = dashkeep(&["delete-from-camera", "on"], &data);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("confirmation"));
+    let out = dashkeep(&["delete-from-camera"], &data);
+    assert!(String::from_utf8_lossy(&out.stdout).contains(": off"));
+
     let out = dashkeep(&["stream", "--camera", &cam.base_url()], &data);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
@@ -39,6 +46,19 @@ async fn stream_probes_a_novatek_camera_and_says_so() {
     let drives: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(drives.as_array().map(Vec::len), Some(1), "{drives}");
     assert_eq!(drives[0]["residencies"], serde_json::json!(["camera", "phone"]));
+
+    // Confirmed, the next pass deletes the verified copies from the card: the drive then lives
+    // on the phone alone.
+    let files = cam.card().len();
+    let out = dashkeep(&["delete-from-camera", "on", "--yes"], &data);
+    assert!(String::from_utf8_lossy(&out.stdout).contains(": on"));
+    let out = dashkeep(&["stream", "--camera", &cam.base_url(), "--json"], &data);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(report["deleted_from_camera"], serde_json::json!(files), "{report}");
+    assert!(cam.card().is_empty(), "the card holds nothing more");
+    let out = dashkeep(&["drives", "--json"], &data);
+    let drives: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(drives[0]["residencies"], serde_json::json!(["phone"]));
     cam.shutdown().await;
 }
 

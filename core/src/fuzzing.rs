@@ -30,10 +30,18 @@ pub const TARGETS: &[(&str, EntryPoint)] = &[
     ("cloud_sidecar", cloud_sidecar),
     ("novatek_listing", novatek_listing),
     ("blackvue_listing", blackvue_listing),
+    ("ts_read", ts_read),
 ];
 
 /// MP4 boxes and sample tables: the segment reader behind clip cutting.
 pub fn mp4_read(data: &[u8]) {
+    let _ = crate::clips::probe_segment_bytes(data);
+}
+
+/// MPEG-TS segments (`.TS`, Novatek): packets, PAT/PMT, PES, H.264 access units and ADTS
+/// frames, through the same reader as ingest's structural check and the clip cut (the seeds
+/// start with a sync byte, so the TS path is the one taken).
+pub fn ts_read(data: &[u8]) {
     let _ = crate::clips::probe_segment_bytes(data);
 }
 

@@ -58,11 +58,17 @@ fn make_segments(
     run(&mut c);
     let mut split = Command::new("ffmpeg");
     split.args(["-v", "error", "-y", "-i"]).arg(&whole).args(["-map", "0", "-c", "copy"]);
-    split.args(["-f", "segment", "-segment_time", &seg_s.to_string(), "-reset_timestamps", "1"]);
-    if !mov.is_empty() {
+    // `mov` "mpegts": MPEG-TS segments (as some Novatek cameras record), their time stamps
+    // running on from one file to the next as a camera's clock does.
+    let ts = mov == "mpegts";
+    if !ts {
+        split.args(["-reset_timestamps", "1"]);
+    }
+    split.args(["-f", "segment", "-segment_time", &seg_s.to_string()]);
+    if !mov.is_empty() && !ts {
         split.args(["-segment_format_options", mov]);
     }
-    split.arg(dir.join("seg%03d.mp4"));
+    split.arg(dir.join(if ts { "seg%03d.ts" } else { "seg%03d.mp4" }));
     run(&mut split);
     let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
         .unwrap()
@@ -96,7 +102,14 @@ fn ffprobe(path: &Path, entries: &str) -> String {
 
 /// `(codec_type, codec_name)` per stream.
 fn streams(path: &Path) -> Vec<String> {
-    ffprobe(path, "stream=codec_type,codec_name").lines().map(str::to_owned).collect()
+    // A transport stream lists its streams twice (in its program, then alone): once each.
+    let mut v: Vec<String> = Vec::new();
+    for l in ffprobe(path, "stream=codec_type,codec_name").lines().filter(|l| !l.is_empty()) {
+        if !v.iter().any(|x| x == l) {
+            v.push(l.to_owned());
+        }
+    }
+    v
 }
 
 fn stream_duration(path: &Path, sel: &str) -> f64 {
@@ -205,13 +218,12 @@ fn check_frames(segs: &[PathBuf], clip: &Path, start_s: f64, fps: f64) {
     assert!(!got.is_empty());
     // The first segment's own edit list may delay its first frame (ffmpeg keeps AAC priming
     // in place with an empty edit): frame i is presented at lead + i / fps.
-    let lead = ffprobe(&segs[0], "stream=start_time")
-        .lines()
-        .next()
-        .unwrap()
-        .trim()
-        .parse::<f64>()
-        .unwrap();
+    // A transport stream's timeline starts at its first video frame (its PTS are not 0).
+    let lead = if segs[0].extension().is_some_and(|e| e == "ts") {
+        0.0
+    } else {
+        ffprobe(&segs[0], "stream=start_time").lines().next().unwrap().trim().parse().unwrap()
+    };
     let at = ((start_s - lead) * fps).round() as usize;
     let window = at.saturating_sub(1)..=(at + 1).min(source.len() - 1);
     let found = window.clone().find(|&i| source.get(i..i + got.len()) == Some(&got[..]));
@@ -281,11 +293,31 @@ fn fragmented_input() {
 }
 
 #[test]
+fn mpeg_ts_segments_h264_b_frames_aac() {
+    case(H264_B, true, "mpegts");
+}
+
+#[test]
+fn mpeg_ts_four_segments_no_audio_drift() {
+    four_segments_no_drift("mpegts");
+}
+
+#[test]
 fn four_segments_no_audio_drift() {
+    four_segments_no_drift("");
+}
+
+/// Four 2 s segments (`mov` as in [`make_segments`]), each read as 2 s, one exact clip over
+/// all four without audio drift.
+fn four_segments_no_drift(mov: &str) {
     require_ffmpeg();
     let dir = tempfile::tempdir().unwrap();
-    let segs = make_segments(dir.path(), H264_B, true, "", 8, 2);
+    let segs = make_segments(dir.path(), H264_B, true, mov, 8, 2);
     assert_eq!(segs.len(), 4, "{segs:?}");
+    for seg in &segs {
+        let s = probe_segment(seg).unwrap();
+        assert!((s.tracks[0].duration_s - 2.0).abs() < 0.04, "{seg:?}: {s:?}");
+    }
     let req = CutRequest { segments: segs.clone(), from_s: 0.2, to_s: 7.9, exact: true };
     let out = dir.path().join("clip.mp4");
     let rep = cut_clip(&req, &out).unwrap();

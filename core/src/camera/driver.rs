@@ -73,6 +73,13 @@ pub trait CameraDriver: Send + Sync {
         Err(DriverError::Unsupported { dialect: self.dialect(), what: "delete files" })
     }
 
+    /// Whether the camera is known to be writing nothing now: the driver stopped its recording
+    /// to list the card (Novatek), so no file on it can still be growing and the two looks
+    /// ingest takes at the card need no wait between them. `false` when unknown.
+    fn records_nothing(&self) -> bool {
+        false
+    }
+
     /// Hands the camera back once ingest is done with it (a Novatek camera whose recording the
     /// driver stopped starts recording again). Safe to call more than once.
     async fn release(&self) -> Result<(), DriverError> {

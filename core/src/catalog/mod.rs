@@ -262,6 +262,21 @@ impl Catalog {
         .await
     }
 
+    /// Ends a segment's camera residency because the phone deleted it from the card after a
+    /// verified copy (the user's setting), so the app no longer counts the camera as a place
+    /// it lives.
+    pub async fn note_deleted_from_camera(&self, segment: SegmentId) -> Result<(), CatalogError> {
+        self.call(move |c| {
+            c.execute(
+                "UPDATE residencies SET left_at_ms = ?2, left_reason = 'deleted_from_camera'
+                 WHERE place = 'camera' AND left_at_ms IS NULL AND segment_id = ?1",
+                params![segment.0, now_ms()],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
     /// Segments of `camera` that are on the camera but not on the phone, newest drive first and in
     /// recording order within a drive: what "stream now" fetches. Copies the phone's loop recorder
     /// evicted or the user removed are not fetched again by themselves.

@@ -40,6 +40,16 @@ pub enum ClipError {
         reason: String,
     },
 
+    /// A segment is an MPEG transport stream that is cut or corrupt (lost sync, lost packets,
+    /// no PAT/PMT naming H.264 video, a cut PES, no access unit with its SPS and PPS).
+    #[error("{path}: malformed MPEG-TS: {reason}")]
+    MalformedTs {
+        /// The segment.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+
     /// A segment does not line up with the first usable one (other tracks or timescales).
     #[error("{path}: does not match the first segment: {reason}")]
     Mismatch {

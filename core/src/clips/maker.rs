@@ -6,14 +6,15 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 use tracing::Instrument;
 
 use super::{ClipError, CutRequest, cut_clip};
 use crate::catalog::{
     Catalog, CatalogError, ClipId, ClipReason, ClipRecord, DriveId, SegmentRecord,
 };
-use crate::storage::{DataLayout, LoopRecorder, StorageError, commit_rename, write_atomic};
+use crate::storage::{
+    DataLayout, LoopRecorder, StorageError, commit_rename, hash_file, write_atomic,
+};
 
 /// How long a clip around a moment lasts: Nexar's clips are 30 s before and 10 s after.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -258,13 +259,6 @@ fn cut_to(
         let _ = std::fs::remove_file(tmp);
     }
     result
-}
-
-fn hash_file(path: &std::path::Path) -> Result<(u64, String), StorageError> {
-    let mut file = std::fs::File::open(path).map_err(|e| StorageError::from_io(path, e))?;
-    let mut hasher = Sha256::new();
-    let size = std::io::copy(&mut file, &mut hasher).map_err(|e| StorageError::from_io(path, e))?;
-    Ok((size, hex::encode(hasher.finalize())))
 }
 
 /// The clip's share of its segments' bytes, for making room before cutting.

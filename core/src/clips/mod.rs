@@ -3,7 +3,9 @@
 //! A clip is a time window over a drive recorded as consecutive MP4 segments. [`cut_clip`]
 //! reads only the segments' `moov`/`moof` boxes, picks a contiguous decode-order range of
 //! samples per track, writes a faststart MP4 (`moov` before `mdat`) and streams the sample
-//! bytes with a fixed buffer. See `docs/clips.md` for the semantics.
+//! bytes with a fixed buffer. MPEG-TS segments (`.TS`, some Novatek cameras) are demuxed into
+//! the same samples (`ts.rs`, `ts_segment.rs`) and cut the same way, without re-encoding. See
+//! `docs/clips.md` for the semantics.
 
 mod error;
 mod maker;
@@ -11,6 +13,8 @@ mod output;
 mod plan;
 mod read;
 mod telemetry;
+mod ts;
+mod ts_segment;
 mod write;
 
 use std::path::{Path, PathBuf};

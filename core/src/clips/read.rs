@@ -112,6 +112,9 @@ pub struct TrackSummary {
 /// hostile input can be fuzzed without files. Never panics; bad input is a [`ClipError`].
 pub fn probe_segment_bytes(data: &[u8]) -> Result<SegmentSummary, ClipError> {
     let path = Path::new("<memory>");
+    if super::ts::looks_like_ts(data) {
+        return Ok(summarise(&super::ts_segment::read_ts(data, path)?));
+    }
     let mut cursor = std::io::Cursor::new(data);
     let seg = read_segment(&mut cursor, data.len() as u64, path)?;
     Ok(summarise(&seg))
@@ -149,10 +152,14 @@ fn fourcc(b: [u8; 4]) -> String {
     String::from_utf8_lossy(&b).into_owned()
 }
 
-/// Reads the metadata of a segment file.
+/// Reads the metadata of a segment file: an MP4, or an MPEG-TS recognised by its sync bytes
+/// (`ts_segment.rs`).
 pub(crate) fn read_segment_file(path: &Path) -> Result<Segment, ClipError> {
     let io = |source| ClipError::Io { path: path.to_path_buf(), source };
     let mut file = std::fs::File::open(path).map_err(io)?;
+    if super::ts_segment::is_ts_file(&mut file).map_err(io)? {
+        return super::ts_segment::read_ts(file, path);
+    }
     let len = file.metadata().map_err(io)?.len();
     read_segment(&mut file, len, path)
 }
@@ -285,7 +292,7 @@ fn track_from_trak(mut trak: TrakBox, movie_ts: u32, path: &Path) -> Result<Trac
 }
 
 /// Frees the sample tables of a template `stbl` (they are rebuilt for the output).
-fn empty_stbl(stbl: &mut StblBox) {
+pub(crate) fn empty_stbl(stbl: &mut StblBox) {
     stbl.stts_box.entries.clear();
     stbl.ctts_box = None;
     stbl.stsc_box.entries.clear();

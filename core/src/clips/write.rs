@@ -3,7 +3,7 @@
 use std::fs::File;
 use std::io::{BufWriter, Seek, SeekFrom, Write};
 use std::num::NonZeroU32;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use shiguredo_mp4::boxes::{
     Brand, Co64Box, CttsBox, CttsEntry, EdtsBox, ElstBox, ElstEntry, FtypBox, MoovBox, StcoBox,
@@ -13,6 +13,7 @@ use shiguredo_mp4::{Either, Encode, FixedPointNumber};
 
 use super::ClipError;
 use super::plan::{OutTrack, Placed, Plan};
+use super::ts_segment::{Wanted, copy_ts_samples, is_ts_file};
 
 /// Copy buffer: the only memory that scales with throughput, and it is fixed.
 const COPY_BUF: usize = 256 * 1024;
@@ -275,9 +276,31 @@ fn copy_samples(
 ) -> Result<(), ClipError> {
     let mut files: Vec<Option<File>> = Vec::new();
     files.resize_with(plan.paths.len(), || None);
+    let ts = ts_segments(plan)?;
     let mut pending: Option<Range> = None;
-    for &(t, i) in order {
+    let mut order = order;
+    while let Some(&(t, i)) = order.first() {
+        order = order.get(1..).unwrap_or_default();
         let Some(p) = sample(plan, t, i) else { continue };
+        if ts.get(p.seg).copied().unwrap_or(false) {
+            // A transport stream: its run of samples is demuxed and converted, not copied.
+            if let Some(q) = pending.take() {
+                copy_range(plan, &mut files, q, w, out)?;
+            }
+            let run = order
+                .iter()
+                .take_while(|&&(t, i)| sample(plan, t, i).is_some_and(|q| q.seg == p.seg))
+                .count();
+            let wanted: Vec<Wanted> = std::iter::once((t, i))
+                .chain(order.get(..run).unwrap_or_default().iter().copied())
+                .filter_map(|(t, i)| sample(plan, t, i))
+                .map(|q| Wanted { key: q.s.offset, size: q.s.size })
+                .collect();
+            order = order.get(run..).unwrap_or_default();
+            let path = plan.paths.get(p.seg).map(PathBuf::as_path).unwrap_or(Path::new(""));
+            copy_ts_samples(path, &wanted, w, out)?;
+            continue;
+        }
         let r = Range { seg: p.seg, offset: p.s.offset, len: u64::from(p.s.size) };
         pending = match pending {
             Some(q) if q.seg == r.seg && q.offset + q.len == r.offset => {
@@ -294,6 +317,25 @@ fn copy_samples(
         copy_range(plan, &mut files, q, w, out)?;
     }
     w.flush().map_err(|source| ClipError::Write { path: out.to_path_buf(), source })
+}
+
+/// Which of the plan's segments are transport streams (by their sync bytes, as the reader
+/// told them apart).
+fn ts_segments(plan: &Plan) -> Result<Vec<bool>, ClipError> {
+    let used: std::collections::HashSet<usize> =
+        plan.tracks.iter().flat_map(|t| t.line.samples.iter().map(|p| p.seg)).collect();
+    let mut out = vec![false; plan.paths.len()];
+    for (k, path) in plan.paths.iter().enumerate() {
+        if !used.contains(&k) {
+            continue;
+        }
+        let io = |source| ClipError::Io { path: path.clone(), source };
+        let mut file = File::open(path).map_err(io)?;
+        if let Some(slot) = out.get_mut(k) {
+            *slot = is_ts_file(&mut file).map_err(io)?;
+        }
+    }
+    Ok(out)
 }
 
 fn copy_range(

@@ -86,6 +86,9 @@ pub enum CompanionError {
     /// Nothing at the address speaks a camera protocol this app knows.
     #[error(transparent)]
     UnknownCamera(#[from] crate::camera::probe::ProbeError),
+    /// A setting that can lose the user's videos was turned on without their confirmation.
+    #[error("turning on \"{0}\" needs the user's confirmation")]
+    NotConfirmed(&'static str),
 }
 
 impl From<PipelineError> for CompanionError {

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use crate::catalog::{Catalog, CatalogError, ClipId};
 use crate::cloud::{CloudError, SharePageOptions};
 use crate::events::{MotionPipeline, Sensitivity};
+use crate::ingest::DELETE_AFTER_COPY_SETTING;
 use crate::storage::QuotaFraction;
 
 use super::{Companion, CompanionError};
@@ -100,6 +101,30 @@ impl Companion {
         *self.sensitivity.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = sensitivity;
         *self.pipeline.motion.lock().unwrap_or_else(std::sync::PoisonError::into_inner) =
             MotionPipeline::new(sensitivity);
+        Ok(())
+    }
+
+    /// Whether files copied from the camera are then deleted from its card (off unless the user
+    /// turned it on).
+    pub async fn deletes_from_camera(&self) -> Result<bool, CompanionError> {
+        let saved = self.catalog.setting(DELETE_AFTER_COPY_SETTING).await?;
+        Ok(saved.as_deref() == Some("on"))
+    }
+
+    /// Turns deleting from the camera after a verified copy on or off. Turning it on needs
+    /// `confirmed`: the app first asked the user, since the camera's card then stops being a
+    /// second place their drives live. It applies from the next pass over a camera's card, to
+    /// every file the phone holds a verified copy of (see [`crate::ingest`]'s cleanup rule).
+    pub async fn set_delete_from_camera(
+        &self,
+        on: bool,
+        confirmed: bool,
+    ) -> Result<(), CompanionError> {
+        if on && !confirmed {
+            return Err(CompanionError::NotConfirmed("delete from the camera after copying"));
+        }
+        let value = if on { "on" } else { "off" };
+        self.catalog.set_setting(DELETE_AFTER_COPY_SETTING, value.to_owned()).await?;
         Ok(())
     }
 

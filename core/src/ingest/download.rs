@@ -332,6 +332,14 @@ pub(super) async fn download_video(
     let mut file = tokio::task::spawn_blocking(move || PartialFile::open(&path, size))
         .await
         .map_err(|e| IngestError::Task(e.to_string()))??;
+    if file.len > 0 && expected.sha256.is_none() && !tail_matches(camera, remote, &file).await {
+        tracing::info!(
+            segment = expected.camera_segment_id,
+            bytes = file.len,
+            "the partial download is not the camera's file; starting over"
+        );
+        file = restart(file).await?;
+    }
     let resumed_from = file.len;
     if let Some(progress) = progress {
         progress.started(resumed_from);
@@ -432,6 +440,40 @@ async fn attempt(
         return Ok(Attempt::Dropped(file, err.into()));
     }
     Ok(Attempt::Complete(file))
+}
+
+/// Bytes of a partial download compared with the camera's before resuming it.
+const RESUME_OVERLAP: u64 = 64 * 1024;
+
+/// Whether the end of a partial download kept from an earlier pass (or an earlier run of the
+/// app) is the camera's file at that place. A vendor camera lists no checksum, so nothing else
+/// would notice a partial of another recording under the same name (an unset clock repeats
+/// names) and the resumed file would splice two videos. Asks the camera for the last
+/// [`RESUME_OVERLAP`] bytes the partial holds; a camera that ignores Range, fails, or answers
+/// other bytes means starting over.
+async fn tail_matches(camera: &dyn CameraDriver, remote: &CameraFile, file: &PartialFile) -> bool {
+    let overlap = file.len.min(RESUME_OVERLAP);
+    let from = file.len - overlap;
+    let Ok(Some(download)) = camera.download(remote, from).await else { return false };
+    if download.offset != from {
+        return false;
+    }
+    let mut theirs = Vec::with_capacity(overlap as usize);
+    let mut body = download.body;
+    while (theirs.len() as u64) < overlap {
+        match body.next().await {
+            Some(Ok(chunk)) => theirs.extend_from_slice(&chunk),
+            _ => return false,
+        }
+    }
+    theirs.truncate(overlap as usize);
+    let (path, len) = (file.path.clone(), overlap as usize);
+    let ours = tokio::task::spawn_blocking(move || {
+        let mut tail = vec![0u8; len];
+        File::open(path)?.read_exact_at(&mut tail, from)?;
+        Ok::<_, io::Error>(tail)
+    });
+    matches!(ours.await, Ok(Ok(tail)) if tail == theirs)
 }
 
 async fn restart(file: PartialFile) -> Result<PartialFile, IngestError> {

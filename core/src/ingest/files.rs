@@ -2,8 +2,9 @@
 //! [`CameraDriver`] seam.
 //!
 //! These cameras list no checksums, drives or telemetry sidecars, so one pass: list the card
-//! twice (a file is taken only once its size held between the two looks: [`GrowthWatch`]),
-//! group the settled files into drives ([`group_into_drives`]), and for each file the phone lacks,
+//! twice (a file is taken only once its size held between the two looks: [`GrowthWatch`]; the
+//! looks are a settle time apart unless the driver stopped the camera's recording, when nothing
+//! can grow), group the settled files into drives ([`group_into_drives`]), and for each file the phone lacks,
 //! newest drive first: make room, download into the partial file (Range resume, or a clean
 //! restart where the camera ignores Range; the size from the listing or `Content-Length`), check
 //! the MP4 structurally with the clips reader, then name it in the catalog, with the SHA-256
@@ -37,7 +38,7 @@ use crate::storage::{DataLayout, write_atomic};
 pub const DEFAULT_SETTLE: Duration = Duration::from_secs(2);
 
 /// The catalog's id for a camera file: its name with `.` as `_` (names are already safe).
-fn segment_id(file: &CameraFile) -> String {
+pub(super) fn segment_id(file: &CameraFile) -> String {
     file.name.replace('.', "_")
 }
 
@@ -241,7 +242,9 @@ impl Ingestor {
         let first = self.retrying(|| driver.list()).await?;
         let first = self.with_sizes(driver, camera_id, first).await?;
         watch.settled(first.files.iter().filter_map(|f| Some((f.name.as_str(), f.size?))));
-        download::sleep_or_cancel(settle, cancel).await?;
+        if !driver.records_nothing() {
+            download::sleep_or_cancel(settle, cancel).await?;
+        }
         let listing = self.retrying(|| driver.list()).await?;
         let listing = self.with_sizes(driver, camera_id, listing).await?;
         let settled =
@@ -255,12 +258,16 @@ impl Ingestor {
             tracing::info!(files = waiting.len(), "files still being recorded; left for later");
         }
         let drives = group_into_drives(taken, &GroupingRules::default());
+        let delete_after_copy = self.deletes_after_copy().await?;
         for drive in drives.iter().rev() {
             for (index, lane) in lanes(drive).iter().enumerate() {
                 // The first lane (the front) makes the camera's incident clips: one moment, one
                 // clip, whatever the lenses.
                 let clips = index == 0;
                 self.drive_pass(driver, camera_id, lane, clips, &mut report, cancel).await?;
+            }
+            if delete_after_copy {
+                self.delete_copied(driver, camera_id, &drive.files, &mut report).await?;
             }
         }
         report.overwritten_on_camera =
@@ -401,9 +408,6 @@ impl Ingestor {
             return Ok(None);
         }
         let not_video = |reason: String| IngestError::NotAVideo { file: file.name.clone(), reason };
-        if file.container != Container::Mp4 {
-            return Err(not_video("MPEG-TS files are not ingested yet".into()));
-        }
         let size = file.size.ok_or_else(|| not_video("the camera lists no size".into()))?;
         let start_ms = file.time.seconds().saturating_mul(1000);
         let (mut in_flight, reserved) = self.in_flight();
@@ -425,11 +429,15 @@ impl Ingestor {
             }
         };
 
-        let (gps, accel) = match driver.dialect() {
-            Dialect::BlackVueLegacy | Dialect::BlackVue1009 => {
+        // A transport stream carries no `gps ` box (a TS's private GPS stream is not read).
+        let (gps, accel) = match (file.container, driver.dialect()) {
+            (Container::Ts, _) => (GpsTrack::default(), AccelTrack::default()),
+            (Container::Mp4, Dialect::BlackVueLegacy | Dialect::BlackVue1009) => {
                 blackvue_telemetry(driver, file, &partial).await
             }
-            dialect => (embedded_gps(dialect, &partial).await, AccelTrack::default()),
+            (Container::Mp4, dialect) => {
+                (embedded_gps(dialect, &partial).await, AccelTrack::default())
+            }
         };
         let gps_fixes = u32::try_from(gps.fixes.len()).unwrap_or(u32::MAX);
         let accel_samples = u32::try_from(accel.samples.len()).unwrap_or(u32::MAX);
@@ -481,8 +489,9 @@ impl Ingestor {
         }))
     }
 
-    /// Reads the downloaded MP4's structure with the clips reader; its duration in ms, or why
-    /// it is not a video the phone can use.
+    /// Reads the downloaded MP4's (or MPEG-TS's: packets, PAT/PMT, PES and their time stamps)
+    /// structure with the clips reader; its duration in ms, or why it is not a video the phone
+    /// can use.
     async fn check_video(&self, partial: &std::path::Path) -> Result<i64, String> {
         let path = partial.to_path_buf();
         let summary = tokio::task::spawn_blocking(move || crate::clips::probe_segment(&path))

@@ -10,6 +10,7 @@
 //! pulls everything the camera has that the phone lacks, newest drive first; following the live
 //! feed does the same for each segment as the camera finalizes it.
 
+mod cleanup;
 mod download;
 mod files;
 mod reconcile;
@@ -21,6 +22,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
+pub use cleanup::DELETE_AFTER_COPY_SETTING;
 pub use download::RetryPolicy;
 pub use files::DEFAULT_SETTLE;
 pub use reconcile::{ReconcileReport, reconcile};
@@ -191,6 +193,10 @@ pub struct IngestReport {
     /// GPS records embedded in the camera's files that could not be used (cut, no fix,
     /// impossible values): skipped and counted, the files stored without them.
     pub gps_records_skipped: u64,
+    /// Files deleted from the camera's card after a verified copy (the user's setting).
+    pub deleted_from_camera: usize,
+    /// Copied files the camera did not delete when asked (they stay on its card).
+    pub camera_deletes_failed: usize,
 }
 
 /// Pulls segments from cameras into a data directory.

@@ -52,9 +52,13 @@ pub async fn reconcile(
     for name in on_disk.difference(&known) {
         adopt_or_remove(catalog, layout, name, &mut report).await?;
     }
+    let cameras: HashSet<CameraId> = catalog.cameras().await?.into_iter().map(|c| c.id).collect();
     for name in list_files(layout.tmp_dir()).await? {
         let wanted = match name.strip_suffix(".part") {
-            Some(target) => still_wanted(catalog, target).await?,
+            Some(target) => {
+                let age = age_of(layout.tmp_dir().join(&name)).await;
+                partial_wanted(catalog, &cameras, target, age).await?
+            }
             None => false,
         };
         if wanted {
@@ -130,7 +134,7 @@ async fn adopt_or_remove(
     report: &mut ReconcileReport,
 ) -> Result<(), IngestError> {
     let path = layout.video_path(name);
-    if name.ends_with(".mp4") && still_wanted(catalog, name).await? {
+    if name.ends_with(".mp4") && still_wanted(catalog, name).await? == Some(true) {
         let partial = layout.partial_path(name);
         tokio::task::spawn_blocking(move || commit_rename(&path, &partial))
             .await
@@ -143,11 +147,39 @@ async fn adopt_or_remove(
     Ok(())
 }
 
-/// Whether `name` is the video file of a catalogued segment that is not on the phone yet.
-async fn still_wanted(catalog: &Catalog, name: &str) -> Result<bool, IngestError> {
-    let Some((camera, id)) = parse_segment_file_name(name) else { return Ok(false) };
+/// How long the partial download of a file the catalog does not name yet is kept for the app to
+/// resume: a vendor camera's file is catalogued only once complete, so after a restart its
+/// partial is known by its camera alone (and checked against the camera's bytes on resuming).
+const UNNAMED_PARTIAL_KEPT: std::time::Duration = std::time::Duration::from_secs(48 * 3600);
+
+/// Whether a partial download is still wanted: its segment is not on the phone yet, or (a vendor
+/// camera's file, catalogued only once complete) its camera is known and the partial is recent.
+async fn partial_wanted(
+    catalog: &Catalog,
+    cameras: &HashSet<CameraId>,
+    name: &str,
+    age: Option<std::time::Duration>,
+) -> Result<bool, IngestError> {
+    let Some((camera, _)) = parse_segment_file_name(name) else { return Ok(false) };
+    Ok(match still_wanted(catalog, name).await? {
+        Some(wanted) => wanted,
+        None => cameras.contains(&camera) && age.is_some_and(|a| a < UNNAMED_PARTIAL_KEPT),
+    })
+}
+
+/// Whether `name` is the video file of a catalogued segment that is not on the phone yet; `None`
+/// when the catalog names no such segment.
+async fn still_wanted(catalog: &Catalog, name: &str) -> Result<Option<bool>, IngestError> {
+    let Some((camera, id)) = parse_segment_file_name(name) else { return Ok(Some(false)) };
     let segment = catalog.segment_by_camera_id(camera, id.to_string()).await?;
-    Ok(segment.is_some_and(|s| s.phone_file.is_none()))
+    Ok(segment.map(|s| s.phone_file.is_none()))
+}
+
+/// How long ago a file was last written, if the file system says.
+async fn age_of(path: PathBuf) -> Option<std::time::Duration> {
+    let modified = tokio::task::spawn_blocking(move || std::fs::metadata(path)?.modified());
+    let modified = modified.await.ok()?.ok()?;
+    Some(std::time::SystemTime::now().duration_since(modified).unwrap_or_default())
 }
 
 /// The inverse of [`DataLayout::segment_file_name`].

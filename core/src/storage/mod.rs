@@ -182,6 +182,16 @@ pub fn commit_rename(from: &Path, to: &Path) -> Result<(), StorageError> {
     }
 }
 
+/// The size and SHA-256 (lowercase hex) of a file, read back from storage: what a clip's
+/// checksum and a verified copy's check are made of. Blocking; call it on a blocking thread.
+pub fn hash_file(path: &Path) -> Result<(u64, String), StorageError> {
+    use sha2::Digest;
+    let mut file = std::fs::File::open(path).map_err(|e| StorageError::from_io(path, e))?;
+    let mut hasher = sha2::Sha256::new();
+    let size = std::io::copy(&mut file, &mut hasher).map_err(|e| StorageError::from_io(path, e))?;
+    Ok((size, hex::encode(hasher.finalize())))
+}
+
 /// Writes `bytes` to `path` atomically: a temp file in `tmp_dir`, fsync, rename, fsync the
 /// directory. On failure the temp file is removed and `path` is untouched.
 pub fn write_atomic(tmp_dir: &Path, path: &Path, bytes: &[u8]) -> Result<(), StorageError> {

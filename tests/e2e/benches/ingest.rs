@@ -4,15 +4,20 @@
 //! rounds and their median (the machine is noisy); repeats with 15-second segments to show that
 //! memory does not grow with segment size.
 //!
-//! Run: `cargo bench -p dashkeep-e2e --bench ingest` (add `-- --segments N` to change the count).
-//! The phone side runs in a child process (this binary re-executed) so its peak RSS is its own.
+//! With `--dialect novatek` the simulated camera speaks the Novatek dialect: curl fetches the
+//! same `.MP4` files by their Novatek paths, and the phone finds the protocol by probing and
+//! streams through the Novatek driver (listing twice, stopping and restarting the recording).
+//!
+//! Run: `cargo bench -p dashkeep-e2e --bench ingest` (add `-- --segments N` to change the count,
+//! `-- --dialect novatek` for a Novatek camera). The phone side runs in a child process (this
+//! binary re-executed) so its peak RSS is its own.
 
 use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
 use dashkeep_core::{Companion, CompanionConfig};
-use dashkeep_simcam::{Fixture, Scenario, SimCamera, SimConfig};
+use dashkeep_simcam::{Dialect, Fixture, Scenario, SimCamera, SimConfig, novatek};
 
 const CHILD_FLAG: &str = "--phone-child";
 
@@ -29,14 +34,20 @@ fn main() {
         .and_then(|i| args.get(i + 1))
         .and_then(|n| n.parse().ok())
         .unwrap_or(20);
+    let dialect = match args.iter().position(|a| a == "--dialect").and_then(|i| args.get(i + 1)) {
+        Some(d) if d == "novatek" => Dialect::Novatek,
+        Some(d) if d == "dashkeep" => Dialect::Dashkeep,
+        None => Dialect::Dashkeep,
+        Some(other) => panic!("--dialect dashkeep|novatek, not {other}"),
+    };
     let rt = tokio::runtime::Runtime::new().expect("runtime");
-    println!("ingest benchmark: {segments} segments, simulated camera on loopback\n");
+    println!("ingest benchmark: {segments} segments, simulated {dialect:?} camera on loopback\n");
     for segment_secs in [60u32, 15] {
-        rt.block_on(run(segments, segment_secs));
+        rt.block_on(run(segments, segment_secs, dialect));
     }
 }
 
-async fn run(segments: u64, segment_secs: u32) {
+async fn run(segments: u64, segment_secs: u32, dialect: Dialect) {
     let dir = tempfile::tempdir().expect("tempdir");
     let minutes = u32::try_from(segments * u64::from(segment_secs) / 60).expect("small");
     let scenario = Scenario::calm(minutes.max(1)).with_segment_secs(segment_secs);
@@ -44,12 +55,16 @@ async fn run(segments: u64, segment_secs: u32) {
         instant: true,
         fixture: Fixture::Hd1080p,
         sd_capacity_bytes: 64 << 30,
+        dialect,
         ..SimConfig::new(scenario, dir.path().join("sd"))
     })
     .await
     .expect("camera");
     let card = camera.card();
-    let total: u64 = card.iter().map(|(i, _, _)| i.size + i.telemetry_size).sum();
+    // A Novatek camera keeps its telemetry inside the video: there is no side file to fetch.
+    let side_files = dialect == Dialect::Dashkeep;
+    let total: u64 =
+        card.iter().map(|(i, _, _)| i.size + if side_files { i.telemetry_size } else { 0 }).sum();
     let video_total: u64 = card.iter().map(|(i, _, _)| i.size).sum();
 
     let gb = total as f64 / 1e9;
@@ -62,7 +77,7 @@ async fn run(segments: u64, segment_secs: u32) {
     );
     let mut rounds = Vec::new();
     for round in 1..=ROUNDS {
-        let curl_s = run_curl(&camera, &card, &dir.path().join("curl")).await;
+        let curl_s = run_curl(&camera, &card, dialect, &dir.path().join("curl")).await;
         let ours = run_phone(&camera, &dir.path().join(format!("phone-{round}"))).await;
         assert_eq!(ours.stored, card.len(), "every segment stored");
         let mbps = |s: f64| total as f64 / s / 1e6;
@@ -95,27 +110,49 @@ async fn run(segments: u64, segment_secs: u32) {
 /// Rounds per segment size: the machine is noisy, so each figure is a median of alternating runs.
 const ROUNDS: usize = 5;
 
-/// The reference: curl fetching the same videos and telemetry, one process, one connection.
+/// The reference: curl fetching the same files, one process, one connection (a Novatek camera
+/// lists only while it does not record, so curl gets its recording stopped first, as the phone
+/// does).
 async fn run_curl(
     camera: &SimCamera,
     card: &[(dashkeep_core::protocol::SegmentInfo, std::path::PathBuf, std::path::PathBuf)],
+    dialect: Dialect,
     curl_dir: &Path,
 ) -> f64 {
     std::fs::create_dir_all(curl_dir).expect("mkdir");
     let mut curl = Command::new("curl");
     curl.arg("-sS").arg("--fail");
+    let base = camera.base_url();
     for (info, _, _) in card {
+        if dialect == Dialect::Novatek {
+            curl.arg("-o").arg(curl_dir.join(novatek::file_name(info)));
+            curl.arg(format!("{base}{}", novatek::url_path(info)));
+            continue;
+        }
         for kind in ["video", "telemetry"] {
             curl.arg("-o").arg(curl_dir.join(format!("{}.{kind}", info.id)));
-            curl.arg(format!("{}/api/v1/segments/{}/{kind}", camera.base_url(), info.id));
+            curl.arg(format!("{base}/api/v1/segments/{}/{kind}", info.id));
         }
+    }
+    if dialect == Dialect::Novatek {
+        novatek_record(&base, false);
     }
     let start = Instant::now();
     let status = tokio::task::spawn_blocking(move || curl.status()).await.expect("join");
     let seconds = start.elapsed().as_secs_f64();
     assert!(status.is_ok_and(|s| s.success()), "curl failed");
+    if dialect == Dialect::Novatek {
+        novatek_record(&base, true);
+    }
     std::fs::remove_dir_all(curl_dir).expect("rm");
     seconds
+}
+
+/// Stops (or restarts) a Novatek camera's recording, as its own app does around a download.
+fn novatek_record(base: &str, on: bool) {
+    let url = format!("{base}/?custom=1&cmd=2001&par={}", u8::from(on));
+    let status = Command::new("curl").args(["-sS", "--fail", "-o", "/dev/null"]).arg(url).status();
+    assert!(status.is_ok_and(|s| s.success()), "curl could not switch the recording");
 }
 
 /// What one phone run measured.
@@ -161,7 +198,7 @@ fn phone_child(url: &str, dir: &Path) {
             ..CompanionConfig::new(dir)
         };
         let phone = Companion::open(config).await.expect("open");
-        phone.stream_now(url).await.expect("stream now")
+        phone.stream_camera(url).await.expect("stream now").report
     });
     drop(rt);
     println!("stored={}", report.stored);

@@ -25,7 +25,8 @@ pub struct Expect {
 }
 
 /// Residency exits the loop recorders and the user's own choices allow.
-const ALLOWED_EXITS: &[&str] = &["evicted", "removed_by_user", "camera_loop_recording"];
+const ALLOWED_EXITS: &[&str] =
+    &["evicted", "removed_by_user", "camera_loop_recording", "deleted_from_camera"];
 
 /// Checks every invariant of the data directory at `root`; returns the violations.
 pub fn check(root: &Path, expect: &Expect) -> Vec<String> {
@@ -212,7 +213,7 @@ fn every_video_somewhere(c: &Connection, v: &mut Vec<String>) -> rusqlite::Resul
             (SELECT COUNT(*) FROM residencies r WHERE r.segment_id = s.id AND r.left_at_ms IS NULL),
             (SELECT COUNT(*) FROM residencies r WHERE r.segment_id = s.id AND r.left_at_ms IS NOT NULL
                 AND COALESCE(r.left_reason, '') NOT IN ('evicted', 'removed_by_user',
-                    'camera_loop_recording')),
+                    'camera_loop_recording', 'deleted_from_camera')),
             (SELECT COUNT(*) FROM residencies r WHERE r.segment_id = s.id AND r.place = 'phone'
                 AND r.left_at_ms IS NULL),
             s.phone_state

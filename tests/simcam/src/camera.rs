@@ -33,7 +33,7 @@ pub struct SimConfig {
     /// What happens: drives, segment length, events.
     pub scenario: Scenario,
     /// The directory playing the SD card. Created if missing; segment files of a previous run in
-    /// it (`D*.mp4`, `D*.json`) are deleted at start, as if the card were formatted.
+    /// it (`D*.mp4`, `D*.ts`, `D*.json`) are deleted at start, as if the card were formatted.
     pub sd_dir: PathBuf,
     /// SD card capacity for segments and telemetry, bytes (default 8 GiB).
     pub sd_capacity_bytes: u64,
@@ -74,6 +74,9 @@ pub struct SimConfig {
     /// Whether video downloads honour `Range` (default true); without it every download is the
     /// whole file (200), as on cameras that ignore `Range`.
     pub range_support: bool,
+    /// Whether a Novatek camera records MPEG-TS (`.TS`, as some models do) instead of MP4
+    /// (default false; `simcam --dialect novatek --ts`). Its files then embed no GPS.
+    pub novatek_ts: bool,
     /// The BlackVue dialects' choices (rear lens, unset clock).
     pub blackvue: crate::blackvue::BlackVueOptions,
 }
@@ -101,6 +104,7 @@ impl SimConfig {
             wifi_starts_on: true,
             dialect: crate::Dialect::Dashkeep,
             range_support: true,
+            novatek_ts: false,
             blackvue: crate::blackvue::BlackVueOptions::default(),
         }
     }
@@ -361,7 +365,12 @@ impl Inner {
         let tel_sha = hex::encode(Sha256::digest(&tel_bytes));
         // A Novatek camera embeds its GPS in the MP4.
         let gps = (self.cfg.dialect == crate::Dialect::Novatek).then_some(tel.gps.as_slice());
-        let size = mp4::segment_size(clip, p.secs, p.start_ms, gps)?;
+        let ts = self.cfg.dialect == crate::Dialect::Novatek && self.cfg.novatek_ts;
+        let size = if ts {
+            crate::ts::segment_size(clip, p.secs, p.start_ms)?
+        } else {
+            mp4::segment_size(clip, p.secs, p.start_ms, gps)?
+        };
         let needed = size + tel_bytes.len() as u64;
         let cap = self.cfg.sd_capacity_bytes;
         if needed > cap {
@@ -391,10 +400,15 @@ impl Inner {
             }
         }
         let dir = &self.cfg.sd_dir;
-        let video = dir.join(format!("{}.mp4", p.id));
+        let video = dir.join(format!("{}.{}", p.id, if ts { "ts" } else { "mp4" }));
         let telemetry = dir.join(format!("{}.json", p.id));
         std::fs::write(&telemetry, &tel_bytes)?;
-        let written = mp4::write_segment(clip, p.secs, p.start_ms, gps, &video).and_then(|x| {
+        let written = if ts {
+            crate::ts::write_segment(clip, p.secs, p.start_ms, &video)
+        } else {
+            mp4::write_segment(clip, p.secs, p.start_ms, gps, &video)
+        };
+        let written = written.and_then(|x| {
             // A BlackVue camera embeds its accelerometer (and, on 1.009, its GPS) in the MP4.
             use crate::Dialect::{BlackVue1009, BlackVueLegacy};
             if !matches!(self.cfg.dialect, BlackVue1009 | BlackVueLegacy) {
@@ -493,18 +507,24 @@ impl Inner {
     }
 }
 
+/// Removes the segment at `pos` from the card, its files with it.
+pub(crate) fn remove_from_card(st: &mut CardState, pos: usize) -> Option<Stored> {
+    let s = st.segments.remove(pos)?;
+    for f in [&s.video, &s.telemetry] {
+        if let Err(e) = std::fs::remove_file(f) {
+            tracing::warn!(file = %f.display(), error = %e, "could not delete a file on the card");
+        }
+    }
+    st.used = st.used.saturating_sub(s.info.size + s.info.telemetry_size);
+    Some(s)
+}
+
 /// Deletes the oldest segment that is (un)locked; false when there is none.
 fn evict(st: &mut CardState, locked: bool) -> bool {
     let Some(pos) = st.segments.iter().position(|s| s.info.locked == locked) else {
         return false;
     };
-    let Some(s) = st.segments.remove(pos) else { return false };
-    for f in [&s.video, &s.telemetry] {
-        if let Err(e) = std::fs::remove_file(f) {
-            tracing::warn!(file = %f.display(), error = %e, "could not delete overwritten file");
-        }
-    }
-    st.used = st.used.saturating_sub(s.info.size + s.info.telemetry_size);
+    let Some(s) = remove_from_card(st, pos) else { return false };
     tracing::info!(id = %s.info.id, locked, "loop recording overwrote segment");
     st.overwritten.push(s.info);
     let by = st.latest_seq + 1;
@@ -522,6 +542,8 @@ fn format_card(dir: &Path) -> Result<(), SimError> {
         let stem = name
             .strip_suffix(".mp4.tmp")
             .or_else(|| name.strip_suffix(".mp4"))
+            .or_else(|| name.strip_suffix(".ts.tmp"))
+            .or_else(|| name.strip_suffix(".ts"))
             .or_else(|| name.strip_suffix(".json"));
         if let Some(stem) = stem
             && stem.starts_with('D')
@@ -754,6 +776,11 @@ impl SimCamera {
             n.stops.load(Ordering::SeqCst),
             n.starts.load(Ordering::SeqCst),
         )
+    }
+
+    /// Novatek dialect: how many files a phone deleted from the card (`4003`).
+    pub fn novatek_deleted(&self) -> u32 {
+        self.inner.novatek.deleted.load(Ordering::SeqCst)
     }
 
     /// Novatek dialect: from now on the listing ends with a file still being recorded, larger

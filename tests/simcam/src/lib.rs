@@ -27,6 +27,7 @@ pub mod novatek;
 mod scenario;
 mod server;
 mod telemetry;
+mod ts;
 
 pub use camera::{RequestCounts, SimCamera, SimConfig};
 pub use mp4::Fixture;

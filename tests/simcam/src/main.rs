@@ -60,6 +60,9 @@ struct Args {
     /// Ignore Range requests (every download is the whole file), as some cameras do.
     #[arg(long)]
     no_range: bool,
+    /// Record MPEG-TS (`.TS`) files instead of MP4, as some Novatek models do (novatek only).
+    #[arg(long)]
+    ts: bool,
     /// BlackVue dialects: no rear lens (front files only).
     #[arg(long)]
     no_rear: bool,
@@ -149,6 +152,10 @@ async fn main() -> anyhow::Result<()> {
     cfg.ble_listen = args.ble_listen;
     cfg.dialect = args.dialect;
     cfg.range_support = !args.no_range;
+    if args.ts && args.dialect != Dialect::Novatek {
+        anyhow::bail!("--ts is for --dialect novatek (Novatek models record MPEG-TS)");
+    }
+    cfg.novatek_ts = args.ts;
     cfg.blackvue = dashkeep_simcam::blackvue::BlackVueOptions {
         rear: !args.no_rear,
         clock_unset: args.clock_unset,

@@ -58,28 +58,28 @@ impl Fixture {
 }
 
 #[derive(Debug, Clone)]
-struct ClipSample {
-    offset: usize,
-    size: usize,
-    keyframe: bool,
-    cto: Option<i64>,
+pub(crate) struct ClipSample {
+    pub(crate) offset: usize,
+    pub(crate) size: usize,
+    pub(crate) keyframe: bool,
+    pub(crate) cto: Option<i64>,
 }
 
 #[derive(Debug, Clone)]
-struct ClipTrack {
-    timescale: NonZeroU32,
-    entry: SampleEntry,
-    samples: Vec<ClipSample>,
+pub(crate) struct ClipTrack {
+    pub(crate) timescale: NonZeroU32,
+    pub(crate) entry: SampleEntry,
+    pub(crate) samples: Vec<ClipSample>,
     /// Duration of every sample (video: one frame; audio: one AAC frame).
-    sample_duration: u32,
+    pub(crate) sample_duration: u32,
 }
 
 /// A decoded fixture: its sample tables and the bytes of its samples, kept in memory (~1 MB).
 #[derive(Debug, Clone)]
 pub(crate) struct Clip {
-    data: Vec<u8>,
-    video: ClipTrack,
-    audio: Option<ClipTrack>,
+    pub(crate) data: Vec<u8>,
+    pub(crate) video: ClipTrack,
+    pub(crate) audio: Option<ClipTrack>,
 }
 
 fn mp4_err(what: &str, e: impl std::fmt::Display) -> SimError {
@@ -154,7 +154,7 @@ impl Clip {
 
     /// Calls `f(kind, clip sample, track)` for every sample of a `secs`-second segment, in file
     /// order: per second, the GOP's frames then the audio frames that fall in that second.
-    fn for_each_sample(
+    pub(crate) fn for_each_sample(
         &self,
         secs: u32,
         mut f: impl FnMut(TrackKind, &ClipSample, &ClipTrack) -> Result<(), SimError>,

@@ -4,7 +4,8 @@
 //! `<LIST><ALLFile><File>...` with `A:\Novatek\Movie\` paths (locked files under `RO` with
 //! `ATTR` 33). Quirks: the camera records whenever it is on and refuses to list (or serve files)
 //! until recording is stopped with `2001&par=0`; `Range` can be switched off
-//! ([`crate::SimConfig::range_support`]).
+//! ([`crate::SimConfig::range_support`]). `cmd=4003&str=A:\\...` deletes a file (not while
+//! recording).
 
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
@@ -15,7 +16,8 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use dashkeep_core::protocol::{GpsFix, SegmentInfo};
 
-use crate::camera::{Inner, Stored, lock};
+use crate::camera::{Inner, Stored, lock, remove_from_card};
+use dashkeep_core::camera::novatek::CMD_DELETE;
 
 type Shared = std::sync::Arc<Inner>;
 
@@ -36,6 +38,8 @@ pub(crate) struct NovatekState {
     /// When non-zero, the listing ends with the file being recorded, larger at every listing
     /// (this counter, in 500 kB steps): a phone must never take it.
     pub growing: std::sync::atomic::AtomicU64,
+    /// How many files a phone deleted (`4003`).
+    pub deleted: AtomicU32,
 }
 
 impl Default for NovatekState {
@@ -45,6 +49,7 @@ impl Default for NovatekState {
             stops: 0.into(),
             starts: 0.into(),
             growing: 0.into(),
+            deleted: 0.into(),
         }
     }
 }
@@ -116,14 +121,21 @@ pub(crate) fn gps_boxes(fixes: &[GpsFix], start_ms: i64, records_at: u64) -> (Ve
 /// The Viofo-style name of a segment: `2026_1130_051500_001F.MP4` (start time, running number,
 /// front lens).
 pub fn file_name(info: &SegmentInfo) -> String {
+    file_name_for(info, false)
+}
+
+/// [`file_name`], ending in `.TS` when the camera records MPEG-TS
+/// ([`crate::SimConfig::novatek_ts`]).
+pub fn file_name_for(info: &SegmentInfo, ts: bool) -> String {
     let (y, mo, d, h, mi, s) = parts(info.start_ms);
-    format!("{y:04}_{mo:02}{d:02}_{h:02}{mi:02}{s:02}_{:03}F.MP4", info.seq)
+    let ext = if ts { "TS" } else { "MP4" };
+    format!("{y:04}_{mo:02}{d:02}_{h:02}{mi:02}{s:02}_{:03}F.{ext}", info.seq)
 }
 
 /// The URL path (and, with `A:` and backslashes, the camera path) of a segment's file.
-pub fn url_path(info: &SegmentInfo) -> String {
+pub fn url_path(info: &SegmentInfo, ts: bool) -> String {
     let dir = if info.locked { LOCKED_DIR } else { MOVIE_DIR };
-    format!("{dir}/{}", file_name(info))
+    format!("{dir}/{}", file_name_for(info, ts))
 }
 
 fn reply(cmd: u32, status: i32, extra: &str) -> Response {
@@ -149,13 +161,14 @@ fn file_list(inner: &Inner) -> Response {
             ..last.clone()
         });
     }
+    let ts = inner.cfg.novatek_ts;
     for i in &infos {
         let (y, mo, d, h, mi, sec) = parts(i.start_ms + i.duration_ms);
         let _ = write!(
             xml,
             "<ALLFile><File>\n<NAME>{}</NAME>\n<FPATH>A:{}</FPATH>\n<SIZE>{}</SIZE>\n<TIMECODE>{}</TIMECODE>\n<TIME>{y:04}/{mo:02}/{d:02} {h:02}:{mi:02}:{sec:02}</TIME>\n<ATTR>{}</ATTR></File>\n</ALLFile>\n",
-            file_name(i),
-            url_path(i).replace('/', "\\"),
+            file_name_for(i, ts),
+            url_path(i, ts).replace('/', "\\"),
             i.size,
             i.start_ms / 1000,
             if i.locked { 33 } else { 32 },
@@ -218,8 +231,32 @@ pub(crate) async fn command(State(inner): State<Shared>, RawQuery(q): RawQuery) 
             }
             file_list(&inner)
         }
+        4003 => delete_file(&inner, &q),
         _ => reply(cmd, -256, ""),
     }
+}
+
+/// `cmd=4003&str=PATH`: deletes the file at the path the listing gave (`A:\...`). Refused
+/// while recording, like the listing; a path the card does not hold fails with -256.
+fn delete_file(inner: &Inner, q: &str) -> Response {
+    let path =
+        form_urlencoded::parse(q.as_bytes()).find(|(k, _)| k == "str").map(|(_, v)| v.into_owned());
+    let Some(path) = path else { return reply(CMD_DELETE, -21, "") };
+    if inner.novatek.recording.load(Ordering::SeqCst) {
+        return reply(CMD_DELETE, -22, "");
+    }
+    let mut st = lock(&inner.state);
+    let camera_path = |info: &SegmentInfo| {
+        format!("A:{}", url_path(info, inner.cfg.novatek_ts).replace('/', "\\"))
+    };
+    let Some(pos) = st.segments.iter().position(|s| camera_path(&s.info) == path) else {
+        return reply(CMD_DELETE, -256, "");
+    };
+    if let Some(s) = remove_from_card(&mut st, pos) {
+        tracing::info!(id = %s.info.id, "a phone deleted a file from the card");
+        inner.novatek.deleted.fetch_add(1, Ordering::SeqCst);
+    }
+    reply(CMD_DELETE, 0, "")
 }
 
 /// `GET /Novatek/Movie/{name}` and `GET /Novatek/Movie/RO/{name}`: a recording, by the path the
@@ -249,7 +286,7 @@ async fn serve(inner: Shared, name: &str, locked: bool, mut headers: HeaderMap) 
     let found: Option<Stored> = lock(&inner.state)
         .segments
         .iter()
-        .find(|s| s.info.locked == locked && file_name(&s.info) == name)
+        .find(|s| s.info.locked == locked && file_name_for(&s.info, inner.cfg.novatek_ts) == name)
         .cloned();
     let Some(seg) = found else {
         return (StatusCode::NOT_FOUND, Body::from("no such file")).into_response();
@@ -285,7 +322,8 @@ mod tests {
             telemetry_sha256: String::new(),
         };
         assert_eq!(file_name(&info), "2026_1130_051500_001F.MP4");
-        assert_eq!(url_path(&info), "/Novatek/Movie/RO/2026_1130_051500_001F.MP4");
+        assert_eq!(url_path(&info, false), "/Novatek/Movie/RO/2026_1130_051500_001F.MP4");
+        assert_eq!(url_path(&info, true), "/Novatek/Movie/RO/2026_1130_051500_001F.TS");
         assert_eq!(parts(0), (1970, 1, 1, 0, 0, 0));
     }
 }

@@ -232,6 +232,10 @@ impl CameraDriver for NovatekDriver {
         Ok(())
     }
 
+    fn records_nothing(&self) -> bool {
+        self.stopped_recording.load(Ordering::SeqCst)
+    }
+
     async fn release(&self) -> Result<(), DriverError> {
         if self.stopped_recording.swap(false, Ordering::SeqCst) {
             self.command(CMD_RECORD, &[("par", "1")]).await?;

@@ -199,6 +199,7 @@ struct ClipView: View {
 
 struct SettingsView: View {
     @State var vm: SettingsViewModel
+    @State private var confirmingDeleteFromCamera = false
     var body: some View {
         Form {
             if let e = vm.error { Text(e).foregroundStyle(.red) }
@@ -221,6 +222,12 @@ struct SettingsView: View {
                     Text("\(c.uploaded) in the cloud · \(c.queued) waiting").font(.caption)
                 }
             }
+            Section("Camera's card") {
+                Toggle("Delete from the camera after copying", isOn: Binding(
+                    get: { vm.deleteFromCamera },
+                    set: { on in if on { confirmingDeleteFromCamera = true } else { Task { await vm.setDeleteFromCamera(false, confirmed: false) } } }
+                ))
+            }
             Section("Paired cameras") {
                 ForEach(vm.paired, id: \.serial) { camera in
                     HStack { Text("\(camera.model) \(camera.serial)"); Spacer(); Button("Unpair", role: .destructive) { Task { await vm.unpair(camera) } } }
@@ -228,6 +235,9 @@ struct SettingsView: View {
                 NavigationLink("Pair a camera") { PairingView(vm: vm) }
             }
         }
+        .confirmationDialog("Delete videos from the camera?", isPresented: $confirmingDeleteFromCamera) {
+            Button("Delete after copying", role: .destructive) { Task { await vm.setDeleteFromCamera(true, confirmed: true) } }
+        } message: { Text(vm.deleteFromCameraWarning) }
         .task { await vm.refresh() }
     }
 }

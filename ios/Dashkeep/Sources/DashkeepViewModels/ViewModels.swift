@@ -16,6 +16,7 @@ public func userMessage(_ error: Error) -> String {
     case .Cloud(_, .unknownClip): return "Cloud: this clip is not uploaded yet."
     case .NotPaired: return "Pair the camera first (Settings → Pair a camera)."
     case .NotRecording: return "The camera is not recording a drive right now."
+    case .NotConfirmed: return "Confirm first: this setting removes videos from the camera."
     default: return "\(e)"
     }
 }
@@ -250,8 +251,13 @@ public final class SettingsViewModel {
     public private(set) var justPaired: PairedCamera?
     public private(set) var pairing = false
     public private(set) var blockedUntil: Date?
+    /// Whether copied files are deleted from the camera's card (the core's setting, off by default).
+    public private(set) var deleteFromCamera = false
     public var error: String?
     private let companion: Companion
+
+    /// The warning the app shows before turning deletion from the camera on.
+    public let deleteFromCameraWarning = "Once a video is safely on this phone, Dashkeep deletes it from the camera's card. The phone then holds the only copy, and its loop recording can overwrite it. Videos the camera locked stay on the camera."
 
     public init(companion: Companion) {
         self.companion = companion
@@ -266,8 +272,15 @@ public final class SettingsViewModel {
         sensitivity = companion.detectorSensitivity()
     }
 
+    /// Turns deletion from the camera on (after the user confirmed the warning) or off.
+    public func setDeleteFromCamera(_ on: Bool, confirmed: Bool) async {
+        do { try await companion.setDeleteFromCamera(on: on, confirmed: confirmed) } catch { self.error = userMessage(error) }
+        deleteFromCamera = (try? await companion.deletesFromCamera()) ?? deleteFromCamera
+    }
+
     public func refresh() async {
         do {
+            deleteFromCamera = try await companion.deletesFromCamera()
             paired = try await companion.pairedCameras()
             volumeBytes = try await companion.storageStatus().budget.volumeTotalBytes
             if companion.hasCloud() { cloud = try await companion.cloudStatus() }

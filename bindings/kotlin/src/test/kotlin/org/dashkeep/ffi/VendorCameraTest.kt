@@ -31,6 +31,26 @@ class VendorCameraTest {
     }
 
     @Test
+    fun `copied files leave the camera only once the user confirmed`() = runBlocking {
+        SimCam.start(segmentSecs = 30, extraArgs = listOf("--dialect", "novatek"), open = true).use { cam ->
+            Session(testSettings()).use { session ->
+                val c = session.companion
+                assertEquals(false, c.deletesFromCamera(), "off by default")
+                assertThrows<CompanionException.NotConfirmed> { runBlocking { c.setDeleteFromCamera(true, false) } }
+                assertEquals(false, c.deletesFromCamera(), "a refused change changes nothing")
+                c.setDeleteFromCamera(true, true)
+                val report = c.streamNow(cam.url)
+                assertTrue(report.stored > 0uL, "files were stored: $report")
+                // Every copied file left the camera but the one the camera locked (the drive's hard brake).
+                assertEquals(report.stored - 1uL, report.deletedFromCamera, "verified copies left the camera: $report")
+                val again = c.streamNow(cam.url)
+                assertEquals(report.listed - report.deletedFromCamera, again.listed, "the card lists what is left: $again")
+                assertEquals(0uL, again.deletedFromCamera + again.stored, "nothing more to fetch or delete: $again")
+            }
+        }
+    }
+
+    @Test
     fun `an address where no camera answers lists what was tried`() = runBlocking {
         val port = ServerSocket(0).use { it.localPort }
         Session(testSettings()).use { session ->

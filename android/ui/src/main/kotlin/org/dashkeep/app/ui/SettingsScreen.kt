@@ -9,6 +9,7 @@ import androidx.compose.foundation.layout.fillMaxWidth
 import androidx.compose.foundation.layout.padding
 import androidx.compose.foundation.rememberScrollState
 import androidx.compose.foundation.verticalScroll
+import androidx.compose.material3.AlertDialog
 import androidx.compose.material3.MaterialTheme
 import androidx.compose.material3.OutlinedButton
 import androidx.compose.material3.SegmentedButton
@@ -86,6 +87,7 @@ fun SettingsScreen(vm: SettingsViewModel, onPair: () -> Unit) {
                 }
             }
         }
+        CameraCleanupSection(state.deleteFromCamera, vm::toggleDeleteFromCamera)
         Section("Paired cameras") {
             if (state.paired.isEmpty()) Text("No camera paired yet.")
             state.paired.forEach { cam ->
@@ -99,6 +101,44 @@ fun SettingsScreen(vm: SettingsViewModel, onPair: () -> Unit) {
                 AutoConnectRow(cam.serial)
             }
             OutlinedButton(onClick = onPair, modifier = Modifier.fillMaxWidth()) { Text("Pair a camera") }
+        }
+    }
+    if (state.confirmingDeleteFromCamera) {
+        AlertDialog(
+            onDismissRequest = { vm.answerDeleteFromCamera(false) },
+            title = { Text("Delete videos from the camera?") },
+            text = {
+                Text(
+                    "Once a video is safely on this phone, Dashkeep deletes it from the camera's card. " +
+                        "The phone then holds the only copy, and its loop recording can overwrite it. " +
+                        "Videos the camera locked stay on the camera.",
+                    modifier = Modifier.testTag("delete-from-camera-warning"),
+                )
+            },
+            confirmButton = {
+                TextButton({ vm.answerDeleteFromCamera(true) }, Modifier.testTag("confirm-delete-from-camera")) {
+                    Text("Delete after copying", color = MaterialTheme.colorScheme.error)
+                }
+            },
+            dismissButton = { TextButton({ vm.answerDeleteFromCamera(false) }) { Text("Keep them") } },
+        )
+    }
+}
+
+/** "Delete from the camera after copying": off by default; turning it on asks first. */
+@Composable
+private fun CameraCleanupSection(on: Boolean, onToggle: (Boolean) -> Unit) {
+    Section("Camera's card") {
+        Row(verticalAlignment = Alignment.CenterVertically) {
+            Column(Modifier.weight(1f)) {
+                Text("Delete from the camera after copying", style = MaterialTheme.typography.bodyMedium)
+                Text(
+                    if (on) "Videos leave the camera once the phone has a verified copy." else "The camera keeps its videos: two places to recover them from.",
+                    style = MaterialTheme.typography.bodySmall,
+                    modifier = Modifier.testTag("delete-from-camera-hint"),
+                )
+            }
+            Switch(checked = on, onCheckedChange = onToggle, modifier = Modifier.testTag("delete-from-camera"))
         }
     }
 }

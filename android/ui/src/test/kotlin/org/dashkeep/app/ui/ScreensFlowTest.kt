@@ -122,6 +122,19 @@ class ScreensFlowTest {
                 .performSemanticsAction(SemanticsActions.SetProgress) { it(rig.companion.sensitivityLevels().lastIndex.toFloat()) }
             waitForText("High: thresholds")
             waitTill("the core took the sensitivity", 10_000) { rig.companion.detectorSensitivity() == Sensitivity.HIGH }
+
+            // Deleting from the camera after copying: off by default; on only after the warning.
+            onNodeWithTag("delete-from-camera").performScrollTo().performClick()
+            waitForTag("delete-from-camera-warning")
+            onNodeWithTag("delete-from-camera-warning").assertTextContains("only copy", substring = true)
+            onNodeWithText("Keep them").performClick()
+            runBlocking { assertEquals(false, rig.companion.deletesFromCamera(), "Keep them leaves it off") }
+            onNodeWithTag("delete-from-camera").performClick()
+            onNodeWithTag("confirm-delete-from-camera").performClick()
+            waitTill("the core took the choice", 10_000) { runBlocking { rig.companion.deletesFromCamera() } }
+            waitForText("Videos leave the camera once the phone has a verified copy.")
+            onNodeWithTag("delete-from-camera").performClick()
+            waitTill("off again at once", 10_000) { !runBlocking { rig.companion.deletesFromCamera() } }
         }
     }
 

@@ -71,6 +71,7 @@ fun Throwable.userMessage(): String = when (this) {
     is CompanionException.NotPaired -> "Pair the camera first (Settings → Pair a camera)."
     is CompanionException.NotRecording -> "The camera is not recording a drive right now."
     is CompanionException.SecretStore -> "The phone's keystore failed. Restart the app."
+    is CompanionException.NotConfirmed -> "Confirm first: this setting removes videos from the camera."
     is CompanionException -> message ?: "Something went wrong. Try again."
     else -> "Something went wrong (${this::class.simpleName}). Try again."
 }

@@ -33,6 +33,10 @@ data class SettingsState(
     /** The detector's sensitivity now, and the choices in order (the slider's steps), from the core. */
     val sensitivity: Sensitivity = Sensitivity.NORMAL,
     val sensitivityLevels: List<SensitivityLevel> = emptyList(),
+    /** Whether copied files are deleted from the camera's card (the core's setting, off by default). */
+    val deleteFromCamera: Boolean = false,
+    /** The user asked to turn it on: the confirmation dialog is up. */
+    val confirmingDeleteFromCamera: Boolean = false,
     /** What the last quota change evicted, for a snackbar. */
     val lastEvictedCount: Int = 0,
     /** The upload policy, from the core (`null`: no cloud configured). */
@@ -86,9 +90,10 @@ class SettingsViewModel(
         refresh()
     }
 
-    /** Re-reads the paired cameras, the phone's size and the cloud. */
+    /** Re-reads the paired cameras, the phone's size, the camera clean-up choice and the cloud. */
     fun refresh(): Job = scope.launch {
         refreshPaired().join()
+        runCatching { companion.deletesFromCamera() }.onSuccess { on -> _state.update { it.copy(deleteFromCamera = on) } }
         runCatching { companion.storageStatus() }.onSuccess { s ->
             _state.update { it.copy(volumeBytes = s.budget.volumeTotalBytes.toLong()) }
         }
@@ -184,6 +189,33 @@ class SettingsViewModel(
         try {
             companion.setDetectorSensitivity(level)
             _state.update { it.copy(sensitivity = companion.detectorSensitivity(), error = null) }
+        } catch (e: Exception) {
+            _state.update { it.copy(error = e.userMessage()) }
+        }
+    }
+
+    /**
+     * The "Delete from the camera after copying" switch: turning it off applies at once; turning
+     * it on first asks the user (the camera's card stops being a second copy of their drives).
+     */
+    fun toggleDeleteFromCamera(on: Boolean): Job = scope.launch {
+        if (on) {
+            _state.update { it.copy(confirmingDeleteFromCamera = true) }
+        } else {
+            applyDeleteFromCamera(on = false, confirmed = false)
+        }
+    }
+
+    /** The user answered the confirmation: yes turns it on (the core records that they confirmed). */
+    fun answerDeleteFromCamera(confirmed: Boolean): Job = scope.launch {
+        _state.update { it.copy(confirmingDeleteFromCamera = false) }
+        if (confirmed) applyDeleteFromCamera(on = true, confirmed = true)
+    }
+
+    private suspend fun applyDeleteFromCamera(on: Boolean, confirmed: Boolean) {
+        try {
+            companion.setDeleteFromCamera(on, confirmed)
+            _state.update { it.copy(deleteFromCamera = companion.deletesFromCamera(), error = null) }
         } catch (e: Exception) {
             _state.update { it.copy(error = e.userMessage()) }
         }
