@@ -126,7 +126,7 @@ async fn run_curl(
     for (info, _, _) in card {
         if dialect == Dialect::Novatek {
             curl.arg("-o").arg(curl_dir.join(novatek::file_name(info)));
-            curl.arg(format!("{base}{}", novatek::url_path(info)));
+            curl.arg(format!("{base}{}", novatek::url_path(info, false)));
             continue;
         }
         for kind in ["video", "telemetry"] {
