@@ -246,9 +246,8 @@ fn delete_file(inner: &Inner, q: &str) -> Response {
         return reply(CMD_DELETE, -22, "");
     }
     let mut st = lock(&inner.state);
-    let camera_path = |info: &SegmentInfo| {
-        format!("A:{}", url_path(info, inner.cfg.novatek_ts).replace('/', "\\"))
-    };
+    let ts = inner.cfg.novatek_ts;
+    let camera_path = |info: &SegmentInfo| format!("A:{}", url_path(info, ts).replace('/', "\\"));
     let Some(pos) = st.segments.iter().position(|s| camera_path(&s.info) == path) else {
         return reply(CMD_DELETE, -256, "");
     };
