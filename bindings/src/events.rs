@@ -180,6 +180,7 @@ impl From<IngestEvent> for CompanionEvent {
             IngestEvent::SegmentFailed { camera_segment_id, reason } => {
                 Self::SegmentFailed { camera_segment_id, reason }
             }
+            IngestEvent::CameraIncident(e) => Self::IncidentDetected { incident: e.into() },
         }
     }
 }

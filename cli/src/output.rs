@@ -288,6 +288,12 @@ impl ProgressView {
                         total.set_message(connection_message(&state));
                         continue;
                     }
+                    CompanionEvent::IncidentDetected(incident) => {
+                        let by =
+                            if incident.source == "camera" { "the camera" } else { "Dashkeep" };
+                        let _ = m.println(format!("incident: {} (found by {by})", incident.kind));
+                        continue;
+                    }
                     _ => continue,
                 };
                 match event {
@@ -323,6 +329,8 @@ impl ProgressView {
                         let _ =
                             m.println(format!("segment {camera_segment_id:?} refused: {reason}"));
                     }
+                    // The companion announces it as an incident (above).
+                    IngestEvent::CameraIncident(_) => {}
                 }
             }
         });

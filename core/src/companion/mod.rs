@@ -292,7 +292,11 @@ impl Companion {
                 stored.store(false, Ordering::Relaxed);
                 let _ = segments_tx.send((drive, segment));
             }
-            let _ = tx.send(CompanionEvent::Ingest(e));
+            let event = match e {
+                IngestEvent::CameraIncident(record) => CompanionEvent::IncidentDetected(record),
+                e => CompanionEvent::Ingest(e),
+            };
+            let _ = tx.send(event);
         });
         let ingestor = Ingestor::new(catalog.clone(), layout.clone(), recorder.clone(), observer)
             .with_retry(config.retry);

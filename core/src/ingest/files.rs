@@ -386,6 +386,9 @@ impl Ingestor {
         let reason = ClipReason::CameraLocked;
         let clip = self.catalog.plan_clip(drive, Some(event), reason, start_ms, end_ms).await?;
         tracing::info!(event, clip = clip.0, start_ms, end_ms, "the camera protected a moment");
+        if let Some(record) = self.catalog.event(event).await?.filter(|_| fresh) {
+            self.emit(IngestEvent::CameraIncident(record));
+        }
         Ok(())
     }
 

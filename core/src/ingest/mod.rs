@@ -170,6 +170,9 @@ pub enum IngestEvent {
         /// Why.
         reason: String,
     },
+    /// The camera protected a moment (files it locked or filed as events): a new incident, with
+    /// its clip planned. The companion announces it as `IncidentDetected`, like the detector's.
+    CameraIncident(crate::catalog::EventRecord),
 }
 
 /// Receives ingest events; must return quickly.

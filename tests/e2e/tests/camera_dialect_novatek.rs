@@ -146,9 +146,23 @@ async fn an_unknown_camera_is_told_with_every_probe_tried() {
 async fn the_files_the_camera_locked_become_one_incident_clip() {
     let world = novatek_camera(true).await;
     let phone = world.phone().await;
+    let mut events = phone.subscribe();
     let report = stream(&world, &phone).await;
     assert!(report.refused.is_empty(), "{:?}", report.refused);
     settle(&phone).await;
+    // The apps hear of it as it happens, like an incident of the phone's own detector.
+    let mut heard = Vec::new();
+    loop {
+        use tokio::sync::broadcast::error::TryRecvError;
+        match events.try_recv() {
+            Ok(dashkeep_core::CompanionEvent::IncidentDetected(incident)) => {
+                heard.push((incident.kind, incident.source));
+            }
+            Ok(_) | Err(TryRecvError::Lagged(_)) => {}
+            Err(_) => break,
+        }
+    }
+    assert_eq!(heard, [("camera_locked".to_string(), "camera".to_string())]);
 
     // The camera locked the second drive's first two files (its G-sensor felt the hard brake):
     // one incident of the camera, one clip over both files, cut from the phone's copies.
