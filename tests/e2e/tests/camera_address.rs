@@ -18,13 +18,9 @@ fn nobody() -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_camera_on_this_wifi_is_found_by_asking_each_familys_address() {
-    let world = common::world_with(Scenario::multi_drive(1, 30, 10), |c| SimConfig {
-        instant: true,
-        speed: 600.0,
-        dialect: dashkeep_simcam::Dialect::Novatek,
-        ..c
-    })
-    .await;
+    let world =
+        common::vendor_world(Scenario::multi_drive(1, 30, 10), dashkeep_simcam::Dialect::Novatek)
+            .await;
     let camera = world.camera.base_url();
     let phone = Companion::open(CompanionConfig {
         camera_addresses: vec![nobody(), camera.clone()],

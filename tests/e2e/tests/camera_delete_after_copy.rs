@@ -16,13 +16,7 @@ use dashkeep_simcam::{Scenario, SimConfig, novatek};
 
 /// Two drives of three 10 s files each; the second drive's first two files are locked.
 async fn novatek_camera() -> World {
-    common::world_with(Scenario::multi_drive(2, 30, 10), |c| SimConfig {
-        instant: true,
-        speed: 600.0,
-        dialect: dashkeep_simcam::Dialect::Novatek,
-        ..c
-    })
-    .await
+    common::vendor_world(Scenario::multi_drive(2, 30, 10), dashkeep_simcam::Dialect::Novatek).await
 }
 
 async fn stream(world: &World, phone: &Companion) -> IngestReport {

@@ -502,13 +502,7 @@ async fn the_cameras_own_g_sensor_and_its_event_files_make_one_clip() {
     // A hard brake at 60 s: the camera files the moment as events, front and rear, and its
     // accelerometer records (`3gf `) feel the brake.
     let scenario = Scenario::from_toml_str(common::BRAKE).expect("scenario");
-    let world = common::world_with(scenario, |c| SimConfig {
-        instant: true,
-        speed: 600.0,
-        dialect: dashkeep_simcam::Dialect::BlackVue1009,
-        ..c
-    })
-    .await;
+    let world = common::vendor_world(scenario, dashkeep_simcam::Dialect::BlackVue1009).await;
     let phone = world.phone().await;
     let report = stream(&world, &phone, Dialect::BlackVue1009).await;
     assert!(report.refused.is_empty(), "{:?}", report.refused);

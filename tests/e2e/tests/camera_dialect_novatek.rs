@@ -195,13 +195,7 @@ async fn the_files_the_camera_locked_become_one_incident_clip() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_detector_and_the_camera_lock_in_one_moment_make_one_clip() {
     let scenario = Scenario::from_toml_str(common::BRAKE).expect("scenario");
-    let world = common::world_with(scenario, |c| SimConfig {
-        instant: true,
-        speed: 600.0,
-        dialect: dashkeep_simcam::Dialect::Novatek,
-        ..c
-    })
-    .await;
+    let world = common::vendor_world(scenario, dashkeep_simcam::Dialect::Novatek).await;
     let phone = world.phone().await;
     stream(&world, &phone).await;
     settle(&phone).await;

@@ -18,13 +18,7 @@ use dashkeep_simcam::{Fault, Scenario, SimConfig, novatek};
 const DROP_AT: u64 = 300_000;
 
 async fn novatek_camera() -> World {
-    common::world_with(Scenario::multi_drive(1, 30, 10), |c| SimConfig {
-        instant: true,
-        speed: 600.0,
-        dialect: dashkeep_simcam::Dialect::Novatek,
-        ..c
-    })
-    .await
+    common::vendor_world(Scenario::multi_drive(1, 30, 10), dashkeep_simcam::Dialect::Novatek).await
 }
 
 /// A first run of the app whose link drops mid-file and which gives up (no retries), as when

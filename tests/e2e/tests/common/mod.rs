@@ -47,6 +47,11 @@ async fn start_camera(scenario: Scenario, instant: bool, speed: f64, sd_capacity
     World { dir, camera }
 }
 
+/// A vendor camera speaking `dialect` that recorded all of `scenario` before serving.
+pub async fn vendor_world(scenario: Scenario, dialect: dashkeep_simcam::Dialect) -> World {
+    world_with(scenario, |c| SimConfig { instant: true, speed: 600.0, dialect, ..c }).await
+}
+
 /// A camera on the small fixture for `scenario`, configured further by `configure`.
 pub async fn world_with(
     scenario: Scenario,
