@@ -8,7 +8,7 @@ mod common;
 use dashkeep_core::camera::probe::Dialect;
 use dashkeep_core::companion::DEFAULT_CAMERA_URL;
 use dashkeep_core::{Companion, CompanionConfig};
-use dashkeep_simcam::{Scenario, SimConfig};
+use dashkeep_simcam::Scenario;
 
 /// A loopback address where nothing listens.
 fn nobody() -> String {

@@ -12,7 +12,7 @@ use dashkeep_core::camera::probe::{self, Dialect};
 use dashkeep_core::catalog::Residency;
 use dashkeep_core::ingest::IngestReport;
 use dashkeep_core::{Companion, CompanionError};
-use dashkeep_simcam::{Scenario, SimConfig, novatek};
+use dashkeep_simcam::{Scenario, novatek};
 
 /// Two drives of three 10 s files each; the second drive's first two files are locked.
 async fn novatek_camera() -> World {

@@ -12,7 +12,7 @@ use common::World;
 use dashkeep_core::camera::probe::{self, Dialect};
 use dashkeep_core::ingest::RetryPolicy;
 use dashkeep_core::{Companion, CompanionConfig};
-use dashkeep_simcam::{Fault, Scenario, SimConfig, novatek};
+use dashkeep_simcam::{Fault, Scenario, novatek};
 
 /// Where the first run's link drops, in bytes of the first file.
 const DROP_AT: u64 = 300_000;

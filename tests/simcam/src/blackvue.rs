@@ -290,7 +290,7 @@ pub(crate) async fn root_file(
 }
 
 /// A video by its BlackVue name; `HEAD` answers its size without the download's faults.
-async fn video(inner: Shared, name: &str, method: Method, mut headers: HeaderMap) -> Response {
+async fn video(inner: Shared, name: &str, method: Method, headers: HeaderMap) -> Response {
     if growing_name(&inner).as_deref() == Some(name) {
         if method != Method::HEAD {
             return text(StatusCode::SERVICE_UNAVAILABLE, "recording");
@@ -310,14 +310,7 @@ async fn video(inner: Shared, name: &str, method: Method, mut headers: HeaderMap
         return r;
     }
     inner.count(|c| c.video += 1);
-    if !inner.cfg.range_support {
-        headers.remove(header::RANGE);
-    }
-    let mut resp = crate::server::serve_video(inner.clone(), seg, &headers).await;
-    if !inner.cfg.range_support {
-        resp.headers_mut().remove(header::ACCEPT_RANGES);
-    }
-    resp
+    crate::server::serve_vendor_video(inner, seg, headers).await
 }
 
 #[cfg(test)]

@@ -277,7 +277,7 @@ pub(crate) async fn locked_movie(
     serve(inner, &name, true, headers).await
 }
 
-async fn serve(inner: Shared, name: &str, locked: bool, mut headers: HeaderMap) -> Response {
+async fn serve(inner: Shared, name: &str, locked: bool, headers: HeaderMap) -> Response {
     inner.count(|c| c.video += 1);
     if inner.novatek.recording.load(Ordering::SeqCst) {
         return (StatusCode::SERVICE_UNAVAILABLE, "recording").into_response();
@@ -290,14 +290,7 @@ async fn serve(inner: Shared, name: &str, locked: bool, mut headers: HeaderMap) 
     let Some(seg) = found else {
         return (StatusCode::NOT_FOUND, Body::from("no such file")).into_response();
     };
-    if !inner.cfg.range_support {
-        headers.remove(header::RANGE);
-    }
-    let mut resp = crate::server::serve_video(inner.clone(), seg, &headers).await;
-    if !inner.cfg.range_support {
-        resp.headers_mut().remove(header::ACCEPT_RANGES);
-    }
-    resp
+    crate::server::serve_vendor_video(inner, seg, headers).await
 }
 
 #[cfg(test)]

@@ -569,6 +569,23 @@ async fn video(
     serve_video(inner, seg, &headers).await
 }
 
+/// Serves a stored segment's video as a vendor camera configured without Range support does:
+/// the `Range` header ignored (the whole file from byte 0) and no `Accept-Ranges` announced.
+pub(crate) async fn serve_vendor_video(
+    inner: Shared,
+    seg: Stored,
+    mut headers: HeaderMap,
+) -> Response {
+    if !inner.cfg.range_support {
+        headers.remove(header::RANGE);
+    }
+    let mut resp = serve_video(inner.clone(), seg, &headers).await;
+    if !inner.cfg.range_support {
+        resp.headers_mut().remove(header::ACCEPT_RANGES);
+    }
+    resp
+}
+
 /// Serves a stored segment's video, honouring a `Range` header, with this download's faults.
 pub(crate) async fn serve_video(inner: Shared, seg: Stored, headers: &HeaderMap) -> Response {
     let id = seg.info.id.clone();
