@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use crate::catalog::{Catalog, CatalogError, ClipId};
 use crate::cloud::{CloudError, SharePageOptions};
 use crate::events::{MotionPipeline, Sensitivity};
-use crate::ingest::DELETE_AFTER_COPY_SETTING;
+use crate::ingest;
 use crate::storage::QuotaFraction;
 
 use super::{Companion, CompanionError};
@@ -107,8 +107,7 @@ impl Companion {
     /// Whether files copied from the camera are then deleted from its card (off unless the user
     /// turned it on).
     pub async fn deletes_from_camera(&self) -> Result<bool, CompanionError> {
-        let saved = self.catalog.setting(DELETE_AFTER_COPY_SETTING).await?;
-        Ok(saved.as_deref() == Some("on"))
+        Ok(ingest::deletes_after_copy(&self.catalog).await?)
     }
 
     /// Turns deleting from the camera after a verified copy on or off. Turning it on needs
@@ -123,9 +122,7 @@ impl Companion {
         if on && !confirmed {
             return Err(CompanionError::NotConfirmed("delete from the camera after copying"));
         }
-        let value = if on { "on" } else { "off" };
-        self.catalog.set_setting(DELETE_AFTER_COPY_SETTING, value.to_owned()).await?;
-        Ok(())
+        Ok(ingest::set_deletes_after_copy(&self.catalog, on).await?)
     }
 
     /// The quota slider's bounds and default.

@@ -14,17 +14,26 @@ use tracing::Instrument;
 use super::{IngestError, IngestReport, Ingestor};
 use crate::camera::driver::CameraFile;
 use crate::camera::{CameraDriver, DriverError};
-use crate::catalog::{CameraId, SegmentRecord};
+use crate::catalog::{CameraId, Catalog, CatalogError, SegmentRecord};
 use crate::storage::hash_file;
 
-/// Where the user's choice is kept (the catalog's settings table): `"on"` or absent.
-pub const DELETE_AFTER_COPY_SETTING: &str = "camera.delete_after_copy";
+/// Where the user's choice is kept (the catalog's settings table): `"on"`, `"off"` or absent.
+const DELETE_AFTER_COPY_SETTING: &str = "camera.delete_after_copy";
 
-/// Why a file stayed on the camera although the setting is on.
+/// Whether the user chose to have copied files deleted from the camera (off unless chosen).
+pub async fn deletes_after_copy(catalog: &Catalog) -> Result<bool, CatalogError> {
+    Ok(catalog.setting(DELETE_AFTER_COPY_SETTING).await?.as_deref() == Some("on"))
+}
+
+/// Records the user's choice (the caller has asked for their confirmation to turn it on).
+pub async fn set_deletes_after_copy(catalog: &Catalog, on: bool) -> Result<(), CatalogError> {
+    let value = if on { "on" } else { "off" };
+    catalog.set_setting(DELETE_AFTER_COPY_SETTING, value.to_owned()).await
+}
+
+/// Why a file with a phone copy stayed on the camera although the setting is on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Kept {
-    /// The camera protected it (locked, or an event).
-    Protected,
     /// The phone has no complete copy.
     NotOnPhone,
     /// The phone's copy does not read back as it was downloaded.
@@ -34,7 +43,7 @@ enum Kept {
 impl Ingestor {
     /// Whether the user chose to have copied files deleted from the camera.
     pub(super) async fn deletes_after_copy(&self) -> Result<bool, IngestError> {
-        Ok(self.catalog.setting(DELETE_AFTER_COPY_SETTING).await?.as_deref() == Some("on"))
+        Ok(deletes_after_copy(&self.catalog).await?)
     }
 
     /// Deletes from the camera each of `files` whose copy on the phone verifies, counting what
@@ -79,21 +88,20 @@ impl Ingestor {
         camera_id: CameraId,
         file: &CameraFile,
     ) -> Result<Option<SegmentRecord>, IngestError> {
+        if file.is_incident() {
+            return Ok(None);
+        }
         let id = super::files::segment_id(file);
         let segment = self.catalog.segment_by_camera_id(camera_id, id).await?;
         let verdict = match &segment {
-            _ if file.is_incident() => Err(Kept::Protected),
             Some(s) => self.verify_copy(s).await,
             None => Err(Kept::NotOnPhone),
         };
-        match verdict {
-            Ok(()) => Ok(segment),
-            Err(Kept::Protected) => Ok(None),
-            Err(why) => {
-                tracing::warn!(file = %file.name, ?why, "kept on the camera: no verified copy");
-                Ok(None)
-            }
+        if let Err(why) = verdict {
+            tracing::warn!(file = %file.name, ?why, "kept on the camera: no verified copy");
+            return Ok(None);
         }
+        Ok(segment)
     }
 
     /// Reads the phone's copy back and checks it against the size and SHA-256 recorded when it

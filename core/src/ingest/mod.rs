@@ -22,7 +22,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-pub use cleanup::DELETE_AFTER_COPY_SETTING;
+pub use cleanup::{deletes_after_copy, set_deletes_after_copy};
 pub use download::RetryPolicy;
 pub use files::DEFAULT_SETTLE;
 pub use reconcile::{ReconcileReport, reconcile};

@@ -510,14 +510,7 @@ async fn the_cameras_own_g_sensor_and_its_event_files_make_one_clip() {
 
     // The detector found the brake in the camera's own accelerometer data (the front files'),
     // and it is the moment the camera filed as events: one clip, not one per lens or finder.
-    let incidents = phone.incidents(10).await.expect("incidents");
-    let brake = incidents.iter().find(|e| e.kind == "hard_brake");
-    let brake = brake.unwrap_or_else(|| panic!("the detector found the brake: {incidents:?}"));
-    let at_s = (brake.at_ms - 1_795_000_000_000) as f64 / 1000.0;
-    assert!((at_s - 60.0).abs() < 1.5, "{brake:?}");
-    assert!(incidents.iter().any(|e| e.kind == "camera_locked"), "{incidents:?}");
-    let clips = phone.clips().await.expect("clips");
-    assert_eq!(clips.len(), 1, "one moment, one clip: {clips:?}");
-    assert_eq!(clips[0].state, ClipState::Ready);
-    assert!(clips[0].start_ms <= brake.at_ms && brake.at_ms < clips[0].end_ms, "{clips:?}");
+    let (brake, clip) = common::assert_brake_and_camera_incident_are_one_clip(&phone).await;
+    assert_eq!(clip.state, ClipState::Ready);
+    assert!(clip.start_ms <= brake.at_ms && brake.at_ms < clip.end_ms, "{clip:?}");
 }

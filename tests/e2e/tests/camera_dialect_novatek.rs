@@ -210,13 +210,6 @@ async fn the_detector_and_the_camera_lock_in_one_moment_make_one_clip() {
         phone.push_motion_samples(batch.to_vec()).await.expect("push");
     }
     settle(&phone).await;
-    let incidents = phone.incidents(10).await.expect("incidents");
-    let brake = incidents.iter().find(|e| e.kind == "hard_brake");
-    let brake = brake.unwrap_or_else(|| panic!("the detector found the brake: {incidents:?}"));
-    let at_s = (brake.at_ms - 1_795_000_000_000) as f64 / 1000.0;
-    assert!((at_s - 60.0).abs() < 1.5, "{brake:?}");
-    assert!(incidents.iter().any(|e| e.kind == "camera_locked"), "{incidents:?}");
-    let clips = phone.clips().await.expect("clips");
-    assert_eq!(clips.len(), 1, "one moment, one clip: {clips:?}");
-    assert_eq!(clips[0], locked, "the cut clip is unchanged");
+    let (_, clip) = common::assert_brake_and_camera_incident_are_one_clip(&phone).await;
+    assert_eq!(clip, locked, "the cut clip is unchanged");
 }

@@ -328,3 +328,20 @@ start = { lat = 52.52, lon = 13.405, heading_deg = 0.0 }
 speed = [[0, 0.0], [15, 13.9], [60, 13.9], [62, 5.0], [100, 5.0]]
 events = [{ kind = "hard_brake", at_s = 60, peak_g = 0.55, duration_s = 2.0 }]
 "#;
+
+/// The one-moment rule with a camera's evidence: the detector found [`BRAKE`]'s hard brake (60 s
+/// into the drive), the camera's own incident of that moment is recorded too, and the two make a
+/// single clip. Returns the brake and that clip.
+pub async fn assert_brake_and_camera_incident_are_one_clip(
+    phone: &Companion,
+) -> (dashkeep_core::catalog::EventRecord, dashkeep_core::catalog::ClipRecord) {
+    let incidents = phone.incidents(10).await.expect("incidents");
+    let brake = incidents.iter().find(|e| e.kind == "hard_brake");
+    let brake = brake.unwrap_or_else(|| panic!("the detector found the brake: {incidents:?}"));
+    let at_s = (brake.at_ms - 1_795_000_000_000) as f64 / 1000.0;
+    assert!((at_s - 60.0).abs() < 1.5, "{brake:?}");
+    assert!(incidents.iter().any(|e| e.kind == "camera_locked"), "{incidents:?}");
+    let mut clips = phone.clips().await.expect("clips");
+    assert_eq!(clips.len(), 1, "one moment, one clip: {clips:?}");
+    (brake.clone(), clips.remove(0))
+}
