@@ -265,7 +265,8 @@ async fn a_full_volume_mid_segment_leaves_nothing_half_written() {
         "{result:?}"
     );
     // Nothing half-written stays; the catalog names exactly the complete files on disk.
-    assert!(files_below(&world.data_dir().join("tmp")).is_empty(), "a partial file was left");
+    let left = files_below(&world.data_dir().join("tmp"));
+    assert!(left.is_empty(), "a partial file was left: {left:?}");
     let status = phone.storage_status().await.expect("status");
     assert_eq!(status.usage.total(), video_bytes(&world.data_dir()));
     assert!(status.usage.total() > 0, "some segments fit before the volume filled");
