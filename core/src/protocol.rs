@@ -89,7 +89,8 @@ pub struct SegmentInfo {
     pub duration_ms: i64,
     /// Size of the MP4 file, in bytes.
     pub size: u64,
-    /// SHA-256 of the MP4 file, lowercase hex.
+    /// SHA-256 of the MP4 file, lowercase hex, as the camera lists it (the phone checks its
+    /// download against it).
     pub sha256: String,
     /// Whether the camera protects this segment from loop recording (it holds a G-sensor event).
     pub locked: bool,
@@ -214,6 +215,17 @@ fn is_sha256_hex(s: &str) -> bool {
 impl SegmentInfo {
     /// Checks that the listing entry is plausible before the phone acts on it.
     pub fn validate(&self) -> Result<(), ListingError> {
+        self.validate_except_checksums()?;
+        if !is_sha256_hex(&self.sha256) || !is_sha256_hex(&self.telemetry_sha256) {
+            return Err(ListingError::BadChecksum { id: self.id.clone() });
+        }
+        Ok(())
+    }
+
+    /// Checks everything [`Self::validate`] does but the checksums: for a vendor camera's file,
+    /// whose camera lists none (the phone vouches for it with its own digest, kept in the
+    /// catalog, not here).
+    pub fn validate_except_checksums(&self) -> Result<(), ListingError> {
         for id in [&self.id, &self.drive_id] {
             if !is_safe_id(id) {
                 return Err(ListingError::BadId(id.clone()));
@@ -225,9 +237,6 @@ impl SegmentInfo {
         }
         if self.duration_ms <= 0 || self.duration_ms > MAX_SEGMENT_DURATION_MS {
             return Err(ListingError::BadDuration { id: id(), duration_ms: self.duration_ms });
-        }
-        if !is_sha256_hex(&self.sha256) || !is_sha256_hex(&self.telemetry_sha256) {
-            return Err(ListingError::BadChecksum { id: id() });
         }
         if self.telemetry_size > MAX_TELEMETRY_BYTES {
             return Err(ListingError::AbsurdTelemetrySize { id: id(), size: self.telemetry_size });

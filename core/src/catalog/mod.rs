@@ -18,6 +18,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use rusqlite_migration::{M, Migrations};
 
 use crate::protocol::{CameraStatus, SegmentInfo};
+use crate::storage::ContentHash;
 pub use clip_queries::{
     ClipId, ClipReason, ClipRecord, ClipState, EventRecord, NewEvent, SAME_MOMENT_MS,
     measured_peak_g,
@@ -106,6 +107,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations/0004_clip_telemetry.sql")),
         M::up(include_str!("migrations/0005_forecast_indexes.sql")),
         M::up(include_str!("migrations/0006_camera_incidents.sql")).foreign_key_check(),
+        M::up(include_str!("migrations/0008_segment_digest.sql")),
     ])
 }
 
@@ -208,18 +210,44 @@ impl Catalog {
         .await
     }
 
-    /// Records segments the camera lists (already validated), with their drives and an open
-    /// `camera` residency. Segments already known are left as they are. Returns how many were new.
+    /// Records segments a Dashkeep camera lists (already validated), with their drives and an
+    /// open `camera` residency, each vouched for by the SHA-256 the camera listed. Segments
+    /// already known are left as they are. Returns how many were new.
     pub async fn note_camera_segments(
         &self,
         camera: CameraId,
         segments: Vec<SegmentInfo>,
     ) -> Result<usize, CatalogError> {
+        let listed = segments.into_iter().map(|s| {
+            let hash = ContentHash::sha256(s.sha256.clone());
+            (s, hash)
+        });
+        self.note_segments(camera, listed.collect()).await
+    }
+
+    /// Records a file a vendor camera holds (validated, and already downloaded and checked), with
+    /// its drive and an open `camera` residency, vouched for by the digest the phone computed
+    /// while downloading it (the camera lists none; the `sha256` of `segment` is not read).
+    /// Returns whether it was new.
+    pub async fn note_camera_file(
+        &self,
+        camera: CameraId,
+        segment: SegmentInfo,
+        hash: ContentHash,
+    ) -> Result<bool, CatalogError> {
+        Ok(self.note_segments(camera, vec![(segment, hash)]).await? == 1)
+    }
+
+    async fn note_segments(
+        &self,
+        camera: CameraId,
+        segments: Vec<(SegmentInfo, ContentHash)>,
+    ) -> Result<usize, CatalogError> {
         self.call(move |c| {
             let tx = c.transaction()?;
             let mut added = 0;
-            for s in &segments {
-                if model::insert_camera_segment(&tx, camera, s)? {
+            for (s, hash) in &segments {
+                if model::insert_camera_segment(&tx, camera, s, hash)? {
                     added += 1;
                 }
             }
@@ -602,6 +630,54 @@ pub(crate) mod tests {
                 .unwrap()
         );
         assert_eq!(cat.phone_usage().await.unwrap().clip_bytes, 600);
+    }
+
+    /// A catalog of the schema before segment digests (version 6, the last before
+    /// `0008_segment_digest`), with a segment on the phone: it opens with the segment's hash kept
+    /// and said to be SHA-256 (all there was), its phone copy and the usage it counts intact; a
+    /// vendor file's BLAKE3 is recorded as such, and an algorithm the schema does not know is
+    /// refused.
+    #[tokio::test]
+    async fn catalog_migration_to_segment_digests_keeps_each_segments_hash() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.sqlite");
+        let mut conn = Connection::open(&path).unwrap();
+        migrations().to_version(&mut conn, 6).unwrap();
+        let (video, telemetry) = ("c".repeat(64), "b".repeat(64));
+        conn.execute_batch(&format!(
+            "INSERT INTO cameras VALUES (1, 'SIM', 'Sim', '1.0', 'http://x', 0, 0, 0, 1);
+             INSERT INTO drives VALUES (1, 1, 'D1', 1000, NULL, 0);
+             INSERT INTO segments (id, camera_id, drive_id, camera_segment_id, camera_seq,
+                                   index_in_drive, started_at_ms, duration_ms, size_bytes, sha256,
+                                   camera_locked, telemetry_size, telemetry_sha256, phone_file,
+                                   phone_state)
+                 VALUES (5, 1, 1, 'D1_S0001', 1, 0, 1000, 60000, 100, '{video}', 0, 10,
+                         '{telemetry}', 'v.mp4', 'present');"
+        ))
+        .unwrap();
+        drop(conn);
+
+        let cat = Catalog::open(&path).await.unwrap();
+        let cam = CameraId(1);
+        let old = cat.segment_by_camera_id(cam, "D1_S0001".into()).await.unwrap().unwrap();
+        assert_eq!(old.content_hash, ContentHash::sha256(video));
+        assert_eq!((old.id, old.size_bytes), (SegmentId(5), 100));
+        assert_eq!(old.phone_file.as_deref(), Some("v.mp4"));
+        assert_eq!(old.telemetry_sha256, telemetry);
+        assert_eq!(cat.phone_bytes().await.unwrap(), 100);
+
+        // A vendor file: the camera listed no checksum, the phone's BLAKE3 vouches for it.
+        let blake3 =
+            ContentHash { algorithm: crate::storage::HashAlgorithm::Blake3, hex: "d".repeat(64) };
+        let file = SegmentInfo { sha256: String::new(), ..seg(2) };
+        assert!(cat.note_camera_file(cam, file.clone(), blake3.clone()).await.unwrap());
+        assert!(!cat.note_camera_file(cam, file, blake3.clone()).await.unwrap(), "known already");
+        let new = cat.segment_by_camera_id(cam, seg(2).id).await.unwrap().unwrap();
+        assert_eq!(new.content_hash, blake3);
+
+        let conn = Connection::open(&path).unwrap();
+        let unknown = conn.execute("UPDATE segments SET hash_algorithm = 'md5' WHERE id = 5", []);
+        assert!(unknown.is_err(), "the schema refuses an algorithm it does not know");
     }
 
     /// A simulated camera's status, for tests across the crate.

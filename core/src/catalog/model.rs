@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{CatalogError, now_ms, to_i64};
 use crate::protocol::SegmentInfo;
+use crate::storage::{ContentHash, HashAlgorithm};
 
 /// The catalog's id of a camera the phone has talked to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -94,8 +95,9 @@ pub struct SegmentRecord {
     pub duration_ms: i64,
     /// Size of the MP4 file.
     pub size_bytes: u64,
-    /// SHA-256 of the MP4 file, lowercase hex.
-    pub sha256: String,
+    /// The digest that vouches for the MP4 file: the SHA-256 a Dashkeep camera listed, or the
+    /// phone's own digest (BLAKE3) of a vendor camera's file, computed while downloading it.
+    pub content_hash: ContentHash,
     /// Size of the telemetry sidecar.
     pub telemetry_size: u64,
     /// SHA-256 of the telemetry sidecar, lowercase hex.
@@ -163,8 +165,8 @@ pub(super) fn residencies_from_places(places: Option<String>) -> Vec<Residency> 
 }
 
 pub(super) const SEGMENT_SELECT: &str = "SELECT s.id, s.camera_id, s.drive_id, s.camera_segment_id,
-        s.camera_seq, s.index_in_drive, s.started_at_ms, s.duration_ms, s.size_bytes, s.sha256,
-        s.telemetry_size, s.telemetry_sha256, s.phone_file, s.phone_state
+        s.camera_seq, s.index_in_drive, s.started_at_ms, s.duration_ms, s.size_bytes, s.content_hash,
+        s.telemetry_size, s.telemetry_sha256, s.phone_file, s.phone_state, s.hash_algorithm
     FROM segments s JOIN drives d ON d.id = s.drive_id";
 
 fn u64_col(r: &Row<'_>, i: usize) -> rusqlite::Result<u64> {
@@ -183,11 +185,20 @@ pub(super) fn segment_from_row(r: &Row<'_>) -> rusqlite::Result<SegmentRecord> {
         started_at_ms: r.get(6)?,
         duration_ms: r.get(7)?,
         size_bytes: u64_col(r, 8)?,
-        sha256: r.get(9)?,
+        content_hash: ContentHash { algorithm: algorithm_col(r, 14)?, hex: r.get(9)? },
         telemetry_size: u64_col(r, 10)?,
         telemetry_sha256: r.get(11)?,
         phone_file: r.get(12)?,
         phone_deleting: state.as_deref() == Some("deleting"),
+    })
+}
+
+/// A digest's algorithm as the catalog names it (the schema's CHECK allows no other name).
+fn algorithm_col(r: &Row<'_>, i: usize) -> rusqlite::Result<HashAlgorithm> {
+    let name: String = r.get(i)?;
+    HashAlgorithm::parse(&name).ok_or_else(|| {
+        let unknown = format!("unknown hash algorithm {name:?}");
+        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, unknown.into())
     })
 }
 
@@ -205,11 +216,13 @@ pub(super) fn camera_from_row(r: &Row<'_>) -> rusqlite::Result<CameraRecord> {
     })
 }
 
-/// Inserts one listed segment (and its drive) unless known. Returns whether it was new.
+/// Inserts one listed segment (and its drive) unless known, vouched for by `hash`. Returns
+/// whether it was new.
 pub(super) fn insert_camera_segment(
     tx: &Transaction<'_>,
     camera: CameraId,
     s: &SegmentInfo,
+    hash: &ContentHash,
 ) -> Result<bool, CatalogError> {
     tx.execute(
         "INSERT INTO drives (camera_id, camera_drive_id, started_at_ms) VALUES (?1, ?2, ?3)
@@ -224,9 +237,9 @@ pub(super) fn insert_camera_segment(
     )?;
     let inserted = tx.execute(
         "INSERT OR IGNORE INTO segments (camera_id, drive_id, camera_segment_id, camera_seq,
-             index_in_drive, started_at_ms, duration_ms, size_bytes, sha256, camera_locked,
-             telemetry_size, telemetry_sha256)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+             index_in_drive, started_at_ms, duration_ms, size_bytes, content_hash, camera_locked,
+             telemetry_size, telemetry_sha256, hash_algorithm)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
         params![
             camera.0,
             drive,
@@ -236,10 +249,11 @@ pub(super) fn insert_camera_segment(
             s.start_ms,
             s.duration_ms,
             to_i64(s.size),
-            s.sha256,
+            hash.hex,
             s.locked,
             to_i64(s.telemetry_size),
-            s.telemetry_sha256
+            s.telemetry_sha256,
+            hash.algorithm.as_str()
         ],
     )?;
     if inserted == 0 {

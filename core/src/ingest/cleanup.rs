@@ -4,7 +4,7 @@
 //! The rule, in one place: a file is deleted from the camera only when the user turned the
 //! setting on (the apps confirm first: [`crate::Companion::set_delete_from_camera`]), the
 //! phone's copy is complete and catalogued, and that copy, read back from storage now, has the
-//! size and SHA-256 recorded when it was downloaded. Files the camera protected (locked, or
+//! size and digest recorded when it was downloaded. Files the camera protected (locked, or
 //! filed as events) stay: they are the camera's own evidence of an incident and its loop
 //! recorder keeps them anyway. A camera that cannot delete, or refuses, loses nothing: the file
 //! stays where it was and the pass goes on.
@@ -15,7 +15,7 @@ use super::{IngestError, IngestReport, Ingestor};
 use crate::camera::driver::CameraFile;
 use crate::camera::{CameraDriver, DriverError};
 use crate::catalog::{CameraId, Catalog, CatalogError, SegmentRecord};
-use crate::storage::hash_file;
+use crate::storage::ContentHash;
 
 /// Where the user's choice is kept (the catalog's settings table): `"on"`, `"off"` or absent.
 const DELETE_AFTER_COPY_SETTING: &str = "camera.delete_after_copy";
@@ -104,24 +104,25 @@ impl Ingestor {
         Ok(segment)
     }
 
-    /// Reads the phone's copy back and checks it against the size and SHA-256 recorded when it
-    /// was downloaded.
+    /// Reads the phone's copy back and checks it against the size and digest recorded when it
+    /// was downloaded (by the algorithm recorded with it).
     async fn verify_copy(&self, segment: &SegmentRecord) -> Result<(), Kept> {
         let name = segment.phone_file.as_deref().ok_or(Kept::NotOnPhone)?;
         if segment.phone_deleting {
             return Err(Kept::NotOnPhone);
         }
         let path = self.layout.video_path(name);
-        let read = tokio::task::spawn_blocking(move || hash_file(&path)).await;
-        let (size, sha256) = match read {
+        let algorithm = segment.content_hash.algorithm;
+        let read = tokio::task::spawn_blocking(move || ContentHash::of_file(&path, algorithm));
+        let (size, hash) = match read.await {
             Ok(Ok(read)) => read,
             Ok(Err(e)) => return Err(Kept::CopyDiffers(e.to_string())),
             Err(e) => return Err(Kept::CopyDiffers(e.to_string())),
         };
-        if size != segment.size_bytes || sha256 != segment.sha256 {
+        if size != segment.size_bytes || hash != segment.content_hash {
             return Err(Kept::CopyDiffers(format!(
-                "{size} bytes read back, {} expected, or a different SHA-256",
-                segment.size_bytes
+                "{size} bytes read back, {} expected, or a different {}",
+                segment.size_bytes, algorithm
             )));
         }
         Ok(())

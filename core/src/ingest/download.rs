@@ -5,12 +5,14 @@
 //!
 //! The bytes flow through a pipeline: the async task copies the network's chunks into an aligned
 //! buffer; a full buffer is written (on one blocking thread) and hashed (on another) at the same
-//! time while the next one fills, so the network, the disk and SHA-256 all overlap and memory stays
-//! at two buffers whatever the segment's size. Whole blocks are written with direct I/O where the
+//! time while the next one fills, so the network, the disk and the digest all overlap and memory
+//! stays at two buffers whatever the segment's size. Whole blocks are written with direct I/O where the
 //! platform allows it (Linux, Android): they reach the device without a copy into the page cache,
 //! so the fsync that makes the segment durable (in the caller) has almost nothing left to write.
 //! Writes are in order at the partial file's end, so its length always covers bytes that arrived.
-//! SHA-256 is ring's (SHA-NI on x86-64, the ARMv8 SHA extensions on phones).
+//! The digest is the one the camera listed (a Dashkeep camera's SHA-256, checked at the end), or,
+//! for a vendor file that lists none, the phone's own BLAKE3 ([`Expected::algorithm`]; why in
+//! `storage::ContentHash`).
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read};
@@ -20,14 +22,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use ring::digest::{Context as Sha256, SHA256};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::{IngestError, Progress};
 use crate::camera::driver::CameraFile;
 use crate::camera::{CameraDriver, CameraError, DriverError};
-use crate::storage::StorageError;
+use crate::storage::{ContentHash, ContentHasher, HashAlgorithm, StorageError};
 
 /// Bytes gathered before one write to disk: a multiple of [`ALIGN`].
 const WRITE_BUFFER: usize = 1 << 20;
@@ -68,9 +69,18 @@ impl RetryPolicy {
 pub(super) struct Expected<'a> {
     pub camera_segment_id: &'a str,
     pub size: u64,
-    /// The listed SHA-256, where the camera gives one (Dashkeep); vendor files are checked
-    /// structurally after the download instead.
-    pub sha256: Option<&'a str>,
+    /// The digest the camera listed, where it gives one (a Dashkeep camera's SHA-256); vendor
+    /// files are checked structurally after the download instead.
+    pub listed: Option<&'a ContentHash>,
+}
+
+impl Expected<'_> {
+    /// The digest computed while downloading: the listed one's algorithm, to compare with it;
+    /// else BLAKE3, the phone's own digest of a file nothing else will compare (several times
+    /// cheaper than SHA-256 per byte, and every byte is hashed).
+    pub fn algorithm(&self) -> HashAlgorithm {
+        self.listed.map_or(HashAlgorithm::Blake3, |hash| hash.algorithm)
+    }
 }
 
 /// A partial file being appended to, with the hash of everything in it.
@@ -82,14 +92,14 @@ pub(super) struct Expected<'a> {
 struct PartialFile {
     file: File,
     direct: Option<File>,
-    hasher: Sha256,
+    hasher: ContentHasher,
     len: u64,
     path: PathBuf,
 }
 
 impl PartialFile {
-    /// Opens (or creates) the partial file and hashes what it already holds.
-    fn open(path: &Path, max_len: u64) -> Result<Self, StorageError> {
+    /// Opens (or creates) the partial file and hashes what it already holds by `algorithm`.
+    fn open(path: &Path, max_len: u64, algorithm: HashAlgorithm) -> Result<Self, StorageError> {
         let io = |e| StorageError::from_io(path, e);
         // Kept, not truncated: what it holds is where the download resumes from.
         let file =
@@ -100,7 +110,7 @@ impl PartialFile {
             file.set_len(0).map_err(io)?;
             len = 0;
         }
-        let mut hasher = Sha256::new(&SHA256);
+        let mut hasher = ContentHasher::new(algorithm);
         let mut buf = vec![0u8; 256 * 1024];
         let mut reader = (&mut file).take(len);
         loop {
@@ -149,7 +159,7 @@ impl PartialFile {
 
     fn restart(mut self) -> Result<Self, StorageError> {
         self.file.set_len(0).map_err(|e| StorageError::from_io(&self.path, e))?;
-        self.hasher = Sha256::new(&SHA256);
+        self.hasher = ContentHasher::new(self.hasher.algorithm());
         self.len = 0;
         Ok(self)
     }
@@ -231,7 +241,7 @@ impl<T: Send + 'static> Stage<T> {
 /// buffers whatever the segment's size.
 struct Sink {
     file: Stage<PartialFile>,
-    hasher: Stage<Sha256>,
+    hasher: Stage<ContentHasher>,
     filling: AlignedBuf,
     /// The buffer being written and hashed; it comes back for filling once both are done.
     in_flight: Option<Arc<AlignedBuf>>,
@@ -241,7 +251,8 @@ struct Sink {
 
 impl Sink {
     fn new(mut file: PartialFile) -> Self {
-        let hasher = std::mem::replace(&mut file.hasher, Sha256::new(&SHA256));
+        let fresh = ContentHasher::new(file.hasher.algorithm());
+        let hasher = std::mem::replace(&mut file.hasher, fresh);
         let offset = file.len;
         Self {
             file: Stage::new(file),
@@ -308,10 +319,10 @@ enum Attempt {
     Dropped(PartialFile, DriverError),
 }
 
-/// A finished download: the bytes fetched over the network and the file's SHA-256 (hex).
+/// A finished download: the bytes fetched over the network and the file's digest.
 pub(super) struct Fetched {
     pub bytes: u64,
-    pub sha256: String,
+    pub hash: ContentHash,
 }
 
 /// Downloads `remote` from any camera driver into `partial` until it holds the expected size
@@ -328,11 +339,11 @@ pub(super) async fn download_video(
     cancel: &CancellationToken,
 ) -> Result<Fetched, IngestError> {
     let path = partial.to_path_buf();
-    let size = expected.size;
-    let mut file = tokio::task::spawn_blocking(move || PartialFile::open(&path, size))
+    let (size, algorithm) = (expected.size, expected.algorithm());
+    let mut file = tokio::task::spawn_blocking(move || PartialFile::open(&path, size, algorithm))
         .await
         .map_err(|e| IngestError::Task(e.to_string()))??;
-    if file.len > 0 && expected.sha256.is_none() && !tail_matches(camera, remote, &file).await {
+    if file.len > 0 && expected.listed.is_none() && !tail_matches(camera, remote, &file).await {
         tracing::info!(
             segment = expected.camera_segment_id,
             bytes = file.len,
@@ -363,8 +374,8 @@ pub(super) async fn download_video(
         };
         fetched += file.len.saturating_sub(before);
     }
-    let sha256 = finish_and_verify(file, expected).await?;
-    Ok(Fetched { bytes: fetched, sha256 })
+    let hash = finish_and_verify(file, expected).await?;
+    Ok(Fetched { bytes: fetched, hash })
 }
 
 async fn attempt(
@@ -489,14 +500,14 @@ async fn discard(file: PartialFile) {
     let _ = tokio::task::spawn_blocking(move || std::fs::remove_file(path)).await;
 }
 
-/// Checks the hash where one is expected and returns it; the caller makes the file durable
+/// Checks the digest where one is listed and returns it; the caller makes the file durable
 /// before naming it.
 async fn finish_and_verify(
     file: PartialFile,
     expected: &Expected<'_>,
-) -> Result<String, IngestError> {
-    let actual = hex::encode(file.hasher.clone().finish());
-    if expected.sha256.is_some_and(|sha| sha != actual) {
+) -> Result<ContentHash, IngestError> {
+    let actual = file.hasher.clone().finish();
+    if expected.listed.is_some_and(|listed| *listed != actual) {
         discard(file).await;
         return Err(IngestError::ChecksumMismatch {
             segment: expected.camera_segment_id.to_string(),
@@ -519,52 +530,87 @@ pub(super) async fn sleep_or_cancel(
 mod tests {
     use super::*;
 
-    fn sha256_hex(bytes: &[u8]) -> String {
-        hex::encode(ring::digest::digest(&SHA256, bytes))
+    const BOTH: [HashAlgorithm; 2] = [HashAlgorithm::Sha256, HashAlgorithm::Blake3];
+
+    /// The digest of `bytes` by `algorithm`, computed in one go.
+    fn digest(algorithm: HashAlgorithm, bytes: &[u8]) -> ContentHash {
+        let mut hasher = ContentHasher::new(algorithm);
+        hasher.update(bytes);
+        hasher.finish()
+    }
+
+    /// A listed digest is recomputed by its own algorithm, to be compared; a file whose camera
+    /// lists none gets the phone's own BLAKE3.
+    #[test]
+    fn the_digest_is_the_listed_ones_else_blake3() {
+        let listed = ContentHash::sha256("a".repeat(64));
+        let dashkeep = Expected { camera_segment_id: "D1_S0001", size: 1, listed: Some(&listed) };
+        assert_eq!(dashkeep.algorithm(), HashAlgorithm::Sha256);
+        let vendor = Expected { camera_segment_id: "F_MP4", size: 1, listed: None };
+        assert_eq!(vendor.algorithm(), HashAlgorithm::Blake3);
     }
 
     /// Resuming at an odd length, in odd-sized chunks, across several buffers: the file holds
     /// every byte in order and the hash covers all of it, whether or not direct I/O is used.
     #[tokio::test]
     async fn sink_appends_in_order_from_an_unaligned_length() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("seg.part");
-        let data: Vec<u8> = (0..3 * WRITE_BUFFER + 12_345).map(|i| (i * 7 % 251) as u8).collect();
-        let resumed = 5_000;
-        std::fs::write(&path, &data[..resumed]).unwrap();
+        for algorithm in BOTH {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("seg.part");
+            let data: Vec<u8> =
+                (0..3 * WRITE_BUFFER + 12_345).map(|i| (i * 7 % 251) as u8).collect();
+            let resumed = 5_000;
+            std::fs::write(&path, &data[..resumed]).unwrap();
 
-        let file = PartialFile::open(&path, data.len() as u64).unwrap();
-        assert_eq!(file.len, resumed as u64);
-        let mut sink = Sink::new(file);
-        for chunk in data[resumed..].chunks(65_537) {
-            sink.push(chunk).await.unwrap();
+            let file = PartialFile::open(&path, data.len() as u64, algorithm).unwrap();
+            assert_eq!(file.len, resumed as u64);
+            let mut sink = Sink::new(file);
+            for chunk in data[resumed..].chunks(65_537) {
+                sink.push(chunk).await.unwrap();
+            }
+            let file = sink.finish().await.unwrap();
+
+            assert_eq!(file.len, data.len() as u64);
+            assert_eq!(file.hasher.clone().finish(), digest(algorithm, &data));
+            drop(file);
+            assert!(std::fs::read(&path).unwrap() == data, "file content differs");
         }
-        let file = sink.finish().await.unwrap();
-
-        assert_eq!(file.len, data.len() as u64);
-        assert_eq!(hex::encode(file.hasher.clone().finish()), sha256_hex(&data));
-        drop(file);
-        assert!(std::fs::read(&path).unwrap() == data, "file content differs");
     }
 
-    /// A second attempt continues the same file after the first one ended on an odd length.
+    /// A second attempt continues the same file after the first one ended on an odd length, and
+    /// a partial reopened later (the app restarted) is re-hashed by the same algorithm.
     #[tokio::test]
     async fn a_second_sink_continues_after_an_unaligned_finish() {
+        for algorithm in BOTH {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("seg.part");
+            let data: Vec<u8> = (0..2 * WRITE_BUFFER + 999).map(|i| (i % 253) as u8).collect();
+            let split = WRITE_BUFFER + 4_097;
+
+            let partial = PartialFile::open(&path, data.len() as u64, algorithm).unwrap();
+            let mut sink = Sink::new(partial);
+            sink.push(&data[..split]).await.unwrap();
+            let mut sink = Sink::new(sink.finish().await.unwrap());
+            sink.push(&data[split..]).await.unwrap();
+            let file = sink.finish().await.unwrap();
+
+            assert_eq!(file.hasher.clone().finish(), digest(algorithm, &data));
+            drop(file);
+            assert!(std::fs::read(&path).unwrap() == data, "file content differs");
+            let reopened = PartialFile::open(&path, data.len() as u64, algorithm).unwrap();
+            assert_eq!(reopened.hasher.finish(), digest(algorithm, &data));
+        }
+    }
+
+    /// A restart (the camera answered from 0) starts the digest over, by the same algorithm.
+    #[test]
+    fn a_restarted_partial_hashes_from_nothing_by_the_same_algorithm() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("seg.part");
-        let data: Vec<u8> = (0..2 * WRITE_BUFFER + 999).map(|i| (i % 253) as u8).collect();
-        let split = WRITE_BUFFER + 4_097;
-
-        let mut sink = Sink::new(PartialFile::open(&path, data.len() as u64).unwrap());
-        sink.push(&data[..split]).await.unwrap();
-        let mut sink = Sink::new(sink.finish().await.unwrap());
-        sink.push(&data[split..]).await.unwrap();
-        let file = sink.finish().await.unwrap();
-
-        assert_eq!(hex::encode(file.hasher.clone().finish()), sha256_hex(&data));
-        drop(file);
-        assert!(std::fs::read(&path).unwrap() == data, "file content differs");
-        let reopened = PartialFile::open(&path, data.len() as u64).unwrap();
-        assert_eq!(hex::encode(reopened.hasher.finish()), sha256_hex(&data));
+        std::fs::write(&path, b"someone else's bytes").unwrap();
+        let file = PartialFile::open(&path, 1 << 20, HashAlgorithm::Blake3).unwrap();
+        let file = file.restart().unwrap();
+        assert_eq!(file.len, 0);
+        assert_eq!(file.hasher.clone().finish(), digest(HashAlgorithm::Blake3, b""));
     }
 }

@@ -7,8 +7,9 @@
 //! can grow), group the settled files into drives ([`group_into_drives`]), and for each file the phone lacks,
 //! newest drive first: make room, download into the partial file (Range resume, or a clean
 //! restart where the camera ignores Range; the size from the listing or `Content-Length`), check
-//! the MP4 structurally with the clips reader, then name it in the catalog, with the SHA-256
-//! computed while downloading, only once it is fsynced and renamed into place. Nothing
+//! the MP4 structurally with the clips reader, then name it in the catalog, with the digest
+//! computed while downloading (BLAKE3: `storage::ContentHash`), only once it is fsynced and
+//! renamed into place. Nothing
 //! half-written or unreadable is ever catalogued.
 
 use std::path::Path;
@@ -419,7 +420,7 @@ impl Ingestor {
 
         let name = DataLayout::segment_file_name(camera_id, &id);
         let partial = self.layout.partial_path(&name);
-        let expected = download::Expected { camera_segment_id: &id, size, sha256: None };
+        let expected = download::Expected { camera_segment_id: &id, size, listed: None };
         let fetched =
             download::download_video(driver, file, &expected, &partial, self.retry, None, cancel)
                 .await?;
@@ -461,13 +462,14 @@ impl Ingestor {
             start_ms,
             duration_ms,
             size,
-            sha256: fetched.sha256,
+            // The camera lists no checksum: the phone's digest goes to the catalog beside it.
+            sha256: String::new(),
             locked: file.is_incident(),
             telemetry_size: telemetry.len() as u64,
             telemetry_sha256: hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&telemetry)),
         };
-        info.validate()?;
-        self.catalog.note_camera_segments(camera_id, vec![info]).await?;
+        info.validate_except_checksums()?;
+        self.catalog.note_camera_file(camera_id, info, fetched.hash).await?;
         let segment =
             self.catalog.segment_by_camera_id(camera_id, id.clone()).await?.ok_or_else(|| {
                 IngestError::Task(format!("segment {id} vanished from the catalog"))

@@ -511,7 +511,7 @@ impl Ingestor {
         let expected = download::Expected {
             camera_segment_id: &segment.camera_segment_id,
             size: segment.size_bytes,
-            sha256: Some(&segment.sha256),
+            listed: Some(&segment.content_hash),
         };
         let remote = crate::camera::segment_file(&segment.camera_segment_id, segment.size_bytes);
         // Room for this segment and for any other admitted but not yet catalogued (the previous

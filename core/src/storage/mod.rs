@@ -3,6 +3,7 @@
 //! its data directory, and the durable file operations (fsync, rename, unlink) every writer uses
 //! so that a file is complete before the catalog names it.
 
+mod content_hash;
 mod forecast;
 mod probe;
 mod quota;
@@ -13,6 +14,7 @@ use std::path::{Path, PathBuf};
 
 use crate::catalog::{CameraId, CatalogError};
 
+pub use content_hash::{ContentHash, ContentHasher, HashAlgorithm};
 pub use forecast::{AtRiskDrive, CopyOverwrite, Forecast, drive_overwrites, forecast};
 pub use probe::{StatvfsProbe, StorageProbe, VolumeSpace};
 pub use quota::{Budget, QuotaFraction, SafetyFloor};
@@ -183,13 +185,10 @@ pub fn commit_rename(from: &Path, to: &Path) -> Result<(), StorageError> {
 }
 
 /// The size and SHA-256 (lowercase hex) of a file, read back from storage: what a clip's
-/// checksum and a verified copy's check are made of. Blocking; call it on a blocking thread.
+/// checksum is made of (a segment's check uses its own algorithm: [`ContentHash::of_file`]).
+/// Blocking; call it on a blocking thread.
 pub fn hash_file(path: &Path) -> Result<(u64, String), StorageError> {
-    use sha2::Digest;
-    let mut file = std::fs::File::open(path).map_err(|e| StorageError::from_io(path, e))?;
-    let mut hasher = sha2::Sha256::new();
-    let size = std::io::copy(&mut file, &mut hasher).map_err(|e| StorageError::from_io(path, e))?;
-    Ok((size, hex::encode(hasher.finalize())))
+    ContentHash::of_file(path, HashAlgorithm::Sha256).map(|(size, hash)| (size, hash.hex))
 }
 
 /// Writes `bytes` to `path` atomically: a temp file in `tmp_dir`, fsync, rename, fsync the

@@ -7,8 +7,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+use dashkeep_core::storage::{ContentHash, HashAlgorithm};
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
-use sha2::{Digest, Sha256};
 
 /// What the campaign knows beyond the data directory.
 #[derive(Debug, Default, Clone)]
@@ -52,28 +52,30 @@ pub fn check(root: &Path, expect: &Expect) -> Vec<String> {
     v
 }
 
-fn sha256_file(path: &Path) -> Option<String> {
-    let mut f = std::fs::File::open(path).ok()?;
-    let mut h = Sha256::new();
-    std::io::copy(&mut f, &mut h).ok()?;
-    Some(hex::encode(h.finalize()))
+/// The file's digest by the algorithm the catalog names (`sha256`, or `blake3` for a vendor
+/// camera's segment; the core's digests give the standard answers: `storage::content_hash`).
+fn hash_file(path: &Path, algorithm: &str) -> Option<String> {
+    let algorithm = HashAlgorithm::parse(algorithm)?;
+    ContentHash::of_file(path, algorithm).ok().map(|(_, hash)| hash.hex)
 }
 
 /// Every file in `videos/` is named by the catalog, and every named file is there with its size
 /// and hash.
 fn catalog_equals_disk(c: &Connection, root: &Path, v: &mut Vec<String>) -> rusqlite::Result<()> {
     let videos = root.join("videos");
-    // name -> (must exist, size, sha256)
-    let mut named: BTreeMap<String, (bool, Option<i64>, Option<String>)> = BTreeMap::new();
+    // name -> (must exist, size, (algorithm, digest))
+    type Named = (bool, Option<i64>, Option<(String, String)>);
+    let mut named: BTreeMap<String, Named> = BTreeMap::new();
+    let sha256 = |sha: String| ("sha256".to_string(), sha);
     let mut st = c.prepare(
-        "SELECT phone_file, phone_state, size_bytes, sha256 FROM segments
+        "SELECT phone_file, phone_state, size_bytes, hash_algorithm, content_hash FROM segments
          WHERE phone_file IS NOT NULL AND phone_state IS NOT NULL",
     )?;
     for row in st.query_map([], |r| {
-        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get(2)?, r.get(3)?))
+        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get(2)?, (r.get(3)?, r.get(4)?)))
     })? {
-        let (name, state, size, sha) = row?;
-        named.insert(name, (state == "present", Some(size), Some(sha)));
+        let (name, state, size, hash) = row?;
+        named.insert(name, (state == "present", Some(size), Some(hash)));
     }
     let mut st = c.prepare(
         "SELECT t.phone_file, t.size_bytes, s.telemetry_sha256 FROM telemetry t
@@ -81,7 +83,7 @@ fn catalog_equals_disk(c: &Connection, root: &Path, v: &mut Vec<String>) -> rusq
     )?;
     for row in st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?)))? {
         let (name, size, sha) = row?;
-        named.insert(name, (true, Some(size), Some(sha)));
+        named.insert(name, (true, Some(size), Some(sha256(sha))));
     }
     let mut st = c.prepare(
         "SELECT phone_file, size_bytes, sha256, state, telemetry_file, telemetry_bytes FROM clips
@@ -99,13 +101,13 @@ fn catalog_equals_disk(c: &Connection, root: &Path, v: &mut Vec<String>) -> rusq
     })? {
         let (name, size, sha, state, telemetry, telemetry_size) = row?;
         let ready = state == "ready";
-        named.insert(name, (ready, size, sha));
+        named.insert(name, (ready, size, sha.map(sha256)));
         // The clip's telemetry sidecar (its size is counted, not hashed, by the catalog).
         if let Some(t) = telemetry {
             named.insert(t, (ready, Some(telemetry_size), None));
         }
     }
-    for (name, (must, size, sha)) in &named {
+    for (name, (must, size, hash)) in &named {
         let path = videos.join(name);
         let Ok(meta) = std::fs::metadata(&path) else {
             if *must {
@@ -117,10 +119,10 @@ fn catalog_equals_disk(c: &Connection, root: &Path, v: &mut Vec<String>) -> rusq
             && meta.len() != *size as u64
         {
             v.push(format!("{name} is {} bytes on disk, {size} in the catalog", meta.len()));
-        } else if let Some(sha) = sha
-            && sha256_file(&path).as_deref() != Some(sha.as_str())
+        } else if let Some((algorithm, digest)) = hash
+            && hash_file(&path, algorithm).as_deref() != Some(digest.as_str())
         {
-            v.push(format!("{name} does not hash to the catalog's SHA-256"));
+            v.push(format!("{name} does not hash to the catalog's {algorithm}"));
         }
     }
     for entry in std::fs::read_dir(&videos).into_iter().flatten().flatten() {
