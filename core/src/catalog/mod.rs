@@ -721,6 +721,8 @@ pub(crate) mod tests {
         assert_eq!(cat.note_camera_segments(cam, vec![seg(2)]).await.unwrap(), 0);
         let missing = cat.segments_missing_on_phone(cam).await.unwrap();
         assert_eq!(missing.len(), 2);
+        // A Dashkeep camera's segment is vouched for by the SHA-256 it listed.
+        assert_eq!(missing[0].content_hash, ContentHash::sha256("a".repeat(64)));
 
         let video = PhoneFile { name: "a.mp4".into() };
         let tele =

@@ -93,7 +93,7 @@ fn catalog_equals_disk(c: &Connection, root: &Path, v: &mut Vec<String>) -> rusq
         Ok((
             r.get::<_, String>(0)?,
             r.get(1)?,
-            r.get(2)?,
+            r.get::<_, Option<String>>(2)?,
             r.get::<_, String>(3)?,
             r.get::<_, Option<String>>(4)?,
             r.get::<_, i64>(5)?,

@@ -14,6 +14,8 @@ use dashkeep_core::Companion;
 use dashkeep_core::camera::probe::{self, Dialect};
 use dashkeep_core::catalog::{ClipReason, ClipState};
 use dashkeep_core::ingest::IngestReport;
+use dashkeep_core::storage::{ContentHash, HashAlgorithm};
+use dashkeep_e2e::invariants::{self, Expect};
 use dashkeep_simcam::{Fault, Scenario, SimConfig, novatek};
 
 /// Two drives of three 10 s files each, a minute apart; the second drive's first two files
@@ -66,6 +68,28 @@ async fn assert_phone_holds_the_card(phone: &Arc<Companion>, world: &World) -> u
     locked
 }
 
+/// The camera listed no checksum: each file is catalogued with the phone's own BLAKE3 of the
+/// camera's bytes, and the data directory holds what the catalog says (every file hashes to
+/// its digest by the algorithm recorded with it).
+fn assert_vouched_for_by_blake3(world: &World) {
+    let db = rusqlite::Connection::open(world.data_dir().join("catalog.sqlite")).expect("db");
+    let mut st = db
+        .prepare("SELECT camera_segment_id, hash_algorithm, content_hash FROM segments")
+        .expect("query");
+    let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).expect("rows");
+    let rows: Vec<(String, String, String)> = rows.map(|r| r.expect("row")).collect();
+    assert_eq!(rows.len(), world.camera.card().len());
+    for (id, algorithm, digest) in rows {
+        let card = world.camera.card();
+        let (_, video, _) =
+            card.iter().find(|(i, _, _)| novatek::file_name(i).replace('.', "_") == id).unwrap();
+        let (_, camera) = ContentHash::of_file(video, HashAlgorithm::Blake3).expect("hash");
+        assert_eq!((algorithm.as_str(), digest), ("blake3", camera.hex), "{id}");
+    }
+    let violations = invariants::check(&world.data_dir(), &Expect::default());
+    assert!(violations.is_empty(), "{violations:#?}");
+}
+
 #[tokio::test]
 async fn a_novatek_card_streams_into_drives_and_the_camera_records_again() {
     let world = novatek_camera(true).await;
@@ -79,6 +103,7 @@ async fn a_novatek_card_streams_into_drives_and_the_camera_records_again() {
     // Two drives, grouped from the files' times; the locked ones came from the RO folder.
     assert_eq!(phone.drives().await.expect("drives").len(), 2);
     assert_eq!(assert_phone_holds_the_card(&phone, &world).await, 2);
+    assert_vouched_for_by_blake3(&world);
     // The camera refused to list while recording: the phone stopped it once and restarted it.
     assert_eq!(world.camera.novatek_recording(), (true, 1, 1));
 
