@@ -32,7 +32,7 @@ use crate::catalog::{
     CameraId, ClipReason, DriveId, NewEvent, SAME_MOMENT_MS, SegmentId, TelemetryFile,
 };
 use crate::protocol::{CameraStatus, MAX_ID_LEN, SegmentInfo, Telemetry, is_safe_id};
-use crate::storage::{DataLayout, write_atomic};
+use crate::storage::{ContentHash, DataLayout, write_atomic};
 
 /// How long ingest waits between the two looks at a vendor camera's card: a file whose size
 /// changed in between is still being recorded.
@@ -67,6 +67,34 @@ struct StoredFile {
     size: u64,
     fetched: u64,
     gps_skipped: u64,
+}
+
+/// A file downloaded, checked and its telemetry read, waiting to be stored on the phone.
+struct Downloaded {
+    /// What the catalog will know of it (the camera lists no checksum: `hash` vouches for it).
+    info: SegmentInfo,
+    /// Its partial file's name in `tmp/` (and its name in `videos/` once stored).
+    name: String,
+    hash: ContentHash,
+    fetched: u64,
+    /// Its telemetry sidecar (JSON).
+    telemetry: Vec<u8>,
+    accel_samples: u32,
+    gps_fixes: u32,
+    gps_skipped: u64,
+}
+
+/// One lane's pass: its files, the runs of them the camera protected, and the drives the loop
+/// recorder must keep while it streams.
+struct DrivePass<'a> {
+    drive: &'a FileDrive,
+    runs: Vec<std::ops::Range<usize>>,
+    protect: Vec<DriveId>,
+}
+
+/// A camera file that is not a video the phone can use.
+fn not_video(file: &CameraFile, reason: String) -> IngestError {
+    IngestError::NotAVideo { file: file.name.clone(), reason }
 }
 
 /// The runs of consecutive files (in drive order) the camera protected: a G-sensor lock or an
@@ -304,6 +332,12 @@ impl Ingestor {
     /// while it streams, and (with `clips`: the first lens of a moment) each run of files the
     /// camera protected becomes an incident with a clip once its last file was tried (before that
     /// file's arrival is announced, so the clip is cut on it).
+    ///
+    /// A pipeline of two: each file is stored (its telemetry sidecar, fsync, rename, catalog)
+    /// while the next one downloads, so the flushes overlap the network (they cost about as much
+    /// as downloading a 16 MB file on a fast link). Room for the next file is made before either
+    /// starts, counting the file waiting to be stored; both finish before either outcome is
+    /// counted, in file order, so a failure of one never loses the other.
     async fn drive_pass(
         &self,
         driver: &dyn CameraDriver,
@@ -315,39 +349,84 @@ impl Ingestor {
     ) -> Result<(), IngestError> {
         let Some(drive_id) = drive_id(drive) else { return Ok(()) };
         let runs = if clips { protected_runs(&drive.files) } else { Vec::new() };
-        let mut protect = Vec::new();
+        let mut pass = DrivePass { drive, runs, protect: Vec::new() };
+        let mut storing: Option<(usize, Downloaded)> = None;
         for (index, file) in drive.files.iter().enumerate() {
             let position = u32::try_from(index).unwrap_or(u32::MAX);
-            let result =
-                self.ingest_file(driver, camera_id, &drive_id, position, file, &protect, cancel);
-            let stored = match result.await {
-                Ok(stored) => stored,
-                Err(e) if super::is_segment_specific(&e) => {
-                    tracing::warn!(file = %file.name, error = %e, "camera file refused");
-                    self.emit(IngestEvent::SegmentFailed {
-                        camera_segment_id: file.name.clone(),
-                        reason: e.to_string(),
-                    });
-                    report.refused.push(e);
-                    None
-                }
-                Err(e) => return Err(e),
+            // Room first, while the catalog still lacks the file waiting to be stored.
+            let waiting = storing.as_ref().map_or(0, |(_, d)| d.info.size);
+            let room = self.make_room_for(camera_id, file, &pass.protect, waiting).await;
+            let fetch = async {
+                let Some(partial) = room? else { return Ok(None) };
+                let download =
+                    self.download_file(driver, &drive_id, position, file, partial, cancel);
+                download.await.map(Some)
             };
-            if let Some(run) = runs.iter().find(|r| r.end == index + 1) {
-                self.camera_incident(camera_id, &drive.files[run.clone()]).await?;
+            let (stored, fetched) = match storing.take() {
+                Some((before, downloaded)) => {
+                    let (stored, fetched) =
+                        tokio::join!(self.store_file(camera_id, downloaded), fetch);
+                    (Some((before, stored)), fetched)
+                }
+                None => (None, fetch.await),
+            };
+            if let Some((before, stored)) = stored {
+                self.settle_file(camera_id, &mut pass, before, stored.map(Some), report).await?;
             }
-            if let Some(stored) = stored {
-                report.new_on_camera += 1;
-                report.stored += 1;
-                report.bytes_fetched += stored.fetched;
-                report.gps_records_skipped += stored.gps_skipped;
-                protect.push(stored.drive);
-                self.emit(IngestEvent::SegmentStored {
-                    drive: stored.drive,
-                    segment: stored.segment,
-                    bytes: stored.size,
+            match fetched {
+                Ok(Some(downloaded)) => storing = Some((index, downloaded)),
+                other => {
+                    self.settle_file(camera_id, &mut pass, index, other.map(|_| None), report)
+                        .await?
+                }
+            }
+        }
+        if let Some((index, downloaded)) = storing {
+            let stored = self.store_file(camera_id, downloaded).await.map(Some);
+            self.settle_file(camera_id, &mut pass, index, stored, report).await?;
+        }
+        Ok(())
+    }
+
+    /// Counts one file's outcome, in drive order: stored, already on the phone (`None`), refused
+    /// (this file only), or a failure that stops the pass; makes the incident of a protected run
+    /// it ends, then announces its arrival.
+    async fn settle_file(
+        &self,
+        camera_id: CameraId,
+        pass: &mut DrivePass<'_>,
+        index: usize,
+        result: Result<Option<StoredFile>, IngestError>,
+        report: &mut IngestReport,
+    ) -> Result<(), IngestError> {
+        let file = &pass.drive.files[index];
+        let stored = match result {
+            Ok(stored) => stored,
+            Err(e) if super::is_segment_specific(&e) => {
+                tracing::warn!(file = %file.name, error = %e, "camera file refused");
+                self.emit(IngestEvent::SegmentFailed {
+                    camera_segment_id: file.name.clone(),
+                    reason: e.to_string(),
                 });
+                report.refused.push(e);
+                None
             }
+            Err(e) => return Err(e),
+        };
+        if let Some(run) = pass.runs.iter().find(|r| r.end == index + 1) {
+            self.camera_incident(camera_id, &pass.drive.files[run.clone()]).await?;
+        }
+        if let Some(stored) = stored {
+            report.new_on_camera += 1;
+            report.stored += 1;
+            report.bytes_fetched += stored.fetched;
+            report.gps_records_skipped += stored.gps_skipped;
+            pass.protect.push(stored.drive);
+            self.emit(IngestEvent::SegmentStored {
+                drive: stored.drive,
+                segment: stored.segment,
+                bytes: stored.size,
+            });
         }
         Ok(())
     }
@@ -393,32 +472,44 @@ impl Ingestor {
         Ok(())
     }
 
-    /// Downloads, checks and catalogues one file; `None` when the phone already has it.
+    /// Makes room for one file the phone lacks (`waiting` bytes more are downloaded and not yet
+    /// catalogued) and returns its partial file's name; `None` when the phone already has it.
     /// `protect` lists the drives the loop recorder must not evict to make room for it.
-    #[allow(clippy::too_many_arguments)]
-    async fn ingest_file(
+    async fn make_room_for(
         &self,
-        driver: &dyn CameraDriver,
         camera_id: CameraId,
-        drive_id: &str,
-        index_in_drive: u32,
         file: &CameraFile,
         protect: &[DriveId],
-        cancel: &CancellationToken,
-    ) -> Result<Option<StoredFile>, IngestError> {
+        waiting: u64,
+    ) -> Result<Option<String>, IngestError> {
         let id = segment_id(file);
         let known = self.catalog.segment_by_camera_id(camera_id, id.clone()).await?;
         if known.is_some_and(|s| s.phone_file.is_some()) {
             return Ok(None);
         }
-        let not_video = |reason: String| IngestError::NotAVideo { file: file.name.clone(), reason };
-        let size = file.size.ok_or_else(|| not_video("the camera lists no size".into()))?;
+        let size = file.size.ok_or_else(|| not_video(file, "the camera lists no size".into()))?;
         let start_ms = file.time.seconds().saturating_mul(1000);
         let (mut in_flight, reserved) = self.in_flight();
         in_flight.extend_from_slice(protect);
-        self.recorder.make_room(reserved + size, Some(start_ms), &in_flight).await?;
+        let needed = reserved + waiting + size;
+        self.recorder.make_room(needed, Some(start_ms), &in_flight).await?;
+        Ok(Some(DataLayout::segment_file_name(camera_id, &id)))
+    }
 
-        let name = DataLayout::segment_file_name(camera_id, &id);
+    /// Downloads one file into its partial file `name`, checks it and reads its telemetry (from
+    /// the camera too, for a BlackVue side file): all that needs the camera, so that storing it
+    /// ([`Self::store_file`]) needs only the phone.
+    async fn download_file(
+        &self,
+        driver: &dyn CameraDriver,
+        drive_id: &str,
+        index_in_drive: u32,
+        file: &CameraFile,
+        name: String,
+        cancel: &CancellationToken,
+    ) -> Result<Downloaded, IngestError> {
+        let id = segment_id(file);
+        let size = file.size.ok_or_else(|| not_video(file, "the camera lists no size".into()))?;
         let partial = self.layout.partial_path(&name);
         let expected = download::Expected { camera_segment_id: &id, size, listed: None };
         let fetched =
@@ -429,7 +520,7 @@ impl Ingestor {
             Err(reason) => {
                 let path = partial.clone();
                 let _ = tokio::task::spawn_blocking(move || std::fs::remove_file(path)).await;
-                return Err(not_video(reason));
+                return Err(not_video(file, reason));
             }
         };
 
@@ -459,7 +550,7 @@ impl Ingestor {
             drive_id: drive_id.to_string(),
             seq: sequence_of(file),
             index_in_drive,
-            start_ms,
+            start_ms: file.time.seconds().saturating_mul(1000),
             duration_ms,
             size,
             // The camera lists no checksum: the phone's digest goes to the catalog beside it.
@@ -469,29 +560,52 @@ impl Ingestor {
             telemetry_sha256: hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&telemetry)),
         };
         info.validate_except_checksums()?;
-        self.catalog.note_camera_file(camera_id, info, fetched.hash).await?;
+        Ok(Downloaded {
+            info,
+            name,
+            hash: fetched.hash,
+            fetched: fetched.bytes,
+            telemetry,
+            accel_samples,
+            gps_fixes,
+            gps_skipped,
+        })
+    }
+
+    /// Names a downloaded, checked file in the catalog, makes it durable (fsync), writes its
+    /// telemetry sidecar, renames it into place and records the phone's copy: nothing
+    /// half-written or unreadable is ever catalogued.
+    async fn store_file(
+        &self,
+        camera_id: CameraId,
+        file: Downloaded,
+    ) -> Result<StoredFile, IngestError> {
+        let Downloaded { info, name, hash, telemetry, .. } = file;
+        let (id, size) = (info.id.clone(), info.size);
+        self.catalog.note_camera_file(camera_id, info, hash).await?;
         let segment =
             self.catalog.segment_by_camera_id(camera_id, id.clone()).await?.ok_or_else(|| {
                 IngestError::Task(format!("segment {id} vanished from the catalog"))
             })?;
 
-        sync_file(partial).await?;
+        sync_file(self.layout.partial_path(&name)).await?;
         let telemetry_name = DataLayout::telemetry_file_name(camera_id, &id);
         let (tmp, path) = (self.layout.tmp_dir(), self.layout.video_path(&telemetry_name));
         let bytes = telemetry.len() as u64;
         tokio::task::spawn_blocking(move || write_atomic(&tmp, &path, &telemetry))
             .await
             .map_err(|e| IngestError::Task(e.to_string()))??;
+        let (accel_samples, gps_fixes) = (file.accel_samples, file.gps_fixes);
         let telemetry =
             TelemetryFile { name: telemetry_name, size_bytes: bytes, accel_samples, gps_fixes };
         self.rename_and_record(&segment, name, telemetry).await?;
-        Ok(Some(StoredFile {
+        Ok(StoredFile {
             drive: segment.drive_id,
             segment: segment.id,
             size,
-            fetched: fetched.bytes,
-            gps_skipped,
-        }))
+            fetched: file.fetched,
+            gps_skipped: file.gps_skipped,
+        })
     }
 
     /// Reads the downloaded MP4's (or MPEG-TS's: packets, PAT/PMT, PES and their time stamps)
