@@ -8,10 +8,14 @@
 mod common;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 
 use common::{World, ffprobe_codec, phone_imu_from_card, settle};
 use dashkeep_core::Companion;
+use dashkeep_core::camera::driver::{CameraFile, Listing};
+use dashkeep_core::camera::novatek::NovatekError;
 use dashkeep_core::camera::probe::{self, Dialect};
+use dashkeep_core::camera::{CameraDriver, CameraIdentity, DriverError, FileDownload};
 use dashkeep_core::catalog::{ClipReason, ClipState};
 use dashkeep_core::ingest::IngestReport;
 use dashkeep_core::storage::{ContentHash, HashAlgorithm};
@@ -237,4 +241,80 @@ async fn the_detector_and_the_camera_lock_in_one_moment_make_one_clip() {
     settle(&phone).await;
     let (_, clip) = common::assert_brake_and_camera_incident_are_one_clip(&phone).await;
     assert_eq!(clip, locked, "the cut clip is unchanged");
+}
+
+/// The real Novatek driver, except that the camera refuses (403) every download after the
+/// first `allowed`: a failure that stops the pass while the file before is being stored.
+struct RefusesAfter {
+    inner: Box<dyn CameraDriver>,
+    allowed: AtomicUsize,
+}
+
+#[async_trait::async_trait]
+impl CameraDriver for RefusesAfter {
+    fn dialect(&self) -> Dialect {
+        self.inner.dialect()
+    }
+    fn base_url(&self) -> &str {
+        self.inner.base_url()
+    }
+    async fn identify(&self) -> Result<CameraIdentity, DriverError> {
+        self.inner.identify().await
+    }
+    async fn list(&self) -> Result<Listing, DriverError> {
+        self.inner.list().await
+    }
+    async fn download(
+        &self,
+        file: &CameraFile,
+        offset: u64,
+    ) -> Result<Option<FileDownload>, DriverError> {
+        let left = self.allowed.fetch_update(SeqCst, SeqCst, |n| n.checked_sub(1));
+        if left.is_err() {
+            return Err(NovatekError::Status(403).into());
+        }
+        self.inner.download(file, offset).await
+    }
+    async fn telemetry(&self, file: &CameraFile) -> Result<Option<bytes::Bytes>, DriverError> {
+        self.inner.telemetry(file).await
+    }
+    async fn free_space(&self) -> Result<Option<u64>, DriverError> {
+        self.inner.free_space().await
+    }
+    fn records_nothing(&self) -> bool {
+        self.inner.records_nothing()
+    }
+    async fn release(&self) -> Result<(), DriverError> {
+        self.inner.release().await
+    }
+}
+
+/// Each file is stored while the next one downloads: when the camera fails the pass on the
+/// third download, the two files before it are both on the phone and catalogued, nothing
+/// half-written is, and the next pass fetches only the rest.
+#[tokio::test]
+async fn a_failure_while_the_file_before_is_stored_loses_neither() {
+    let world = novatek_camera(true).await;
+    let phone = world.phone().await;
+    let base = world.camera.base_url();
+    let inner = probe::driver_for(Dialect::Novatek, &base).expect("driver");
+    let refusing = RefusesAfter { inner, allowed: AtomicUsize::new(2) };
+    phone.stream_files_now(&refusing).await.expect_err("the camera refused the third file");
+
+    let mut on_phone = 0;
+    for drive in phone.drives().await.expect("drives") {
+        for segment in phone.drive_segments(drive.id).await.expect("segments") {
+            let path = phone.segment_path(&segment).expect("only stored files are catalogued");
+            assert_eq!(std::fs::metadata(path).expect("copy").len(), segment.size_bytes);
+            on_phone += 1;
+        }
+    }
+    assert_eq!(on_phone, 2, "both files downloaded before the failure are stored");
+    let violations = invariants::check(&world.data_dir(), &Expect::default());
+    assert!(violations.is_empty(), "{violations:#?}");
+
+    let report = stream(&world, &phone).await;
+    assert_eq!(report.stored, world.camera.card().len() - 2);
+    assert_phone_holds_the_card(&phone, &world).await;
+    assert_vouched_for_by_blake3(&world);
 }
