@@ -58,7 +58,8 @@ impl Companion {
             Dialect::Dashkeep => self.stream_now(camera_url).await?,
             vendor => {
                 let driver = probe::driver_for(vendor, camera_url).map_err(IngestError::from)?;
-                self.stream_files_now(driver.as_ref()).await?
+                let (settle, cancel) = (crate::ingest::DEFAULT_SETTLE, Default::default());
+                self.ingestor.stream_files_on_worker(driver, settle, &cancel).await?
             }
         };
         Ok(CameraStream { dialect, report })
