@@ -58,8 +58,7 @@ impl Companion {
             Dialect::Dashkeep => self.stream_now(camera_url).await?,
             vendor => {
                 let driver = probe::driver_for(vendor, camera_url).map_err(IngestError::from)?;
-                let (settle, cancel) = (crate::ingest::DEFAULT_SETTLE, Default::default());
-                self.ingestor.stream_files_on_worker(driver, settle, &cancel).await?
+                self.stream_files_now(driver.as_ref()).await?
             }
         };
         Ok(CameraStream { dialect, report })

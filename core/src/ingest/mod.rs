@@ -498,23 +498,6 @@ impl Ingestor {
         (&mut task.0).await.map_err(|e| IngestError::Task(e.to_string()))?
     }
 
-    /// Runs [`Self::stream_files`] as a task on the runtime's workers, for the reason
-    /// [`Self::download_on_worker`] gives (a caller's `block_on` would otherwise poll every body
-    /// chunk on its own thread, woken from the connection's worker). Aborted if the caller stops
-    /// waiting, like the future it replaces.
-    pub async fn stream_files_on_worker(
-        &self,
-        driver: Box<dyn crate::camera::CameraDriver>,
-        settle: std::time::Duration,
-        cancel: &CancellationToken,
-    ) -> Result<IngestReport, IngestError> {
-        let (this, cancel) = (self.clone(), cancel.clone());
-        let mut task = AbortOnDrop(tokio::spawn(async move {
-            this.stream_files(driver.as_ref(), settle, &cancel).await
-        }));
-        (&mut task.0).await.map_err(|e| IngestError::Task(e.to_string()))?
-    }
-
     /// Makes room, then downloads the video into its partial file until it matches the listing.
     /// Returns the bytes fetched over the network.
     async fn download_segment(
