@@ -174,15 +174,16 @@ async fn blackvue_telemetry(
     (gps, accel)
 }
 
-/// What the catalog records of a vendor camera.
-fn status_of(identity: CameraIdentity, free: Option<u64>) -> CameraStatus {
+/// What the catalog records of a vendor camera: its card holds the `listed` bytes of videos,
+/// and its size is those plus the free space where the camera tells it (0: not told).
+fn status_of(identity: CameraIdentity, free: Option<u64>, listed: u64) -> CameraStatus {
     CameraStatus {
         protocol_version: 0,
         model: identity.model,
         firmware: identity.firmware,
         serial: identity.serial,
-        sd_capacity_bytes: free.unwrap_or(0),
-        sd_used_bytes: 0,
+        sd_capacity_bytes: free.map_or(0, |free| free.saturating_add(listed)),
+        sd_used_bytes: listed,
         recording: false,
         current_drive: None,
         clock_ms: 0,
@@ -225,8 +226,9 @@ impl Ingestor {
         let identity = self.retrying(|| driver.identify()).await?;
         let free = self.retrying(|| driver.free_space()).await.unwrap_or(None);
         let serial = identity.serial.clone();
-        let status = status_of(identity, free);
-        let camera_id = self.catalog.upsert_camera(status, driver.base_url().to_string()).await?;
+        let url = driver.base_url().to_string();
+        let camera_id =
+            self.catalog.upsert_camera(status_of(identity.clone(), free, 0), url.clone()).await?;
         self.emit(IngestEvent::Connected { camera: camera_id, serial });
 
         let mut watch = GrowthWatch::new();
@@ -240,6 +242,8 @@ impl Ingestor {
         let listing = self.with_sizes(driver, camera_id, listing).await?;
         let settled =
             watch.settled(listing.files.iter().filter_map(|f| Some((f.name.as_str(), f.size?))));
+        let listed = listing.files.iter().filter_map(|f| f.size).fold(0, u64::saturating_add);
+        self.catalog.upsert_camera(status_of(identity, free, listed), url).await?;
 
         let mut report = IngestReport { listed: listing.files.len(), ..IngestReport::default() };
         let present: Vec<u64> = listing.files.iter().map(sequence_of).collect();

@@ -116,6 +116,11 @@ async fn a_blackvue_card_streams_front_and_rear_into_drives(
         assert_eq!(front, [(0, Channel::Front), (1, Channel::Front), (2, Channel::Front)]);
     }
     assert_phone_holds_the_card(&phone, &world).await;
+    // The card holds the listed videos; BlackVue never tells its card's size, so none is made up.
+    let cameras = phone.phone_status().await.expect("status").cameras;
+    let sd: Vec<(u64, u64)> =
+        cameras.iter().map(|c| (c.sd_used_bytes, c.sd_capacity_bytes)).collect();
+    assert_eq!(sd, [(card_bytes(&world), 0)], "{dialect}");
 
     // A second pass fetches nothing again.
     let again = stream(&world, &phone, dialect).await;

@@ -45,7 +45,11 @@ struct HomeView: View {
                     Text("Drives \(size(s.usage.segmentBytes)) · Clips \(size(s.usage.clipBytes)) · Free \(size(s.freeQuotaBytes))").font(.caption)
                     if s.full { Text("Storage full: streaming is paused.").foregroundStyle(.red) }
                     ForEach(s.cameras, id: \.serial) { c in
-                        ProgressView("\(c.model) SD: \(size(c.sdUsedBytes)) of \(size(c.sdCapacityBytes))", value: Double(c.sdUsedBytes), total: Double(max(c.sdCapacityBytes, 1)))
+                        if c.sdCapacityBytes > 0 {
+                            ProgressView("\(c.model) SD: \(size(c.sdUsedBytes)) of \(size(c.sdCapacityBytes))", value: Double(c.sdUsedBytes), total: Double(c.sdCapacityBytes))
+                        } else {
+                            Text("\(c.model) SD: \(size(c.sdUsedBytes)) of videos; card size not reported").font(.caption)
+                        }
                     }
                 }
             }

@@ -125,8 +125,13 @@ private fun Storage(s: StorageBar) {
     }
     s.cameras.forEach { sd ->
         Section("${sd.model} SD card") {
-            Text("${bytes(sd.usedBytes)} of ${bytes(sd.capacityBytes)} (${sd.serial})")
-            StackedBar(listOf(sd.usedShare to colors.camera), Modifier.testTag("sd-bar"))
+            if (sd.capacityBytes > 0) {
+                Text("${bytes(sd.usedBytes)} of ${bytes(sd.capacityBytes)} (${sd.serial})")
+                StackedBar(listOf(sd.usedShare to colors.camera), Modifier.testTag("sd-bar"))
+            } else {
+                // BlackVue cameras do not say how big their card is: only what it holds is known.
+                Text("${bytes(sd.usedBytes)} of videos; the camera does not report its card's size (${sd.serial})")
+            }
         }
     }
 }
