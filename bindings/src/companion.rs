@@ -185,11 +185,12 @@ impl Companion {
         Ok(DrivePage { drives, offset, total })
     }
 
-    /// The segments of a drive, in recording order, with their phone files.
+    /// The segments of a drive's timeline (its first lens; a rear lens's files are counted in
+    /// the drive's storage, not played), in recording order, with their phone files.
     pub async fn drive_segments(&self, drive_id: i64) -> Result<Vec<Segment>, CompanionError> {
         let inner = Arc::clone(&self.inner);
         run(async move {
-            let segments = inner.drive_segments(DriveId(drive_id)).await?;
+            let segments = inner.drive_timeline(DriveId(drive_id)).await?;
             Ok(segments
                 .into_iter()
                 .map(|s| {

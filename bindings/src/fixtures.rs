@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use dashkeep_core::catalog::Catalog;
-use dashkeep_core::protocol::{CameraStatus, SegmentInfo};
+use dashkeep_core::protocol::{CameraStatus, Channel, SegmentInfo};
 use dashkeep_core::storage::DataLayout;
 use dashkeep_core::{Companion as CoreCompanion, CompanionConfig, CompanionError as CoreError};
 
@@ -61,6 +61,7 @@ pub async fn debug_seed_catalog_for_tests(
             locked: false,
             telemetry_size: 200_000,
             telemetry_sha256: "b".repeat(64),
+            channel: Channel::Front,
         });
         let added = catalog.note_camera_segments(camera, list.collect()).await?;
         Ok::<_, CoreError>(added)

@@ -27,6 +27,34 @@ impl From<core_catalog::Residency> for Residency {
     }
 }
 
+/// A lens of the camera: a two-channel dash cam records the front and the rear of each moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum Channel {
+    /// The forward camera: a drive's timeline when it has one.
+    Front,
+    /// The rear camera.
+    Rear,
+    /// The cabin camera.
+    Interior,
+    /// BlackVue's optional extra camera.
+    Option,
+    /// Viofo's telephoto lens.
+    Tele,
+}
+
+impl From<dashkeep_core::protocol::Channel> for Channel {
+    fn from(c: dashkeep_core::protocol::Channel) -> Self {
+        use dashkeep_core::protocol::Channel as Core;
+        match c {
+            Core::Front => Self::Front,
+            Core::Rear => Self::Rear,
+            Core::Interior => Self::Interior,
+            Core::Option => Self::Option,
+            Core::Tele => Self::Tele,
+        }
+    }
+}
+
 /// A drive, for the Videos screen.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct Drive {
@@ -52,6 +80,8 @@ pub struct Drive {
     pub locked: bool,
     /// Where its videos live now, in the order camera, phone, cloud (the residency badges).
     pub residencies: Vec<Residency>,
+    /// The lenses that recorded it, front first; the first is the timeline the player plays.
+    pub channels: Vec<Channel>,
 }
 
 impl From<core_catalog::DriveSummary> for Drive {
@@ -68,6 +98,7 @@ impl From<core_catalog::DriveSummary> for Drive {
             bytes_total: d.bytes_total,
             locked: d.locked,
             residencies: d.residencies.into_iter().map(Residency::from).collect(),
+            channels: d.channels.into_iter().map(Channel::from).collect(),
         }
     }
 }

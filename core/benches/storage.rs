@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use dashkeep_core::catalog::{CameraId, Catalog, PhoneFile, TelemetryFile};
-use dashkeep_core::protocol::SegmentInfo;
+use dashkeep_core::protocol::{Channel, SegmentInfo};
 use dashkeep_core::storage::{
     DataLayout, LoopRecorder, SafetyFloor, StorageError, StorageProbe, VolumeSpace,
 };
@@ -191,6 +191,7 @@ async fn store(catalog: &Catalog, layout: &DataLayout, camera: CameraId, seq: i6
         locked: false,
         telemetry_size: TELEMETRY_BYTES as u64,
         telemetry_sha256: "b".repeat(64),
+        channel: Channel::Front,
     };
     catalog.note_camera_segments(camera, vec![info.clone()]).await.expect("note");
     let rec =

@@ -65,6 +65,46 @@ pub struct DriveInfo {
     pub bytes: u64,
 }
 
+/// Which lens recorded a file. The lenses of one moment belong to one drive; the lowest one a
+/// drive has (the front, nearly always) is the drive's timeline: what its clips and story show.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Channel {
+    /// The forward camera (BlackVue `F`, Viofo `F`; the default when a name says nothing).
+    #[default]
+    Front,
+    /// The rear camera (`R`).
+    Rear,
+    /// The cabin camera (BlackVue `I`, Viofo `I`).
+    Interior,
+    /// BlackVue's optional extra camera (`O`).
+    Option,
+    /// Viofo's telephoto lens on three-lens models (`T`).
+    Tele,
+}
+
+impl Channel {
+    /// The channel's name for logs and the UI.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Front => "front",
+            Self::Rear => "rear",
+            Self::Interior => "interior",
+            Self::Option => "option",
+            Self::Tele => "tele",
+        }
+    }
+
+    /// The channel [`Self::as_str`] names.
+    pub fn parse(name: &str) -> Option<Self> {
+        [Self::Front, Self::Rear, Self::Interior, Self::Option, Self::Tele]
+            .into_iter()
+            .find(|c| c.as_str() == name)
+    }
+}
+
 /// `GET /api/v1/drives`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DriveList {
@@ -98,6 +138,9 @@ pub struct SegmentInfo {
     pub telemetry_size: u64,
     /// SHA-256 of the telemetry sidecar, lowercase hex.
     pub telemetry_sha256: String,
+    /// The lens that recorded it (the front when the camera does not say).
+    #[serde(default)]
+    pub channel: Channel,
 }
 
 /// `GET /api/v1/segments?since=SEQ&limit=N` and the answer of `GET /api/v1/feed`.
@@ -262,6 +305,7 @@ mod tests {
             locked: false,
             telemetry_size: 10,
             telemetry_sha256: "b".repeat(64),
+            channel: Channel::Front,
         }
     }
 

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use dashkeep_core::catalog::{
     CameraId, Catalog, ClipReason, DriveId, NewClip, PhoneFile, TelemetryFile,
 };
-use dashkeep_core::protocol::{CameraStatus, SegmentInfo};
+use dashkeep_core::protocol::{CameraStatus, Channel, SegmentInfo};
 use dashkeep_core::storage::{
     DataLayout, Eviction, LoopRecorder, SafetyFloor, StorageError, StorageProbe, VolumeSpace,
 };
@@ -68,6 +68,7 @@ impl Fixture {
             locked: false,
             telemetry_size: 0,
             telemetry_sha256: "b".repeat(64),
+            channel: Channel::Front,
         };
         self.catalog.note_camera_segments(self.camera, vec![info]).await.expect("note");
         let rec = self

@@ -20,6 +20,7 @@ use crate::camera::CameraError;
 use crate::camera::blackvue::BlackVueError;
 use crate::camera::novatek::client::NovatekError;
 use crate::camera::probe::Dialect;
+pub use crate::protocol::Channel;
 
 /// What ingest needs from any camera, whatever protocol it speaks: who it is, what its card
 /// holds, the bytes of one file (from an offset where the camera honours `Range`, else from 0),
@@ -212,34 +213,6 @@ pub struct ListingTooLarge {
 pub struct TooManyFiles {
     /// The limit passed.
     pub limit: usize,
-}
-
-/// Which lens recorded a file.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Channel {
-    /// The forward camera (BlackVue `F`, Viofo `F`; the default when a name says nothing).
-    Front,
-    /// The rear camera (`R`).
-    Rear,
-    /// The cabin camera (BlackVue `I`, Viofo `I`).
-    Interior,
-    /// BlackVue's optional extra camera (`O`).
-    Option,
-    /// Viofo's telephoto lens on three-lens models (`T`).
-    Tele,
-}
-
-impl Channel {
-    /// The channel's name for logs and the UI.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Front => "front",
-            Self::Rear => "rear",
-            Self::Interior => "interior",
-            Self::Option => "option",
-            Self::Tele => "tele",
-        }
-    }
 }
 
 /// Why the camera recorded a file.

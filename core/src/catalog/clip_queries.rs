@@ -476,7 +476,7 @@ impl Catalog {
                 "{} WHERE s.drive_id = ?1 AND s.started_at_ms < ?3
                    AND s.started_at_ms + s.duration_ms > ?2
                  ORDER BY s.index_in_drive",
-                model::SEGMENT_SELECT
+                model::TIMELINE_SELECT
             );
             let mut st = c.prepare_cached(&sql)?;
             let rows = st.query_map(params![drive.0, start_ms, end_ms], model::segment_from_row)?;

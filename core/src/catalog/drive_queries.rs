@@ -80,7 +80,7 @@ fn read_drive(c: &Connection, drive: DriveId) -> Result<DriveRecord, CatalogErro
                 (SELECT GROUP_CONCAT(r.place) FROM residencies r
                   WHERE r.segment_id = s.id AND r.left_at_ms IS NULL),
                 t.phone_file, s.camera_locked
-         FROM segments s LEFT JOIN telemetry t ON t.segment_id = s.id
+         FROM timeline_segments s LEFT JOIN telemetry t ON t.segment_id = s.id
          WHERE s.drive_id = ?1 ORDER BY s.index_in_drive",
     )?;
     let segments = st
@@ -110,7 +110,7 @@ fn read_drive(c: &Connection, drive: DriveId) -> Result<DriveRecord, CatalogErro
 mod tests {
     use super::*;
     use crate::catalog::{NewEvent, PhoneFile, TelemetryFile};
-    use crate::protocol::{CameraStatus, SegmentInfo};
+    use crate::protocol::{CameraStatus, Channel, SegmentInfo};
 
     fn status() -> CameraStatus {
         CameraStatus {
@@ -140,6 +140,7 @@ mod tests {
             locked: false,
             telemetry_size: 10,
             telemetry_sha256: "b".repeat(64),
+            channel: Channel::Front,
         }
     }
 

@@ -107,6 +107,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations/0004_clip_telemetry.sql")),
         M::up(include_str!("migrations/0005_forecast_indexes.sql")),
         M::up(include_str!("migrations/0006_camera_incidents.sql")).foreign_key_check(),
+        M::up(include_str!("migrations/0007_segment_channels.sql")),
         M::up(include_str!("migrations/0008_segment_digest.sql")),
     ])
 }
@@ -481,12 +482,27 @@ impl Catalog {
         .await
     }
 
-    /// Segments of one drive, in recording order.
+    /// Every file of one drive, every lens, in recording order (the lenses of one moment
+    /// together): what removing the drive from the phone removes.
     pub async fn drive_segments(&self, drive: DriveId) -> Result<Vec<SegmentRecord>, CatalogError> {
+        self.drive_files(model::SEGMENT_SELECT, drive).await
+    }
+
+    /// The segments of one drive's timeline (its first lens, the front nearly always), in
+    /// recording order: what its clips are cut from and its story is told from.
+    pub async fn drive_timeline(&self, drive: DriveId) -> Result<Vec<SegmentRecord>, CatalogError> {
+        self.drive_files(model::TIMELINE_SELECT, drive).await
+    }
+
+    async fn drive_files(
+        &self,
+        select: &'static str,
+        drive: DriveId,
+    ) -> Result<Vec<SegmentRecord>, CatalogError> {
         self.call(move |c| {
             let sql = format!(
-                "{} WHERE s.drive_id = ?1 ORDER BY s.index_in_drive",
-                model::SEGMENT_SELECT
+                "{select} WHERE s.drive_id = ?1 ORDER BY s.index_in_drive, {}",
+                model::CHANNEL_ORDER
             );
             let mut st = c.prepare(&sql)?;
             let rows = st.query_map([drive.0], model::segment_from_row)?;
@@ -533,6 +549,7 @@ fn to_i64(v: u64) -> i64 {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::protocol::Channel;
 
     #[test]
     fn migrations_are_valid() {
@@ -709,7 +726,75 @@ pub(crate) mod tests {
             locked: false,
             telemetry_size: 10,
             telemetry_sha256: "b".repeat(64),
+            channel: Channel::Front,
         }
+    }
+
+    /// A segment of lens `channel` at `seq`, of drive `drive`, numbered `index` in its lens.
+    fn lens(drive: &str, seq: u64, index: u32, channel: Channel) -> SegmentInfo {
+        let at = seg(u64::from(index));
+        SegmentInfo {
+            id: format!("{drive}_{}_{index}", channel.as_str()),
+            drive_id: drive.into(),
+            seq,
+            channel,
+            ..at
+        }
+    }
+
+    #[tokio::test]
+    async fn the_lenses_of_a_moment_are_one_drive_whose_timeline_is_the_front() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.sqlite");
+        // A catalog of the last version without lenses, with a segment in it: it becomes front.
+        let mut conn = Connection::open(&path).unwrap();
+        migrations().to_version(&mut conn, 6).unwrap();
+        conn.execute_batch(
+            "INSERT INTO cameras VALUES (1, 'SIM', 'Sim', '1.0', 'http://x', 0, 0, 0, 1);
+             INSERT INTO drives VALUES (1, 1, 'OLD', 1000, 61000, 0);
+             INSERT INTO segments (id, camera_id, drive_id, camera_segment_id, camera_seq,
+                 index_in_drive, started_at_ms, duration_ms, size_bytes, sha256, camera_locked,
+                 telemetry_size, telemetry_sha256)
+             VALUES (1, 1, 1, 'OLD_S0', 1, 0, 1000, 60000, 100, 'aa', 0, 10, 'bb');",
+        )
+        .unwrap();
+        drop(conn);
+        let cat = Catalog::open(&path).await.unwrap();
+        let old = cat.drive_timeline(DriveId(1)).await.unwrap();
+        assert_eq!(old.iter().map(|s| s.channel).collect::<Vec<_>>(), [Channel::Front]);
+
+        // Front and rear of two moments, and a drive only the rear lens recorded.
+        let cam = cat.upsert_camera(status(), "http://x".into()).await.unwrap();
+        let files = vec![
+            lens("D2", 10, 0, Channel::Front),
+            lens("D2", 11, 0, Channel::Rear),
+            lens("D2", 12, 1, Channel::Front),
+            lens("D2", 13, 1, Channel::Rear),
+            lens("D3", 14, 0, Channel::Rear),
+        ];
+        assert_eq!(cat.note_camera_segments(cam, files).await.unwrap(), 5);
+        let drives = cat.drives().await.unwrap();
+        let two = drives.iter().find(|d| d.camera_drive_id == "D2").unwrap();
+        assert_eq!(two.channels, [Channel::Front, Channel::Rear]);
+        assert_eq!(two.ended_at_ms - two.started_at_ms, 120_000, "two minutes, not four");
+        let every: Vec<_> = cat.drive_segments(two.id).await.unwrap();
+        let order: Vec<_> = every.iter().map(|s| (s.index_in_drive, s.channel)).collect();
+        assert_eq!(
+            order,
+            [(0, Channel::Front), (0, Channel::Rear), (1, Channel::Front), (1, Channel::Rear)]
+        );
+        let timeline = cat.drive_timeline(two.id).await.unwrap();
+        assert!(timeline.iter().all(|s| s.channel == Channel::Front) && timeline.len() == 2);
+        let cut = cat.segments_overlapping(two.id, 0, i64::MAX).await.unwrap();
+        assert_eq!(cut, timeline, "clips are cut from the timeline");
+        let rear_only = drives.iter().find(|d| d.camera_drive_id == "D3").unwrap();
+        let timeline = cat.drive_timeline(rear_only.id).await.unwrap();
+        assert_eq!(timeline.iter().map(|s| s.channel).collect::<Vec<_>>(), [Channel::Rear]);
+
+        // Bytes per hour: every lens's bytes over the timeline's hours (110 bytes a minute a
+        // lens: two lenses of D2, one of the others).
+        let rate = cat.recording_rate(100).await.unwrap().unwrap();
+        assert!((rate - 6.0 * 110.0 * 60.0 / 4.0).abs() < 1e-6, "{rate}");
     }
 
     #[tokio::test]

@@ -4,7 +4,7 @@ use rusqlite::{Connection, Row, Transaction, params};
 use serde::{Deserialize, Serialize};
 
 use super::{CatalogError, now_ms, to_i64};
-use crate::protocol::SegmentInfo;
+use crate::protocol::{Channel, SegmentInfo};
 use crate::storage::{ContentHash, HashAlgorithm};
 
 /// The catalog's id of a camera the phone has talked to.
@@ -106,6 +106,8 @@ pub struct SegmentRecord {
     pub phone_file: Option<String>,
     /// Whether the phone's copy is being deleted.
     pub phone_deleting: bool,
+    /// The lens that recorded it.
+    pub channel: Channel,
 }
 
 /// A complete video file on the phone, named relative to the videos directory.
@@ -153,6 +155,17 @@ pub struct DriveSummary {
     pub locked: bool,
     /// Where at least one of its segments lives now, in the order camera, phone, cloud.
     pub residencies: Vec<Residency>,
+    /// The lenses that recorded it, front first (the first is its timeline).
+    pub channels: Vec<Channel>,
+}
+
+/// The lenses named by a `GROUP_CONCAT` of channels, front first.
+fn channels_from_names(names: Option<String>) -> Vec<Channel> {
+    let mut channels: Vec<Channel> =
+        names.unwrap_or_default().split(',').filter_map(Channel::parse).collect();
+    channels.sort();
+    channels.dedup();
+    channels
 }
 
 /// The residencies named by a `GROUP_CONCAT` of places, in the order camera, phone, cloud.
@@ -164,10 +177,30 @@ pub(super) fn residencies_from_places(places: Option<String>) -> Vec<Residency> 
     residencies
 }
 
-pub(super) const SEGMENT_SELECT: &str = "SELECT s.id, s.camera_id, s.drive_id, s.camera_segment_id,
-        s.camera_seq, s.index_in_drive, s.started_at_ms, s.duration_ms, s.size_bytes, s.content_hash,
-        s.telemetry_size, s.telemetry_sha256, s.phone_file, s.phone_state, s.hash_algorithm
-    FROM segments s JOIN drives d ON d.id = s.drive_id";
+/// The columns [`segment_from_row`] reads, from `segments` or one of its views, as `s`.
+macro_rules! segment_select {
+    ($table:literal) => {
+        concat!(
+            "SELECT s.id, s.camera_id, s.drive_id, s.camera_segment_id, s.camera_seq,
+                s.index_in_drive, s.started_at_ms, s.duration_ms, s.size_bytes, s.content_hash,
+                s.telemetry_size, s.telemetry_sha256, s.phone_file, s.phone_state, s.channel,
+                s.hash_algorithm
+             FROM ",
+            $table,
+            " s JOIN drives d ON d.id = s.drive_id"
+        )
+    };
+}
+
+/// Every segment, every lens.
+pub(super) const SEGMENT_SELECT: &str = segment_select!("segments");
+
+/// The segments of each drive's timeline (its first lens): the view of migration 0007.
+pub(super) const TIMELINE_SELECT: &str = segment_select!("timeline_segments");
+
+/// Orders the lenses of one moment as [`Channel`] does (front first).
+pub(super) const CHANNEL_ORDER: &str = "CASE s.channel WHEN 'front' THEN 0 WHEN 'rear' THEN 1
+    WHEN 'interior' THEN 2 WHEN 'option' THEN 3 ELSE 4 END";
 
 fn u64_col(r: &Row<'_>, i: usize) -> rusqlite::Result<u64> {
     Ok(u64::try_from(r.get::<_, i64>(i)?).unwrap_or(0))
@@ -185,11 +218,12 @@ pub(super) fn segment_from_row(r: &Row<'_>) -> rusqlite::Result<SegmentRecord> {
         started_at_ms: r.get(6)?,
         duration_ms: r.get(7)?,
         size_bytes: u64_col(r, 8)?,
-        content_hash: ContentHash { algorithm: algorithm_col(r, 14)?, hex: r.get(9)? },
+        content_hash: ContentHash { algorithm: algorithm_col(r, 15)?, hex: r.get(9)? },
         telemetry_size: u64_col(r, 10)?,
         telemetry_sha256: r.get(11)?,
         phone_file: r.get(12)?,
         phone_deleting: state.as_deref() == Some("deleting"),
+        channel: Channel::parse(&r.get::<_, String>(14)?).unwrap_or_default(),
     })
 }
 
@@ -238,8 +272,8 @@ pub(super) fn insert_camera_segment(
     let inserted = tx.execute(
         "INSERT OR IGNORE INTO segments (camera_id, drive_id, camera_segment_id, camera_seq,
              index_in_drive, started_at_ms, duration_ms, size_bytes, content_hash, camera_locked,
-             telemetry_size, telemetry_sha256, hash_algorithm)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+             telemetry_size, telemetry_sha256, channel, hash_algorithm)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
         params![
             camera.0,
             drive,
@@ -253,6 +287,7 @@ pub(super) fn insert_camera_segment(
             s.locked,
             to_i64(s.telemetry_size),
             s.telemetry_sha256,
+            s.channel.as_str(),
             hash.algorithm.as_str()
         ],
     )?;
@@ -291,7 +326,8 @@ pub(super) fn drive_summaries(
                  WHERE s2.drive_id = d.id AND r.place = 'camera' AND r.left_at_ms IS NULL),
                 (SELECT GROUP_CONCAT(DISTINCT r.place) FROM segments s3 CROSS JOIN residencies r
                    ON r.segment_id = s3.id
-                 WHERE s3.drive_id = d.id AND r.left_at_ms IS NULL)
+                 WHERE s3.drive_id = d.id AND r.left_at_ms IS NULL),
+                GROUP_CONCAT(DISTINCT s.channel)
          FROM drives d LEFT JOIN segments s ON s.drive_id = d.id
          WHERE ?1 IS NULL OR d.id = ?1
          GROUP BY d.id ORDER BY d.started_at_ms DESC",
@@ -310,6 +346,7 @@ pub(super) fn drive_summaries(
             bytes_total: u64_col(r, 8)?,
             segments_on_camera: r.get(9)?,
             residencies,
+            channels: channels_from_names(r.get(11)?),
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)

@@ -227,13 +227,16 @@ impl Catalog {
     }
 
     /// Bytes recorded per hour of driving, from the most recent `window` segments known (video
-    /// and telemetry). `None` before anything was recorded.
+    /// and telemetry, every lens; the hours are the timeline's, so a rear lens adds bytes, not
+    /// hours). `None` before anything was recorded.
     pub async fn recording_rate(&self, window: usize) -> Result<Option<f64>, CatalogError> {
         self.call(move |c| {
             let (bytes, ms): (i64, i64) = c.query_row(
-                "SELECT COALESCE(SUM(size_bytes + telemetry_size), 0), COALESCE(SUM(duration_ms), 0)
-                 FROM (SELECT size_bytes, telemetry_size, duration_ms FROM segments
-                       ORDER BY started_at_ms DESC LIMIT ?1)",
+                "SELECT COALESCE(SUM(size_bytes + telemetry_size), 0), COALESCE(SUM(timeline_ms), 0)
+                 FROM (SELECT s.size_bytes, s.telemetry_size,
+                              CASE WHEN EXISTS (SELECT 1 FROM timeline_segments t WHERE t.id = s.id)
+                                   THEN s.duration_ms ELSE 0 END AS timeline_ms
+                       FROM segments s ORDER BY s.started_at_ms DESC LIMIT ?1)",
                 [to_i64(window as u64)],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )?;

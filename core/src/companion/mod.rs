@@ -452,12 +452,22 @@ impl Companion {
         Ok(self.catalog.drives().await?)
     }
 
-    /// The segments of a drive, in recording order.
+    /// Every file of a drive, every lens, in recording order (the lenses of one moment
+    /// together).
     pub async fn drive_segments(
         &self,
         drive: DriveId,
     ) -> Result<Vec<SegmentRecord>, CompanionError> {
         Ok(self.catalog.drive_segments(drive).await?)
+    }
+
+    /// The segments of a drive's timeline (its first lens, the front nearly always), in
+    /// recording order: what the player plays and clips are cut from.
+    pub async fn drive_timeline(
+        &self,
+        drive: DriveId,
+    ) -> Result<Vec<SegmentRecord>, CompanionError> {
+        Ok(self.catalog.drive_timeline(drive).await?)
     }
 
     /// Where a segment's phone copy lives, if it has one.

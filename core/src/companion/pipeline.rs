@@ -77,7 +77,7 @@ impl Pipeline {
         segment: SegmentId,
     ) -> Result<(), PipelineError> {
         let record =
-            self.catalog.drive_segments(drive).await?.into_iter().find(|s| s.id == segment);
+            self.catalog.drive_timeline(drive).await?.into_iter().find(|s| s.id == segment);
         let telemetry = match &record {
             Some(r) => self.read_telemetry(r).await.map(|t| (r.started_at_ms, t)),
             None => None,

@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::catalog::{NewEvent, PhoneFile, TelemetryFile};
-use crate::protocol::{AccelSample, CameraStatus, GpsFix, SegmentInfo};
+use crate::protocol::{AccelSample, CameraStatus, Channel, GpsFix, SegmentInfo};
 use crate::storage::{Budget, QuotaFraction, SafetyFloor, VolumeSpace, drive_overwrites};
 
 const T0: i64 = 1_780_000_000_000;
@@ -36,6 +36,7 @@ fn segment(i: u32) -> SegmentInfo {
         locked: false,
         telemetry_size: 1000,
         telemetry_sha256: "b".repeat(64),
+        channel: Channel::Front,
     }
 }
 

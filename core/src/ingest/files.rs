@@ -60,6 +60,13 @@ fn drive_id(drive: &FileDrive) -> Option<String> {
     is_safe_id(&id).then_some(id)
 }
 
+/// Where the file at `index` stands among the drive's files of its own lens.
+fn position_in_lens(files: &[CameraFile], index: usize) -> u32 {
+    let channel = files[index].channel;
+    let earlier = files[..index].iter().filter(|f| f.channel == channel).count();
+    u32::try_from(earlier).unwrap_or(u32::MAX)
+}
+
 /// A file this pass stored on the phone (its arrival is announced once its incident is planned).
 struct StoredFile {
     drive: DriveId,
@@ -90,6 +97,13 @@ struct DrivePass<'a> {
     drive: &'a FileDrive,
     runs: Vec<std::ops::Range<usize>>,
     protect: Vec<DriveId>,
+}
+
+impl DrivePass<'_> {
+    /// Whether the file at `index` ends a run the camera protected (its incident comes then).
+    fn ends_run(&self, index: usize) -> bool {
+        self.runs.iter().any(|r| r.end == index + 1)
+    }
 }
 
 /// A camera file that is not a video the phone can use.
@@ -196,31 +210,16 @@ async fn blackvue_telemetry(
     (gps, accel)
 }
 
-/// A file drive split by lens: one catalog drive per lens, the front first (the clip cutter plays
-/// a catalog drive's files one after the other, so the front and rear of one moment cannot share
-/// one). Each lane's id is its first file's, so the rear lane of a moment is named beside its
-/// front (`F20260101_120000_NF_mp4`, `F20260101_120000_NR_mp4`); incidents of both lenses of a
-/// moment merge into one (`SAME_MOMENT_MS`).
-fn lanes(drive: &FileDrive) -> Vec<FileDrive> {
-    drive
-        .channels()
-        .into_iter()
-        .map(|channel| FileDrive {
-            files: drive.files.iter().filter(|f| f.channel == channel).cloned().collect(),
-            ..*drive
-        })
-        .collect()
-}
-
-/// What the catalog records of a vendor camera.
-fn status_of(identity: CameraIdentity, free: Option<u64>) -> CameraStatus {
+/// What the catalog records of a vendor camera: its card holds the `listed` bytes of videos,
+/// and its size is those plus the free space where the camera tells it (0: not told).
+fn status_of(identity: CameraIdentity, free: Option<u64>, listed: u64) -> CameraStatus {
     CameraStatus {
         protocol_version: 0,
         model: identity.model,
         firmware: identity.firmware,
         serial: identity.serial,
-        sd_capacity_bytes: free.unwrap_or(0),
-        sd_used_bytes: 0,
+        sd_capacity_bytes: free.map_or(0, |free| free.saturating_add(listed)),
+        sd_used_bytes: listed,
         recording: false,
         current_drive: None,
         clock_ms: 0,
@@ -263,8 +262,9 @@ impl Ingestor {
         let identity = self.retrying(|| driver.identify()).await?;
         let free = self.retrying(|| driver.free_space()).await.unwrap_or(None);
         let serial = identity.serial.clone();
-        let status = status_of(identity, free);
-        let camera_id = self.catalog.upsert_camera(status, driver.base_url().to_string()).await?;
+        let url = driver.base_url().to_string();
+        let camera_id =
+            self.catalog.upsert_camera(status_of(identity.clone(), free, 0), url.clone()).await?;
         self.emit(IngestEvent::Connected { camera: camera_id, serial });
 
         let mut watch = GrowthWatch::new();
@@ -278,6 +278,8 @@ impl Ingestor {
         let listing = self.with_sizes(driver, camera_id, listing).await?;
         let settled =
             watch.settled(listing.files.iter().filter_map(|f| Some((f.name.as_str(), f.size?))));
+        let listed = listing.files.iter().filter_map(|f| f.size).fold(0, u64::saturating_add);
+        self.catalog.upsert_camera(status_of(identity, free, listed), url).await?;
 
         let mut report = IngestReport { listed: listing.files.len(), ..IngestReport::default() };
         let present: Vec<u64> = listing.files.iter().map(sequence_of).collect();
@@ -289,12 +291,7 @@ impl Ingestor {
         let drives = group_into_drives(taken, &GroupingRules::default());
         let delete_after_copy = self.deletes_after_copy().await?;
         for drive in drives.iter().rev() {
-            for (index, lane) in lanes(drive).iter().enumerate() {
-                // The first lane (the front) makes the camera's incident clips: one moment, one
-                // clip, whatever the lenses.
-                let clips = index == 0;
-                self.drive_pass(driver, camera_id, lane, clips, &mut report, cancel).await?;
-            }
+            self.drive_pass(driver, camera_id, drive, &mut report, cancel).await?;
             if delete_after_copy {
                 self.delete_copied(driver, camera_id, &drive.files, &mut report).await?;
             }
@@ -328,10 +325,11 @@ impl Ingestor {
         Ok(listing)
     }
 
-    /// Ingests one drive's files in order. The drive is kept from the phone's loop recorder
-    /// while it streams, and (with `clips`: the first lens of a moment) each run of files the
-    /// camera protected becomes an incident with a clip once its last file was tried (before that
-    /// file's arrival is announced, so the clip is cut on it).
+    /// Ingests one drive's files in order, every lens into the one catalog drive (each lens
+    /// numbered on its own, so the front's files are the drive's timeline). The drive is kept
+    /// from the phone's loop recorder while it streams, and each run of files the camera
+    /// protected becomes one incident with a clip (whatever the lenses) once its last file was
+    /// tried (before that file's arrival is announced, so the clip is cut on it).
     ///
     /// A pipeline of two: each file is stored (its telemetry sidecar, fsync, rename, catalog)
     /// while the next one downloads, so the flushes overlap the network (they cost about as much
@@ -343,16 +341,22 @@ impl Ingestor {
         driver: &dyn CameraDriver,
         camera_id: CameraId,
         drive: &FileDrive,
-        clips: bool,
         report: &mut IngestReport,
         cancel: &CancellationToken,
     ) -> Result<(), IngestError> {
         let Some(drive_id) = drive_id(drive) else { return Ok(()) };
-        let runs = if clips { protected_runs(&drive.files) } else { Vec::new() };
+        let runs = protected_runs(&drive.files);
         let mut pass = DrivePass { drive, runs, protect: Vec::new() };
         let mut storing: Option<(usize, Downloaded)> = None;
         for (index, file) in drive.files.iter().enumerate() {
-            let position = u32::try_from(index).unwrap_or(u32::MAX);
+            let position = position_in_lens(&drive.files, index);
+            // A file that ends a protected run is stored and settled first, as without the
+            // pipeline: its incident's clip is planned (and makes its own room) before any
+            // room is made for the next file, which the clip maker cannot see coming.
+            if let Some((before, downloaded)) = storing.take_if(|(i, _)| pass.ends_run(*i)) {
+                let stored = self.store_file(camera_id, downloaded).await.map(Some);
+                self.settle_file(camera_id, &mut pass, before, stored, report).await?;
+            }
             // Room first, while the catalog still lacks the file waiting to be stored.
             let waiting = storing.as_ref().map_or(0, |(_, d)| d.info.size);
             let room = self.make_room_for(camera_id, file, &pass.protect, waiting).await;
@@ -558,6 +562,7 @@ impl Ingestor {
             locked: file.is_incident(),
             telemetry_size: telemetry.len() as u64,
             telemetry_sha256: hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&telemetry)),
+            channel: file.channel,
         };
         info.validate_except_checksums()?;
         Ok(Downloaded {
@@ -658,7 +663,7 @@ mod tests {
     }
 
     #[test]
-    fn each_lens_of_a_drive_is_its_own_lane_named_beside_the_front() {
+    fn the_lenses_of_a_moment_are_one_drive_numbered_lens_by_lens() {
         use crate::camera::driver::{Channel, FileKind};
         let lens = |name: &str, channel| {
             let kind = if name.contains("_E") { FileKind::Event } else { FileKind::Normal };
@@ -670,19 +675,17 @@ mod tests {
                 lens("20230101_120000_NR.mp4", Channel::Rear),
                 lens("20230101_120100_EF.mp4", Channel::Front),
                 lens("20230101_120100_ER.mp4", Channel::Rear),
+                lens("20230101_120200_NF.mp4", Channel::Front),
             ],
             clock_unset: false,
             parking: false,
         };
-        let lanes = lanes(&drive);
-        assert_eq!(lanes.len(), 2);
-        assert!(lanes[0].files.iter().all(|f| f.channel == Channel::Front));
-        assert!(lanes[1].files.iter().all(|f| f.channel == Channel::Rear));
-        let ids: Vec<_> = lanes.iter().filter_map(drive_id).collect();
-        assert_eq!(ids, ["F20230101_120000_NF_mp4", "F20230101_120000_NR_mp4"]);
-        // Each lane's protected run is its own: front and rear of one moment are one run each.
-        assert_eq!(protected_runs(&lanes[0].files), vec![1..2]);
-        assert_eq!(protected_runs(&lanes[1].files), vec![1..2]);
+        assert_eq!(drive_id(&drive).as_deref(), Some("F20230101_120000_NF_mp4"));
+        let positions: Vec<u32> =
+            (0..drive.files.len()).map(|i| position_in_lens(&drive.files, i)).collect();
+        assert_eq!(positions, [0, 0, 1, 1, 2]);
+        // The event's front and rear files are one protected run: one incident, one clip.
+        assert_eq!(protected_runs(&drive.files), vec![2..4]);
     }
 
     #[test]

@@ -232,7 +232,7 @@ mod tests {
     #[tokio::test]
     async fn an_eviction_killed_midway_stays_an_eviction() {
         use crate::catalog::{PhoneFile, TelemetryFile};
-        use crate::protocol::SegmentInfo;
+        use crate::protocol::{Channel, SegmentInfo};
         let dir = tempfile::tempdir().unwrap();
         let layout = DataLayout::new(dir.path());
         layout.create_dirs().unwrap();
@@ -250,6 +250,7 @@ mod tests {
             locked: false,
             telemetry_size: 2,
             telemetry_sha256: "b".repeat(64),
+            channel: Channel::Front,
         };
         catalog.note_camera_segments(cam, vec![info]).await.unwrap();
         let segment = catalog.segments_missing_on_phone(cam).await.unwrap().remove(0);

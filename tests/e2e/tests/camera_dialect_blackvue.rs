@@ -16,7 +16,7 @@ use common::{World, ffprobe_codec, files_below, settle};
 use dashkeep_core::camera::probe::{self, Dialect};
 use dashkeep_core::catalog::ClipState;
 use dashkeep_core::ingest::IngestReport;
-use dashkeep_core::protocol::{AccelSample, GpsFix, SegmentInfo, Telemetry};
+use dashkeep_core::protocol::{AccelSample, Channel, GpsFix, SegmentInfo, Telemetry};
 use dashkeep_core::storage::{SafetyFloor, StorageError, StorageProbe, VolumeSpace};
 use dashkeep_core::{Companion, CompanionConfig};
 use dashkeep_simcam::blackvue::BlackVueOptions;
@@ -100,14 +100,27 @@ async fn a_blackvue_card_streams_front_and_rear_into_drives(
     assert!(report.refused.is_empty(), "{dialect}: {:?}", report.refused);
     assert_eq!((report.listed, report.stored), (files, files), "{dialect}");
 
-    // Two moments' drives, each a front and a rear catalog drive named by its first file.
-    let mut drives: Vec<String> =
-        phone.drives().await.expect("drives").into_iter().map(|d| d.camera_drive_id).collect();
-    drives.sort();
-    assert_eq!(drives.len(), 4, "{drives:?}");
-    assert!(drives[0].ends_with("_NF_mp4") && drives[1].ends_with("_NR_mp4"), "{drives:?}");
-    assert_eq!(drives[0].replace("_NF_", "_NR_"), drives[1]);
+    // Two drives, each named by its first front file, each recorded by both lenses: its
+    // timeline (what plays and is clipped) is the front's three moments, its files all six.
+    let drives = phone.drives().await.expect("drives");
+    assert_eq!(drives.len(), 2, "{drives:?}");
+    for drive in &drives {
+        assert!(drive.camera_drive_id.ends_with("F_mp4"), "named by a front file: {drive:?}");
+        assert_eq!(drive.channels, [Channel::Front, Channel::Rear], "{drive:?}");
+        assert_eq!(drive.ended_at_ms - drive.started_at_ms, 30_000, "{drive:?}");
+        let files = phone.drive_segments(drive.id).await.expect("segments");
+        let lenses: Vec<Channel> = files.iter().map(|s| s.channel).collect();
+        assert_eq!(lenses, [Channel::Front, Channel::Rear].repeat(3), "{files:?}");
+        let timeline = phone.drive_timeline(drive.id).await.expect("timeline");
+        let front: Vec<_> = timeline.iter().map(|s| (s.index_in_drive, s.channel)).collect();
+        assert_eq!(front, [(0, Channel::Front), (1, Channel::Front), (2, Channel::Front)]);
+    }
     assert_phone_holds_the_card(&phone, &world).await;
+    // The card holds the listed videos; BlackVue never tells its card's size, so none is made up.
+    let cameras = phone.phone_status().await.expect("status").cameras;
+    let sd: Vec<(u64, u64)> =
+        cameras.iter().map(|c| (c.sd_used_bytes, c.sd_capacity_bytes)).collect();
+    assert_eq!(sd, [(card_bytes(&world), 0)], "{dialect}");
 
     // A second pass fetches nothing again.
     let again = stream(&world, &phone, dialect).await;
@@ -337,8 +350,9 @@ async fn the_loop_recorder_keeps_a_blackvue_card_within_the_quota() {
     let (sim, dialect) = DIALECTS[0];
     let world = blackvue_camera(sim, true, options).await;
     let card = card_bytes(&world);
-    // A quota (half the phone) of about two thirds of the card: the older drive cannot all stay.
-    let total = card * 4 / 3;
+    // A quota (half the phone) of three quarters of the card: the newest drive (front and rear,
+    // kept whole while it streams) and its incident clip fit, the older drive cannot all stay.
+    let total = card * 3 / 2;
     let probe = Arc::new(SmallPhone { total, dir: world.data_dir(), peak: 0.into() });
     let config = CompanionConfig {
         probe: probe.clone(),

@@ -316,6 +316,7 @@ async fn video(inner: Shared, name: &str, method: Method, headers: HeaderMap) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+    use dashkeep_core::protocol::Channel;
 
     fn info(locked: bool) -> SegmentInfo {
         SegmentInfo {
@@ -331,6 +332,7 @@ mod tests {
             locked,
             telemetry_size: 0,
             telemetry_sha256: String::new(),
+            channel: Channel::Front,
         }
     }
 

@@ -12,7 +12,8 @@ use tokio_rustls::TlsAcceptor;
 
 use dashkeep_core::camera::pairing::{CameraPairing, PairingCode};
 use dashkeep_core::protocol::{
-    CameraStatus, DriveInfo, DriveList, PROTOCOL_VERSION, SegmentInfo, SegmentList, is_safe_id,
+    CameraStatus, Channel, DriveInfo, DriveList, PROTOCOL_VERSION, SegmentInfo, SegmentList,
+    is_safe_id,
 };
 use sha2::{Digest, Sha256};
 use tokio::net::TcpListener;
@@ -441,6 +442,7 @@ impl Inner {
                 locked,
                 telemetry_size: tel_bytes.len() as u64,
                 telemetry_sha256: tel_sha,
+                channel: Channel::Front,
             };
             st.used += info.size + info.telemetry_size;
             if p.last_of_drive {

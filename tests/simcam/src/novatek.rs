@@ -296,6 +296,7 @@ async fn serve(inner: Shared, name: &str, locked: bool, headers: HeaderMap) -> R
 #[cfg(test)]
 mod tests {
     use super::*;
+    use dashkeep_core::protocol::Channel;
 
     #[test]
     fn names_follow_viofo() {
@@ -312,6 +313,7 @@ mod tests {
             locked: true,
             telemetry_size: 0,
             telemetry_sha256: String::new(),
+            channel: Channel::Front,
         };
         assert_eq!(file_name(&info), "2026_1130_051500_001F.MP4");
         assert_eq!(url_path(&info, false), "/Novatek/Movie/RO/2026_1130_051500_001F.MP4");

@@ -4,6 +4,10 @@ import DashkeepViewModels
 import SwiftUI
 
 private func size(_ b: UInt64) -> String { b.formatted(.byteCount(style: .file)) }
+/// " · front + rear" for a drive more than one lens recorded; nothing for one lens.
+private func lenses(_ channels: [Channel]) -> String {
+    channels.count < 2 ? "" : " · " + channels.map { "\($0)" }.joined(separator: " + ")
+}
 private func date(_ ms: Int64) -> Date { Date(timeIntervalSince1970: Double(ms) / 1000) }
 private func color(_ r: Residency) -> Color { switch r { case .camera: .orange; case .phone: .teal; case .cloud: .indigo } }
 
@@ -41,7 +45,11 @@ struct HomeView: View {
                     Text("Drives \(size(s.usage.segmentBytes)) · Clips \(size(s.usage.clipBytes)) · Free \(size(s.freeQuotaBytes))").font(.caption)
                     if s.full { Text("Storage full: streaming is paused.").foregroundStyle(.red) }
                     ForEach(s.cameras, id: \.serial) { c in
-                        ProgressView("\(c.model) SD: \(size(c.sdUsedBytes)) of \(size(c.sdCapacityBytes))", value: Double(c.sdUsedBytes), total: Double(max(c.sdCapacityBytes, 1)))
+                        if c.sdCapacityBytes > 0 {
+                            ProgressView("\(c.model) SD: \(size(c.sdUsedBytes)) of \(size(c.sdCapacityBytes))", value: Double(c.sdUsedBytes), total: Double(c.sdCapacityBytes))
+                        } else {
+                            Text("\(c.model) SD: \(size(c.sdUsedBytes)) of videos; card size not reported").font(.caption)
+                        }
                     }
                 }
             }
@@ -71,7 +79,7 @@ struct VideosView: View {
                     NavigationLink(value: d.id) {
                         VStack(alignment: .leading) {
                             Text(date(d.startedAtMs), style: .date)
-                            Text("\(d.segments) segments · \(size(d.bytesTotal))\(d.locked ? " · locked" : "")").font(.caption)
+                            Text("\(d.segments) segments · \(size(d.bytesTotal))\(lenses(d.channels))\(d.locked ? " · locked" : "")").font(.caption)
                             HStack { Badges(residencies: d.residencies); if vm.atRisk.contains(d.id) { Text("At risk").foregroundStyle(.red) } }
                         }
                     }

@@ -31,6 +31,26 @@ class VendorCameraTest {
     }
 
     @Test
+    fun `a two-lens BlackVue drive is one drive whose timeline is the front`() = runBlocking {
+        SimCam.start(segmentSecs = 30, extraArgs = listOf("--dialect", "blackvue-1009"), open = true).use { cam ->
+            Session(testSettings()).use { session ->
+                val report = session.companion.streamNow(cam.url)
+                assertEquals("blackvue-1009", report.cameraProtocol, "the report names the protocol found")
+                val drives = session.companion.drives(0u, 10u).drives
+                assertTrue(drives.isNotEmpty(), "drives were stored: $report")
+                for (drive in drives) {
+                    assertEquals(listOf(Channel.FRONT, Channel.REAR), drive.channels, "both lenses, front first: $drive")
+                    val timeline = session.companion.driveSegments(drive.id)
+                    // The player's list is the front's files only: half the drive's files, back to back.
+                    assertEquals(drive.segments.toInt(), timeline.size * 2, "front and rear files: $drive")
+                    assertEquals((0 until timeline.size).map { it.toUInt() }, timeline.map { it.indexInDrive })
+                    assertTrue(timeline.all { it.cameraSegmentId.contains("F_") }, "front files: $timeline")
+                }
+            }
+        }
+    }
+
+    @Test
     fun `copied files leave the camera only once the user confirmed`() = runBlocking {
         SimCam.start(segmentSecs = 30, extraArgs = listOf("--dialect", "novatek"), open = true).use { cam ->
             Session(testSettings()).use { session ->

@@ -63,7 +63,7 @@ fun DriveScreen(vm: DriveViewModel, onOpenClip: (Long) -> Unit) {
         }
         Text(dateTime(drive.startedAtMs), style = MaterialTheme.typography.headlineSmall)
         Text(
-            "${duration(drive.durationMs)} · ${plural(drive.segments, "segment")} · ${drive.segmentsOnPhone} on this phone (${bytes(drive.bytesOnPhone)})",
+            "${duration(drive.durationMs)} · ${plural(drive.segments, "segment")} · ${drive.segmentsOnPhone} on this phone (${bytes(drive.bytesOnPhone)})${lenses(drive.channels)}",
             style = MaterialTheme.typography.bodyMedium,
         )
         ResidencyBadges(drive.residencies)

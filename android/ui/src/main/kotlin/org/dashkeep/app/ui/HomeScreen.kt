@@ -33,6 +33,7 @@ import org.dashkeep.app.viewmodels.bytes
 import org.dashkeep.app.viewmodels.percent
 import org.dashkeep.app.viewmodels.retryAtMs
 import org.dashkeep.app.viewmodels.seconds
+import org.dashkeep.ffi.Channel
 
 /** Connect or Stream, the connection with its retry countdown, downloads, storage, at-risk, last incident. */
 @Composable
@@ -124,8 +125,13 @@ private fun Storage(s: StorageBar) {
     }
     s.cameras.forEach { sd ->
         Section("${sd.model} SD card") {
-            Text("${bytes(sd.usedBytes)} of ${bytes(sd.capacityBytes)} (${sd.serial})")
-            StackedBar(listOf(sd.usedShare to colors.camera), Modifier.testTag("sd-bar"))
+            if (sd.capacityBytes > 0) {
+                Text("${bytes(sd.usedBytes)} of ${bytes(sd.capacityBytes)} (${sd.serial})")
+                StackedBar(listOf(sd.usedShare to colors.camera), Modifier.testTag("sd-bar"))
+            } else {
+                // BlackVue cameras do not say how big their card is: only what it holds is known.
+                Text("${bytes(sd.usedBytes)} of videos; the camera does not report its card's size (${sd.serial})")
+            }
         }
     }
 }
@@ -144,3 +150,7 @@ fun kindLabel(kind: String): String = kind.replace('_', ' ').replaceFirstChar { 
 
 /** "1 drive", "3 drives". */
 fun plural(n: Int, word: String) = if (n == 1) "1 $word" else "$n ${word}s"
+
+/** " · front + rear" for a drive more than one lens recorded; nothing for one lens. */
+fun lenses(channels: List<Channel>) =
+    if (channels.size < 2) "" else " · " + channels.joinToString(" + ") { it.name.lowercase() }

@@ -101,7 +101,7 @@ private fun DriveItem(drive: DriveRow, modifier: Modifier) {
         }
         Text(
             "${duration(drive.durationMs)} · ${plural(drive.segments, "segment")} · ${bytes(drive.bytesTotal)}" +
-                " (${bytes(drive.bytesOnPhone)} on phone)",
+                " (${bytes(drive.bytesOnPhone)} on phone)${lenses(drive.channels)}",
             style = MaterialTheme.typography.bodySmall,
             color = MaterialTheme.colorScheme.onSurfaceVariant,
         )

@@ -215,6 +215,7 @@ internal fun Drive.toDriveRow() = DriveRow(
     atRisk = false,
     bytesTotal = bytesTotal.toLong(),
     segmentsOnPhone = segmentsOnPhone.toInt(),
+    channels = channels,
 )
 
 private fun Segment.toTimeline(driveStartMs: Long) = TimelineSegment(

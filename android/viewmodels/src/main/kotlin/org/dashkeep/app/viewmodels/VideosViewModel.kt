@@ -9,6 +9,7 @@ import kotlinx.coroutines.flow.update
 import kotlinx.coroutines.launch
 import kotlinx.coroutines.sync.Mutex
 import kotlinx.coroutines.sync.withLock
+import org.dashkeep.ffi.Channel
 import org.dashkeep.ffi.Clip
 import org.dashkeep.ffi.ClipReason
 import org.dashkeep.ffi.ClipState
@@ -36,6 +37,8 @@ data class DriveRow(
     val atRisk: Boolean,
     val bytesTotal: Long = bytesOnPhone,
     val segmentsOnPhone: Int = 0,
+    /** The lenses that recorded it, front first (a two-channel camera: front and rear). */
+    val channels: List<Channel> = listOf(Channel.FRONT),
 )
 
 /** One row of the Clips tab. */
@@ -199,6 +202,7 @@ private fun Drive.toRow(atRisk: Boolean) = DriveRow(
     atRisk = atRisk,
     bytesTotal = bytesTotal.toLong(),
     segmentsOnPhone = segmentsOnPhone.toInt(),
+    channels = channels,
 )
 
 /** A clip as a row. */
