@@ -649,8 +649,16 @@ pub(crate) mod tests {
         assert_eq!(cat.phone_usage().await.unwrap().clip_bytes, 600);
     }
 
-    /// A catalog of the schema before segment digests (version 6, the last before
-    /// `0008_segment_digest`), with a segment on the phone: it opens with the segment's hash kept
+    /// A new catalog at `path` brought to schema `version` only (an older app's catalog).
+    fn catalog_at_version(path: &Path, version: usize) -> Connection {
+        let mut conn = Connection::open(path).unwrap();
+        migrations().to_version(&mut conn, version).unwrap();
+        conn
+    }
+
+    /// A catalog of the schema before segment digests (version 6: before the lenses of
+    /// `0007_segment_channels` and the digests of `0008_segment_digest`), with a segment on the
+    /// phone: it opens with the segment's hash kept
     /// and said to be SHA-256 (all there was), its phone copy and the usage it counts intact; a
     /// vendor file's BLAKE3 is recorded as such, and an algorithm the schema does not know is
     /// refused.
@@ -658,8 +666,7 @@ pub(crate) mod tests {
     async fn catalog_migration_to_segment_digests_keeps_each_segments_hash() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("c.sqlite");
-        let mut conn = Connection::open(&path).unwrap();
-        migrations().to_version(&mut conn, 6).unwrap();
+        let conn = catalog_at_version(&path, 6);
         let (video, telemetry) = ("c".repeat(64), "b".repeat(64));
         conn.execute_batch(&format!(
             "INSERT INTO cameras VALUES (1, 'SIM', 'Sim', '1.0', 'http://x', 0, 0, 0, 1);
@@ -747,8 +754,7 @@ pub(crate) mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("c.sqlite");
         // A catalog of the last version without lenses, with a segment in it: it becomes front.
-        let mut conn = Connection::open(&path).unwrap();
-        migrations().to_version(&mut conn, 6).unwrap();
+        let conn = catalog_at_version(&path, 6);
         conn.execute_batch(
             "INSERT INTO cameras VALUES (1, 'SIM', 'Sim', '1.0', 'http://x', 0, 0, 0, 1);
              INSERT INTO drives VALUES (1, 1, 'OLD', 1000, 61000, 0);
