@@ -108,6 +108,12 @@ async fn a_novatek_card_streams_into_drives_and_the_camera_records_again() {
     assert_eq!(phone.drives().await.expect("drives").len(), 2);
     assert_eq!(assert_phone_holds_the_card(&phone, &world).await, 2);
     assert_vouched_for_by_blake3(&world);
+    // The card holds the listed videos; its size is those and the free space it told (3017).
+    let card: u64 = world.camera.card().iter().map(|(i, _, _)| i.size).sum();
+    let cameras = phone.phone_status().await.expect("status").cameras;
+    assert_eq!(cameras.len(), 1);
+    assert_eq!(cameras[0].sd_used_bytes, card);
+    assert!(cameras[0].sd_capacity_bytes > card, "{:?}", cameras[0]);
     // The camera refused to list while recording: the phone stopped it once and restarted it.
     assert_eq!(world.camera.novatek_recording(), (true, 1, 1));
 
