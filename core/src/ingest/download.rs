@@ -111,15 +111,7 @@ impl PartialFile {
             len = 0;
         }
         let mut hasher = ContentHasher::new(algorithm);
-        let mut buf = vec![0u8; 256 * 1024];
-        let mut reader = (&mut file).take(len);
-        loop {
-            let n = reader.read(&mut buf).map_err(io)?;
-            if n == 0 {
-                break;
-            }
-            hasher.update(&buf[..n]);
-        }
+        hasher.read_from((&mut file).take(len)).map_err(io)?;
         let direct = open_direct(path);
         Ok(Self { file, direct, hasher, len, path: path.to_path_buf() })
     }

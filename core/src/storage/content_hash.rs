@@ -69,20 +69,9 @@ impl ContentHash {
     /// Reads the file at `path` through and returns its size and its digest by `algorithm`.
     pub fn of_file(path: &Path, algorithm: HashAlgorithm) -> Result<(u64, Self), StorageError> {
         let io = |e| StorageError::from_io(path, e);
-        let mut file = std::fs::File::open(path).map_err(io)?;
+        let file = std::fs::File::open(path).map_err(io)?;
         let mut hasher = ContentHasher::new(algorithm);
-        let mut buf = vec![0u8; READ_BUFFER];
-        let mut size = 0u64;
-        loop {
-            let n = match file.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(io(e)),
-            };
-            hasher.update(&buf[..n]);
-            size += n as u64;
-        }
+        let size = hasher.read_from(file).map_err(io)?;
         Ok((size, hasher.finish()))
     }
 }
@@ -130,6 +119,22 @@ impl ContentHasher {
             Inner::Blake3(hasher) => {
                 hasher.update(bytes);
             }
+        }
+    }
+
+    /// Feeds everything `reader` gives, to its end; returns how many bytes that was.
+    pub fn read_from(&mut self, mut reader: impl Read) -> std::io::Result<u64> {
+        let mut buf = vec![0u8; READ_BUFFER];
+        let mut size = 0u64;
+        loop {
+            let n = match reader.read(&mut buf) {
+                Ok(0) => return Ok(size),
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            self.update(&buf[..n]);
+            size += n as u64;
         }
     }
 
