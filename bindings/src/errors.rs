@@ -255,6 +255,16 @@ pub enum StorageErrorKind {
         /// Bytes the write needed.
         needed_bytes: u64,
     },
+    /// The phone itself is nearly full (down to the free space it keeps for itself): freeing
+    /// space on the phone helps, raising the quota does not.
+    PhoneNearlyFull {
+        /// Free space on the phone.
+        available_bytes: u64,
+        /// Free space the phone keeps for itself.
+        floor_bytes: u64,
+        /// Bytes the write needed.
+        needed_bytes: u64,
+    },
     /// The quota is full of newer videos; an older one is not kept.
     OlderThanKept,
     /// A quota outside the allowed range.
@@ -487,6 +497,13 @@ impl From<CoreStorageError> for CompanionError {
                 StorageErrorKind::QuotaExceeded {
                     owned_bytes: *owned_bytes,
                     limit_bytes: *limit_bytes,
+                    needed_bytes: *needed_bytes,
+                }
+            }
+            CoreStorageError::PhoneNearlyFull { available_bytes, floor_bytes, needed_bytes } => {
+                StorageErrorKind::PhoneNearlyFull {
+                    available_bytes: *available_bytes,
+                    floor_bytes: *floor_bytes,
                     needed_bytes: *needed_bytes,
                 }
             }

@@ -31,6 +31,12 @@ pub struct DemoArgs {
 /// How long the demo waits for the phone to catch up once the camera stops recording.
 const CATCH_UP: Duration = Duration::from_secs(120);
 
+/// The free space the demo's temporary phone keeps, unless `--keep-free` says otherwise. The
+/// app's floor (max(1 GiB, 5% of the volume)) protects a real phone's system and other apps; the
+/// demo's phone is a temporary directory on this computer's disk, which may well be more than
+/// 95% full (CI machines are), and a demo that stored nothing would show nothing.
+const DEMO_KEEP_FREE: u64 = 256 << 20;
+
 /// Runs the demo. Without `--data-dir` the phone's data lives in a new temporary directory, so
 /// runs do not mix; the camera's SD card always does. The temporary directory is removed when
 /// the demo ends, whether it succeeds, fails or is interrupted (Ctrl-C).
@@ -72,6 +78,7 @@ async fn drive(
     keep_free: Option<u64>,
 ) -> anyhow::Result<()> {
     let temporary = data_dir.is_none();
+    let keep_free = keep_free.or(temporary.then_some(DEMO_KEEP_FREE));
     let data_dir = data_dir.unwrap_or_else(|| work.join("phone"));
     let camera = SimCamera::start(SimConfig {
         speed: args.speed,

@@ -23,6 +23,9 @@ object RealCore {
     fun settings(cloudRoot: File?, secrets: KeystoreSecretStore? = null) = CompanionSettings(
         cloud = cloudRoot?.let { CloudSettings(backend = CloudBackendSettings.Local(it.path), account = "robolectric") },
         secretStore = secrets,
+        // The phone here is the test machine's disk: its free space must not decide the test.
+        safetyFloorMinBytes = 0uL,
+        safetyFloorFraction = 0.0,
     )
 
     /** Opens a companion on `dir`. */

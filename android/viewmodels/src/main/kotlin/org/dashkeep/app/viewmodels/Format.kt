@@ -28,6 +28,7 @@ fun Throwable.userMessage(): String = when (this) {
     is CompanionException.Storage -> "Storage: " + when (val r = reason) {
         is StorageErrorKind.VolumeFull -> "the phone is full. Free some space or lower the quota."
         is StorageErrorKind.QuotaExceeded -> "Dashkeep's share of the phone is full (${bytes(r.ownedBytes.toLong())} of ${bytes(r.limitBytes.toLong())}). Raise the quota in Settings."
+        is StorageErrorKind.PhoneNearlyFull -> "the phone itself is nearly full (${bytes(r.availableBytes.toLong())} free). Free some space on the phone."
         StorageErrorKind.OlderThanKept -> "this video is older than everything kept, so it was not stored."
         is StorageErrorKind.QuotaOutOfRange -> "choose between ${percent(r.min)} and ${percent(r.max)} of the phone's storage."
         is StorageErrorKind.Io -> "the phone could not read or write a file. Restart the app."
