@@ -184,3 +184,60 @@ async fn a_locked_drive_and_the_drive_being_streamed_are_kept() {
     assert_eq!(evicted.len(), 1);
     assert!(matches!(evicted[0], Eviction::Segment { drive, .. } if drive == free));
 }
+
+/// A phone of 100 MB with only `free` bytes free: its own floor, not the quota, binds.
+struct NearlyFullPhone(u64);
+
+impl StorageProbe for NearlyFullPhone {
+    fn volume_space(&self, _: &Path) -> Result<VolumeSpace, StorageError> {
+        Ok(VolumeSpace { total_bytes: 100 * SEG, available_bytes: self.0 })
+    }
+}
+
+#[tokio::test]
+async fn a_nearly_full_phone_is_told_apart_from_a_full_quota() {
+    let f = fixture().await;
+    let locked = f.segment(1, 0).await;
+    f.catalog.set_drive_locked(locked, true).await.expect("lock");
+    // 1 MB held of a 50 MB quota, but the phone has 1.5 MB free and keeps 1 MB for itself: one
+    // more segment does not fit, and only freeing space on the phone would help.
+    let recorder = LoopRecorder::open(
+        f.catalog.clone(),
+        f.layout.clone(),
+        Arc::new(NearlyFullPhone(3 * SEG / 2)),
+        SafetyFloor { min_bytes: SEG, fraction: 0.0 },
+        Arc::new(|_| {}),
+    )
+    .await
+    .expect("recorder");
+    let result = recorder.make_room(SEG, None, &[]).await;
+    assert!(result.as_ref().is_err_and(StorageError::is_full), "ingest pauses: {result:?}");
+    let Err(StorageError::PhoneNearlyFull { available_bytes, floor_bytes, needed_bytes }) = result
+    else {
+        panic!("expected PhoneNearlyFull, got {result:?}");
+    };
+    assert_eq!((available_bytes, floor_bytes, needed_bytes), (3 * SEG / 2, SEG, SEG));
+    // Half a segment still fits under the floor.
+    assert!(recorder.make_room(SEG / 2, None, &[]).await.expect("room").is_empty());
+}
+
+#[tokio::test]
+async fn room_reserved_for_a_write_under_way_counts_for_every_other_writer() {
+    let f = fixture().await;
+    let old = f.segment(1, 0).await;
+    f.segment(2, 0).await;
+    // 2 MB held of a 4 MB quota: a download reserves 1.5 MB, no eviction needed yet.
+    let recorder = f.recorder(8 * SEG).await;
+    let download = recorder.reserve(3 * SEG / 2, None, &[]).await.expect("room");
+    assert_eq!(recorder.reserved_bytes(), 3 * SEG / 2);
+    // A clip of 1 MB cut meanwhile would take the quota to 4.5 MB: the oldest drive goes.
+    let evicted = recorder.make_room(SEG, None, &[]).await.expect("room");
+    assert!(
+        matches!(evicted[..], [Eviction::Segment { drive, .. }] if drive == old),
+        "{evicted:?}"
+    );
+    // Once the download is catalogued (its reservation dropped), nothing more is needed.
+    drop(download);
+    assert_eq!(recorder.reserved_bytes(), 0);
+    assert!(recorder.make_room(2 * SEG, None, &[]).await.expect("room").is_empty());
+}

@@ -161,7 +161,8 @@ impl ClipMaker {
         let first = segments.first().ok_or_else(|| ClipsError::BadWindow("no segment".into()))?;
         let origin = first.started_at_ms;
         let estimate = estimate_bytes(segments, clip.start_ms, clip.end_ms);
-        self.recorder.make_room(estimate, None, &[first.drive_id]).await?;
+        // Kept until the catalog counts the clip, so a download under way meanwhile counts it.
+        let _room = self.recorder.reserve(estimate, None, &[first.drive_id]).await?;
         let request = CutRequest {
             segments: segments.iter().filter_map(|s| self.segment_path(s)).collect(),
             from_s: (clip.start_ms.max(origin) - origin) as f64 / 1000.0,

@@ -512,8 +512,8 @@ impl Companion {
     /// the loop recorder's rules; raising it resumes paused streaming. Returns what was evicted.
     pub async fn set_quota(&self, fraction: f64) -> Result<Vec<Eviction>, CompanionError> {
         let fraction = QuotaFraction::new(fraction)?;
-        let (protect, in_flight) = self.ingestor.in_flight();
-        Ok(self.recorder.set_fraction(fraction, &protect, in_flight).await?)
+        let protect = self.ingestor.streaming_drives();
+        Ok(self.recorder.set_fraction(fraction, &protect).await?)
     }
 
     /// Phone storage for the storage bar: quota, usage by kind, free quota, camera SD cards.
@@ -701,7 +701,8 @@ fn storage_observer(
 /// be evicted (locked drives) stays, as when the quota was set.
 async fn finish_interrupted_eviction(recorder: &LoopRecorder) {
     match recorder.make_room(0, None, &[]).await {
-        Ok(_) | Err(StorageError::QuotaExceeded { .. }) => {}
+        Ok(_) => {}
+        Err(e) if e.is_full() => {}
         Err(e) => tracing::warn!(error = %e, "the quota could not be enforced on open"),
     }
 }

@@ -32,7 +32,7 @@ use crate::catalog::{
     CameraId, ClipReason, DriveId, NewEvent, SAME_MOMENT_MS, SegmentId, TelemetryFile,
 };
 use crate::protocol::{CameraStatus, MAX_ID_LEN, SegmentInfo, Telemetry, is_safe_id};
-use crate::storage::{ContentHash, DataLayout, write_atomic};
+use crate::storage::{ContentHash, DataLayout, Reservation, write_atomic};
 
 /// How long ingest waits between the two looks at a vendor camera's card: a file whose size
 /// changed in between is still being recorded.
@@ -89,21 +89,36 @@ struct Downloaded {
     accel_samples: u32,
     gps_fixes: u32,
     gps_skipped: u64,
+    /// The room the loop recorder keeps for it until the catalog counts it.
+    room: Reservation,
 }
 
-/// One lane's pass: its files, the runs of them the camera protected, and the drives the loop
+/// A file the loop recorder made room for: its partial file's name in `tmp/`, and the room kept
+/// for it until it is stored.
+struct Admitted {
+    name: String,
+    room: Reservation,
+}
+
+/// A file whose bytes are all on the phone, as listed, with what else the camera serves for it:
+/// what is left to do needs only the phone ([`Ingestor::keep_file`]).
+struct Arrived {
+    admitted: Admitted,
+    hash: ContentHash,
+    fetched: u64,
+    /// A BlackVue `.gps` side file, where the camera serves one.
+    side_gps: Option<Vec<u8>>,
+}
+
+/// One drive's pass: its files, the runs of them the camera protected, and the drives the loop
 /// recorder must keep while it streams.
 struct DrivePass<'a> {
     drive: &'a FileDrive,
+    /// The catalog's id of the drive.
+    drive_id: String,
+    dialect: Dialect,
     runs: Vec<std::ops::Range<usize>>,
     protect: Vec<DriveId>,
-}
-
-impl DrivePass<'_> {
-    /// Whether the file at `index` ends a run the camera protected (its incident comes then).
-    fn ends_run(&self, index: usize) -> bool {
-        self.runs.iter().any(|r| r.end == index + 1)
-    }
 }
 
 /// A camera file that is not a video the phone can use.
@@ -157,24 +172,28 @@ async fn embedded_gps(dialect: Dialect, path: &Path) -> GpsTrack {
     }
 }
 
-/// The GPS and accelerometer samples of a BlackVue recording: the GPS from its `.gps` side
-/// file where the camera serves one (legacy firmware), else from the copy embedded in the
-/// downloaded MP4, timed from the recording's start; the accelerometer from the MP4's embedded
-/// `3gf ` block, for front files only. Bad records are skipped and counted; a side file that cannot be fetched or an
-/// MP4 whose boxes cannot be walked leaves the file without that telemetry (logged), never
-/// refused.
-async fn blackvue_telemetry(
-    driver: &dyn CameraDriver,
-    file: &CameraFile,
-    partial: &Path,
-) -> (GpsTrack, AccelTrack) {
-    let side = match driver.telemetry(file).await {
+/// A BlackVue recording's `.gps` side file, where the camera serves one; a side file that cannot
+/// be fetched leaves the file without it (logged), never refused.
+async fn blackvue_side_gps(driver: &dyn CameraDriver, file: &CameraFile) -> Option<Vec<u8>> {
+    match driver.telemetry(file).await {
         Ok(side) => side.map(|b| b.to_vec()),
         Err(error) => {
             tracing::warn!(file = %file.name, %error, "the GPS side file could not be fetched");
             None
         }
-    };
+    }
+}
+
+/// The GPS and accelerometer samples of a BlackVue recording: the GPS from its `.gps` side
+/// file where the camera served one (legacy firmware), else from the copy embedded in the
+/// downloaded MP4, timed from the recording's start; the accelerometer from the MP4's embedded
+/// `3gf ` block, for front files only. Bad records are skipped and counted; an MP4 whose boxes
+/// cannot be walked leaves the file without that telemetry (logged), never refused.
+async fn blackvue_telemetry(
+    file: &CameraFile,
+    side: Option<Vec<u8>>,
+    partial: &Path,
+) -> (GpsTrack, AccelTrack) {
     let path = partial.to_path_buf();
     let read = tokio::task::spawn_blocking(move || {
         let mut mp4 = std::fs::File::open(&path)?;
@@ -331,11 +350,12 @@ impl Ingestor {
     /// protected becomes one incident with a clip (whatever the lenses) once its last file was
     /// tried (before that file's arrival is announced, so the clip is cut on it).
     ///
-    /// A pipeline of two: each file is stored (its telemetry sidecar, fsync, rename, catalog)
-    /// while the next one downloads, so the flushes overlap the network (they cost about as much
-    /// as downloading a 16 MB file on a fast link). Room for the next file is made before either
-    /// starts, counting the file waiting to be stored; both finish before either outcome is
-    /// counted, in file order, so a failure of one never loses the other.
+    /// A pipeline of two: each file is kept (its structure checked, its telemetry read, its
+    /// sidecar written, fsync, rename, catalog) while the next one downloads, so the reads and
+    /// flushes overlap the network (they cost about as much as downloading a 16 MB file on a
+    /// fast link). Room for the next file is made before either starts (the loop recorder counts
+    /// the room kept for the file waiting); both finish before either outcome is counted, in
+    /// file order, so a failure of one never loses the other.
     async fn drive_pass(
         &self,
         driver: &dyn CameraDriver,
@@ -346,48 +366,37 @@ impl Ingestor {
     ) -> Result<(), IngestError> {
         let Some(drive_id) = drive_id(drive) else { return Ok(()) };
         let runs = protected_runs(&drive.files);
-        let mut pass = DrivePass { drive, runs, protect: Vec::new() };
-        let mut storing: Option<(usize, Downloaded)> = None;
+        let dialect = driver.dialect();
+        let mut pass = DrivePass { drive, drive_id, dialect, runs, protect: Vec::new() };
+        let mut keeping: Option<(usize, Arrived)> = None;
         for (index, file) in drive.files.iter().enumerate() {
-            let position = position_in_lens(&drive.files, index);
-            // A file that ends a protected run is stored and settled first, as without the
-            // pipeline: its incident's clip is planned (and makes its own room) before any
-            // room is made for the next file, which the clip maker cannot see coming.
-            if let Some((before, downloaded)) = storing.take_if(|(i, _)| pass.ends_run(*i)) {
-                let stored = self.store_file(camera_id, downloaded).await.map(Some);
-                self.settle_file(camera_id, &mut pass, before, stored, report).await?;
-            }
-            // Room first, while the catalog still lacks the file waiting to be stored.
-            let waiting = storing.as_ref().map_or(0, |(_, d)| d.info.size);
-            let room = self.make_room_for(camera_id, file, &pass.protect, waiting).await;
+            let room = self.make_room_for(camera_id, file, &pass.protect).await;
             let fetch = async {
-                let Some(partial) = room? else { return Ok(None) };
-                let download =
-                    self.download_file(driver, &drive_id, position, file, partial, cancel);
-                download.await.map(Some)
+                let Some(admitted) = room? else { return Ok(None) };
+                self.download_file(driver, file, admitted, cancel).await.map(Some)
             };
-            let (stored, fetched) = match storing.take() {
-                Some((before, downloaded)) => {
-                    let (stored, fetched) =
-                        tokio::join!(self.store_file(camera_id, downloaded), fetch);
-                    (Some((before, stored)), fetched)
+            let (kept, fetched) = match keeping.take() {
+                Some((before, arrived)) => {
+                    let keep = self.keep_file(camera_id, &pass, before, arrived);
+                    let (kept, fetched) = tokio::join!(keep, fetch);
+                    (Some((before, kept)), fetched)
                 }
                 None => (None, fetch.await),
             };
-            if let Some((before, stored)) = stored {
-                self.settle_file(camera_id, &mut pass, before, stored.map(Some), report).await?;
+            if let Some((before, kept)) = kept {
+                self.settle_file(camera_id, &mut pass, before, kept.map(Some), report).await?;
             }
             match fetched {
-                Ok(Some(downloaded)) => storing = Some((index, downloaded)),
+                Ok(Some(arrived)) => keeping = Some((index, arrived)),
                 other => {
                     self.settle_file(camera_id, &mut pass, index, other.map(|_| None), report)
                         .await?
                 }
             }
         }
-        if let Some((index, downloaded)) = storing {
-            let stored = self.store_file(camera_id, downloaded).await.map(Some);
-            self.settle_file(camera_id, &mut pass, index, stored, report).await?;
+        if let Some((index, arrived)) = keeping {
+            let kept = self.keep_file(camera_id, &pass, index, arrived).await.map(Some);
+            self.settle_file(camera_id, &mut pass, index, kept, report).await?;
         }
         Ok(())
     }
@@ -476,16 +485,15 @@ impl Ingestor {
         Ok(())
     }
 
-    /// Makes room for one file the phone lacks (`waiting` bytes more are downloaded and not yet
-    /// catalogued) and returns its partial file's name; `None` when the phone already has it.
-    /// `protect` lists the drives the loop recorder must not evict to make room for it.
+    /// Makes room for one file the phone lacks and returns its partial file's name with the room
+    /// kept for it; `None` when the phone already has it. `protect` lists the drives the loop
+    /// recorder must not evict to make room for it.
     async fn make_room_for(
         &self,
         camera_id: CameraId,
         file: &CameraFile,
         protect: &[DriveId],
-        waiting: u64,
-    ) -> Result<Option<String>, IngestError> {
+    ) -> Result<Option<Admitted>, IngestError> {
         let id = segment_id(file);
         let known = self.catalog.segment_by_camera_id(camera_id, id.clone()).await?;
         if known.is_some_and(|s| s.phone_file.is_some()) {
@@ -493,32 +501,62 @@ impl Ingestor {
         }
         let size = file.size.ok_or_else(|| not_video(file, "the camera lists no size".into()))?;
         let start_ms = file.time.seconds().saturating_mul(1000);
-        let (mut in_flight, reserved) = self.in_flight();
-        in_flight.extend_from_slice(protect);
-        let needed = reserved + waiting + size;
-        self.recorder.make_room(needed, Some(start_ms), &in_flight).await?;
-        Ok(Some(DataLayout::segment_file_name(camera_id, &id)))
+        let mut streaming = self.streaming_drives();
+        streaming.extend_from_slice(protect);
+        let room = self.recorder.reserve(size, Some(start_ms), &streaming).await?;
+        Ok(Some(Admitted { name: DataLayout::segment_file_name(camera_id, &id), room }))
     }
 
-    /// Downloads one file into its partial file `name`, checks it and reads its telemetry (from
-    /// the camera too, for a BlackVue side file): all that needs the camera, so that storing it
-    /// ([`Self::store_file`]) needs only the phone.
+    /// Downloads one admitted file into its partial file, and what else the camera serves for it
+    /// (a BlackVue side file): all that needs the camera, so that keeping it
+    /// ([`Self::keep_file`]) needs only the phone and overlaps the next download.
     async fn download_file(
         &self,
         driver: &dyn CameraDriver,
-        drive_id: &str,
-        index_in_drive: u32,
         file: &CameraFile,
-        name: String,
+        admitted: Admitted,
         cancel: &CancellationToken,
-    ) -> Result<Downloaded, IngestError> {
+    ) -> Result<Arrived, IngestError> {
         let id = segment_id(file);
         let size = file.size.ok_or_else(|| not_video(file, "the camera lists no size".into()))?;
-        let partial = self.layout.partial_path(&name);
+        let partial = self.layout.partial_path(&admitted.name);
         let expected = download::Expected { camera_segment_id: &id, size, listed: None };
         let fetched =
             download::download_video(driver, file, &expected, &partial, self.retry, None, cancel)
                 .await?;
+        let blackvue = matches!(driver.dialect(), Dialect::BlackVueLegacy | Dialect::BlackVue1009);
+        let side_gps = match file.container {
+            Container::Mp4 if blackvue => blackvue_side_gps(driver, file).await,
+            _ => None,
+        };
+        Ok(Arrived { admitted, hash: fetched.hash, fetched: fetched.bytes, side_gps })
+    }
+
+    /// Keeps the arrived file at `index` of the pass: checks its structure, reads its telemetry,
+    /// and stores it ([`Self::store_file`]). A file that is not a usable video is removed.
+    async fn keep_file(
+        &self,
+        camera_id: CameraId,
+        pass: &DrivePass<'_>,
+        index: usize,
+        arrived: Arrived,
+    ) -> Result<StoredFile, IngestError> {
+        let downloaded = self.examine_file(pass, index, arrived).await?;
+        self.store_file(camera_id, downloaded).await
+    }
+
+    /// Checks an arrived file's structure (MP4 or TS) and reads its telemetry into what the
+    /// catalog will record of it.
+    async fn examine_file(
+        &self,
+        pass: &DrivePass<'_>,
+        index: usize,
+        arrived: Arrived,
+    ) -> Result<Downloaded, IngestError> {
+        let Arrived { admitted: Admitted { name, room }, hash, fetched, side_gps } = arrived;
+        let file = &pass.drive.files[index];
+        let id = segment_id(file);
+        let partial = self.layout.partial_path(&name);
         let duration_ms = match self.check_video(&partial).await {
             Ok(ms) => ms,
             Err(reason) => {
@@ -529,10 +567,10 @@ impl Ingestor {
         };
 
         // A transport stream carries no `gps ` box (a TS's private GPS stream is not read).
-        let (gps, accel) = match (file.container, driver.dialect()) {
+        let (gps, accel) = match (file.container, pass.dialect) {
             (Container::Ts, _) => (GpsTrack::default(), AccelTrack::default()),
             (Container::Mp4, Dialect::BlackVueLegacy | Dialect::BlackVue1009) => {
-                blackvue_telemetry(driver, file, &partial).await
+                blackvue_telemetry(file, side_gps, &partial).await
             }
             (Container::Mp4, dialect) => {
                 (embedded_gps(dialect, &partial).await, AccelTrack::default())
@@ -551,12 +589,12 @@ impl Ingestor {
             serde_json::to_vec(&telemetry).map_err(|e| IngestError::Task(e.to_string()))?;
         let info = SegmentInfo {
             id: id.clone(),
-            drive_id: drive_id.to_string(),
+            drive_id: pass.drive_id.clone(),
             seq: sequence_of(file),
-            index_in_drive,
+            index_in_drive: position_in_lens(&pass.drive.files, index),
             start_ms: file.time.seconds().saturating_mul(1000),
             duration_ms,
-            size,
+            size: file.size.ok_or_else(|| not_video(file, "the camera lists no size".into()))?,
             // The camera lists no checksum: the phone's digest goes to the catalog beside it.
             sha256: String::new(),
             locked: file.is_incident(),
@@ -568,12 +606,13 @@ impl Ingestor {
         Ok(Downloaded {
             info,
             name,
-            hash: fetched.hash,
-            fetched: fetched.bytes,
+            hash,
+            fetched,
             telemetry,
             accel_samples,
             gps_fixes,
             gps_skipped,
+            room,
         })
     }
 
@@ -585,7 +624,7 @@ impl Ingestor {
         camera_id: CameraId,
         file: Downloaded,
     ) -> Result<StoredFile, IngestError> {
-        let Downloaded { info, name, hash, telemetry, .. } = file;
+        let Downloaded { info, name, hash, telemetry, room, .. } = file;
         let (id, size) = (info.id.clone(), info.size);
         self.catalog.note_camera_file(camera_id, info, hash).await?;
         let segment =
@@ -604,6 +643,8 @@ impl Ingestor {
         let telemetry =
             TelemetryFile { name: telemetry_name, size_bytes: bytes, accel_samples, gps_fixes };
         self.rename_and_record(&segment, name, telemetry).await?;
+        // The catalog counts the file now: its room goes back.
+        drop(room);
         Ok(StoredFile {
             drive: segment.drive_id,
             segment: segment.id,

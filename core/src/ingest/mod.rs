@@ -33,7 +33,8 @@ use crate::catalog::{
 };
 use crate::protocol::{ListingError, SegmentInfo, SegmentList, Telemetry};
 use crate::storage::{
-    DataLayout, LoopRecorder, StorageError, commit_rename, remove_durably, write_atomic,
+    DataLayout, LoopRecorder, Reservation, StorageError, commit_rename, remove_durably,
+    write_atomic,
 };
 
 /// Why ingesting failed.
@@ -205,7 +206,7 @@ pub struct IngestReport {
 /// Pulls segments from cameras into a data directory.
 #[derive(Clone)]
 pub struct Ingestor {
-    in_flight: Arc<Mutex<HashMap<SegmentId, (DriveId, u64)>>>,
+    in_flight: Arc<Mutex<HashMap<SegmentId, Streaming>>>,
     recorder: LoopRecorder,
     catalog: Catalog,
     layout: DataLayout,
@@ -243,13 +244,21 @@ impl Ingestor {
         (self.observer)(event);
     }
 
-    /// The drives being streamed now (the loop recorder must not evict them) and the bytes of
-    /// the segments being downloaded (already admitted under the quota).
-    pub fn in_flight(&self) -> (Vec<DriveId>, u64) {
+    /// The drives being streamed now: the loop recorder must not evict them.
+    pub fn streaming_drives(&self) -> Vec<DriveId> {
         let map = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
-        let mut drives: Vec<DriveId> = map.values().map(|(d, _)| *d).collect();
+        let mut drives: Vec<DriveId> = map.values().map(|s| s.drive).collect();
+        drives.sort_unstable_by_key(|d| d.0);
         drives.dedup();
-        (drives, map.values().map(|(_, b)| *b).sum())
+        drives
+    }
+
+    /// Keeps `room` with the claim on `segment`, so it is given back when the claim is.
+    fn hold_room(&self, segment: SegmentId, room: Reservation) {
+        let mut map = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(streaming) = map.get_mut(&segment) {
+            streaming.room = Some(room);
+        }
     }
 
     /// Runs a camera request, retrying transient failures (a dropped link, a 5xx) with backoff.
@@ -514,11 +523,14 @@ impl Ingestor {
             listed: Some(&segment.content_hash),
         };
         let remote = crate::camera::segment_file(&segment.camera_segment_id, segment.size_bytes);
-        // Room for this segment and for any other admitted but not yet catalogued (the previous
-        // one may still be committing): both are claimed in `in_flight`.
-        let (mut protect, reserved) = self.in_flight();
+        // Room for this segment, kept with its claim until the catalog counts it (the loop
+        // recorder counts every other write under way: the previous segment still committing,
+        // a clip being cut).
+        let mut protect = self.streaming_drives();
         protect.push(segment.drive_id);
-        self.recorder.make_room(reserved, Some(segment.started_at_ms), &protect).await?;
+        let bytes = segment.size_bytes + segment.telemetry_size;
+        let room = self.recorder.reserve(bytes, Some(segment.started_at_ms), &protect).await?;
+        self.hold_room(segment.id, room);
         let progress = Progress { ingestor: self, segment };
         let mut fetched = 0;
         let mut tries = 0;
@@ -859,24 +871,29 @@ impl<T> Drop for AbortOnDrop<T> {
     }
 }
 
+/// A segment being streamed: its drive, and the room made for it once its download starts.
+struct Streaming {
+    drive: DriveId,
+    room: Option<Reservation>,
+}
+
 /// A claim on one segment, so two tasks never write the same partial file.
 struct InFlight {
-    set: Arc<Mutex<HashMap<SegmentId, (DriveId, u64)>>>,
+    set: Arc<Mutex<HashMap<SegmentId, Streaming>>>,
     segment: SegmentId,
 }
 
 impl InFlight {
     fn claim(
-        set: &Arc<Mutex<HashMap<SegmentId, (DriveId, u64)>>>,
+        set: &Arc<Mutex<HashMap<SegmentId, Streaming>>>,
         segment: &SegmentRecord,
     ) -> Option<Self> {
-        let bytes = segment.size_bytes + segment.telemetry_size;
-        let fresh = set
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(segment.id, (segment.drive_id, bytes))
-            .is_none();
-        fresh.then(|| Self { set: Arc::clone(set), segment: segment.id })
+        let mut map = set.lock().unwrap_or_else(|p| p.into_inner());
+        let std::collections::hash_map::Entry::Vacant(entry) = map.entry(segment.id) else {
+            return None;
+        };
+        entry.insert(Streaming { drive: segment.drive_id, room: None });
+        Some(Self { set: Arc::clone(set), segment: segment.id })
     }
 }
 

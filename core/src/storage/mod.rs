@@ -19,7 +19,7 @@ pub use forecast::{AtRiskDrive, CopyOverwrite, Forecast, drive_overwrites, forec
 pub use probe::{StatvfsProbe, StorageProbe, VolumeSpace};
 pub use quota::{Budget, QuotaFraction, SafetyFloor};
 pub use recorder::{
-    Eviction, LoopRecorder, StorageEvent, StorageObserver, remove_clip_phone_copy,
+    Eviction, LoopRecorder, Reservation, StorageEvent, StorageObserver, remove_clip_phone_copy,
     remove_phone_copy,
 };
 
@@ -42,6 +42,21 @@ pub enum StorageError {
         owned_bytes: u64,
         /// Bytes Dashkeep may hold.
         limit_bytes: u64,
+        /// Bytes the write needs.
+        needed_bytes: u64,
+    },
+    /// The phone itself is nearly full: its free space is down to the floor it keeps for the
+    /// system and other apps, so Dashkeep may not grow even within its quota, and what it could
+    /// evict is not enough. Ingest pauses; freeing space on the phone helps, raising the quota
+    /// does not.
+    #[error(
+        "the phone has {available_bytes} bytes free and keeps {floor_bytes} for itself: Dashkeep cannot store {needed_bytes} more until space is freed on the phone"
+    )]
+    PhoneNearlyFull {
+        /// Free space on the phone's volume.
+        available_bytes: u64,
+        /// Free space the phone keeps for itself.
+        floor_bytes: u64,
         /// Bytes the write needs.
         needed_bytes: u64,
     },
@@ -80,10 +95,13 @@ impl From<CatalogError> for StorageError {
 }
 
 impl StorageError {
-    /// Whether this means "no room": the quota is used up or the volume is full. Ingest pauses
-    /// until room appears rather than failing.
+    /// Whether this means "no room": the quota is used up or the volume is (nearly) full.
+    /// Ingest pauses until room appears rather than failing.
     pub fn is_full(&self) -> bool {
-        matches!(self, Self::Full { .. } | Self::QuotaExceeded { .. })
+        matches!(
+            self,
+            Self::Full { .. } | Self::QuotaExceeded { .. } | Self::PhoneNearlyFull { .. }
+        )
     }
 
     /// Wraps an I/O error with its path, telling a full disk apart.

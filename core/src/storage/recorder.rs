@@ -5,6 +5,7 @@
 //! still needs, and clips not yet in the cloud. Eviction only frees phone storage: the camera's
 //! and the cloud's copies are untouched.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
@@ -81,6 +82,45 @@ pub struct LoopRecorder {
     observer: StorageObserver,
     fraction: Arc<Mutex<QuotaFraction>>,
     room: watch::Sender<u64>,
+    /// Room made for writes still under way (downloads, clips being cut): counted against the
+    /// quota by every writer, as the catalog does not count those files yet.
+    ledger: Arc<Mutex<Ledger>>,
+    /// One writer makes room at a time, so two never admit into the same free bytes.
+    admitting: Arc<tokio::sync::Mutex<()>>,
+}
+
+/// The reservations held now, by number.
+#[derive(Default)]
+struct Ledger {
+    next: u64,
+    held: HashMap<u64, u64>,
+}
+
+impl Ledger {
+    fn total(&self) -> u64 {
+        self.held.values().fold(0, |sum, b| sum.saturating_add(*b))
+    }
+}
+
+/// Room the loop recorder made for one write still under way (a download, a clip being cut).
+/// Its bytes count against the quota for every other writer until it is dropped, which the
+/// writer does once its file is in the catalog (which then counts it) or abandoned.
+#[must_use = "the room is given back when the reservation is dropped"]
+pub struct Reservation {
+    ledger: Arc<Mutex<Ledger>>,
+    id: u64,
+}
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        self.ledger.lock().unwrap_or_else(|p| p.into_inner()).held.remove(&self.id);
+    }
+}
+
+impl std::fmt::Debug for Reservation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reservation").field("id", &self.id).finish()
+    }
 }
 
 impl LoopRecorder {
@@ -98,7 +138,8 @@ impl LoopRecorder {
         };
         let fraction = Arc::new(Mutex::new(fraction));
         let room = watch::Sender::new(0);
-        Ok(Self { catalog, layout, probe, floor, observer, fraction, room })
+        let (ledger, admitting) = (Arc::default(), Arc::default());
+        Ok(Self { catalog, layout, probe, floor, observer, fraction, room, ledger, admitting })
     }
 
     /// The user's quota.
@@ -117,20 +158,19 @@ impl LoopRecorder {
     }
 
     /// Sets and persists the quota. Lowering it evicts at once down to the new limit (by the same
-    /// rules), keeping room for the `in_flight` bytes already admitted and being downloaded;
-    /// raising it wakes paused ingest. Returns what was evicted.
+    /// rules), keeping the room reserved for writes under way; raising it wakes paused ingest.
+    /// Returns what was evicted.
     pub async fn set_fraction(
         &self,
         fraction: QuotaFraction,
         protect: &[DriveId],
-        in_flight: u64,
     ) -> Result<Vec<Eviction>, StorageError> {
         self.catalog.set_setting(QUOTA_KEY, fraction.get().to_string()).await?;
         *self.fraction.lock().unwrap_or_else(|p| p.into_inner()) = fraction;
-        let evicted = match self.make_room(in_flight, None, protect).await {
+        let evicted = match self.make_room(0, None, protect).await {
             Ok(evicted) => evicted,
             // Everything left is protected: the state is "full", which make_room reported.
-            Err(StorageError::QuotaExceeded { .. }) => Vec::new(),
+            Err(e) if e.is_full() => Vec::new(),
             Err(e) => return Err(e),
         };
         self.room_changed();
@@ -164,17 +204,53 @@ impl LoopRecorder {
         let _ = rx.wait_for(|v| *v != seen).await;
     }
 
-    /// Makes room for `incoming` bytes, evicting oldest first. `incoming_started_at_ms` is when
-    /// the incoming video was recorded: nothing newer than it is evicted for it (it would be the
-    /// first to go). `protect` lists drives never to evict now (the one being streamed).
-    /// Fails with [`StorageError::QuotaExceeded`] when not enough can be evicted.
+    /// Makes room for `incoming` bytes, evicting oldest first, on top of the room reserved for
+    /// writes under way. `incoming_started_at_ms` is when the incoming video was recorded:
+    /// nothing newer than it is evicted for it (it would be the first to go). `protect` lists
+    /// drives never to evict now (the one being streamed).
+    /// Fails with [`StorageError::QuotaExceeded`] (or [`StorageError::PhoneNearlyFull`]) when not
+    /// enough can be evicted.
     pub async fn make_room(
         &self,
         incoming: u64,
         incoming_started_at_ms: Option<i64>,
         protect: &[DriveId],
     ) -> Result<Vec<Eviction>, StorageError> {
+        let _admitting = self.admitting.lock().await;
+        self.make_room_now(incoming, incoming_started_at_ms, protect).await
+    }
+
+    /// Makes room for `incoming` bytes like [`LoopRecorder::make_room`] and keeps it: until the
+    /// returned reservation is dropped, every other writer counts these bytes as used. A writer
+    /// holds it while its file is written and drops it once the catalog counts the file.
+    pub async fn reserve(
+        &self,
+        incoming: u64,
+        incoming_started_at_ms: Option<i64>,
+        protect: &[DriveId],
+    ) -> Result<Reservation, StorageError> {
+        let _admitting = self.admitting.lock().await;
+        self.make_room_now(incoming, incoming_started_at_ms, protect).await?;
+        let mut ledger = self.ledger.lock().unwrap_or_else(|p| p.into_inner());
+        let id = ledger.next;
+        ledger.next += 1;
+        ledger.held.insert(id, incoming);
+        Ok(Reservation { ledger: Arc::clone(&self.ledger), id })
+    }
+
+    /// The bytes reserved now for writes under way.
+    pub fn reserved_bytes(&self) -> u64 {
+        self.ledger.lock().unwrap_or_else(|p| p.into_inner()).total()
+    }
+
+    async fn make_room_now(
+        &self,
+        incoming: u64,
+        incoming_started_at_ms: Option<i64>,
+        protect: &[DriveId],
+    ) -> Result<Vec<Eviction>, StorageError> {
         let budget = self.budget().await?;
+        let incoming = incoming.saturating_add(self.reserved_bytes());
         if budget.owned_bytes.saturating_add(incoming) <= budget.limit_bytes {
             return Ok(Vec::new());
         }
@@ -222,11 +298,7 @@ impl LoopRecorder {
                 limit_bytes: budget.limit_bytes,
                 needed_bytes: incoming,
             });
-            return Err(StorageError::QuotaExceeded {
-                owned_bytes: owned,
-                limit_bytes: budget.limit_bytes,
-                needed_bytes: incoming,
-            });
+            return Err(no_room(&budget, owned, incoming));
         }
         tracing::info!(evicted = evicted.len(), owned, "made room");
         Ok(evicted)
@@ -262,6 +334,23 @@ impl LoopRecorder {
         )
         .await?;
         Ok(Victim::Evicted(Eviction::Clip { clip_id: clip.clip_id, bytes: clip.size_bytes }))
+    }
+}
+
+/// Why `incoming` bytes do not fit once `owned` are left: the quota, or, when the quota alone
+/// would let them in, the phone's own free space (raising the quota would not help).
+fn no_room(budget: &Budget, owned: u64, incoming: u64) -> StorageError {
+    if owned.saturating_add(incoming) <= budget.quota_bytes {
+        return StorageError::PhoneNearlyFull {
+            available_bytes: budget.volume.available_bytes,
+            floor_bytes: budget.floor_bytes,
+            needed_bytes: incoming,
+        };
+    }
+    StorageError::QuotaExceeded {
+        owned_bytes: owned,
+        limit_bytes: budget.limit_bytes,
+        needed_bytes: incoming,
     }
 }
 
