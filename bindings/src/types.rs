@@ -329,6 +329,9 @@ pub struct StorageStatus {
     pub free_quota_bytes: u64,
     /// Whether streaming is paused because nothing more can be evicted.
     pub full: bool,
+    /// Whether that pause is the phone's own free space, not the quota (say "free space on the
+    /// phone", not "raise the quota").
+    pub phone_full: bool,
     /// Each camera's SD card, as last reported.
     pub cameras: Vec<CameraInfo>,
 }
@@ -340,6 +343,7 @@ impl From<core_companion::StorageStatus> for StorageStatus {
             usage: s.usage.into(),
             free_quota_bytes: s.free_quota_bytes,
             full: s.full,
+            phone_full: s.phone_full,
             cameras: cameras(s.cameras),
         }
     }

@@ -146,7 +146,12 @@ fn print_storage(s: &StorageStatus) {
         bytes(s.usage.drive_bytes()),
         bytes(s.usage.clip_bytes),
         bytes(s.free_quota_bytes),
-        if s.full { "   FULL: streaming paused until room appears" } else { "" }
+        match (s.full, s.phone_full) {
+            (true, true) =>
+                "   FULL: the phone itself is nearly full; streaming paused until space is freed",
+            (true, false) => "   FULL: streaming paused until room appears",
+            _ => "",
+        }
     );
 }
 

@@ -18,7 +18,6 @@ pub use rules::{DEFAULT_CAMERA_URL, QuotaBounds, SensitivityLevel, ShareTarget};
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use tokio::sync::{Mutex, broadcast, watch};
 use tokio::task::JoinHandle;
@@ -212,6 +211,9 @@ pub struct StorageStatus {
     pub free_quota_bytes: u64,
     /// Whether ingest is paused because nothing more can be evicted.
     pub full: bool,
+    /// Whether that pause is the phone's own free space, down to the floor it keeps for itself,
+    /// and not the quota: freeing space on the phone helps, raising the quota does not.
+    pub phone_full: bool,
     /// Each camera's SD card, as last reported.
     pub cameras: Vec<CameraRecord>,
 }
@@ -227,7 +229,6 @@ pub struct Companion {
     catalog: Catalog,
     ingestor: Ingestor,
     recorder: LoopRecorder,
-    full: Arc<AtomicBool>,
     events: broadcast::Sender<CompanionEvent>,
     streaming: Mutex<Option<StreamingTask>>,
     reconciled: ReconcileReport,
@@ -275,21 +276,19 @@ impl Companion {
         let reconciled = reconcile(&catalog, &layout).await?;
         let sensitivity = rules::saved_sensitivity(&catalog).await?.unwrap_or(config.sensitivity);
         let (events, _) = broadcast::channel(EVENT_BUFFER);
-        let full = Arc::new(AtomicBool::new(false));
         let recorder = LoopRecorder::open(
             catalog.clone(),
             layout.clone(),
             config.probe,
             config.safety_floor,
-            storage_observer(events.clone(), Arc::clone(&full)),
+            storage_observer(events.clone()),
         )
         .await?;
         finish_interrupted_eviction(&recorder).await;
-        let (tx, stored) = (events.clone(), Arc::clone(&full));
+        let tx = events.clone();
         let (segments_tx, segments_rx) = tokio::sync::mpsc::unbounded_channel();
         let observer = Arc::new(move |e: IngestEvent| {
             if let IngestEvent::SegmentStored { drive, segment, .. } = e {
-                stored.store(false, Ordering::Relaxed);
                 let _ = segments_tx.send((drive, segment));
             }
             let event = match e {
@@ -350,7 +349,6 @@ impl Companion {
             catalog,
             ingestor,
             recorder,
-            full,
             streaming: Mutex::new(None),
             paired,
             secrets: config.secrets,
@@ -519,11 +517,13 @@ impl Companion {
     /// Phone storage for the storage bar: quota, usage by kind, free quota, camera SD cards.
     pub async fn storage_status(&self) -> Result<StorageStatus, CompanionError> {
         let budget = self.recorder.budget().await?;
+        let full = self.recorder.is_full();
         Ok(StorageStatus {
             usage: self.catalog.phone_usage().await?,
             free_quota_bytes: budget.free_bytes(),
+            phone_full: full && budget.limit_bytes < budget.quota_bytes,
             budget,
-            full: self.full.load(Ordering::Relaxed),
+            full,
             cameras: self.catalog.cameras().await?,
         })
     }
@@ -681,17 +681,8 @@ impl Companion {
 }
 
 /// Forwards storage events and remembers whether ingest is paused for room.
-fn storage_observer(
-    events: broadcast::Sender<CompanionEvent>,
-    full: Arc<AtomicBool>,
-) -> crate::storage::StorageObserver {
+fn storage_observer(events: broadcast::Sender<CompanionEvent>) -> crate::storage::StorageObserver {
     Arc::new(move |e: StorageEvent| {
-        match e {
-            StorageEvent::Full { .. } => full.store(true, Ordering::Relaxed),
-            StorageEvent::RoomAvailable | StorageEvent::Evicted(_) => {
-                full.store(false, Ordering::Relaxed);
-            }
-        }
         let _ = events.send(CompanionEvent::Storage(e));
     })
 }

@@ -6,6 +6,7 @@
 //! and the cloud's copies are untouched.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
@@ -87,6 +88,9 @@ pub struct LoopRecorder {
     ledger: Arc<Mutex<Ledger>>,
     /// One writer makes room at a time, so two never admit into the same free bytes.
     admitting: Arc<tokio::sync::Mutex<()>>,
+    /// Whether the last try to make room failed (ingest is paused), until room is made or may
+    /// have appeared.
+    full: Arc<AtomicBool>,
 }
 
 /// The reservations held now, by number.
@@ -138,8 +142,19 @@ impl LoopRecorder {
         };
         let fraction = Arc::new(Mutex::new(fraction));
         let room = watch::Sender::new(0);
-        let (ledger, admitting) = (Arc::default(), Arc::default());
-        Ok(Self { catalog, layout, probe, floor, observer, fraction, room, ledger, admitting })
+        let (ledger, admitting, full) = (Arc::default(), Arc::default(), Arc::default());
+        Ok(Self {
+            catalog,
+            layout,
+            probe,
+            floor,
+            observer,
+            fraction,
+            room,
+            ledger,
+            admitting,
+            full,
+        })
     }
 
     /// The user's quota.
@@ -165,20 +180,31 @@ impl LoopRecorder {
         fraction: QuotaFraction,
         protect: &[DriveId],
     ) -> Result<Vec<Eviction>, StorageError> {
+        // No other writer makes room between the new quota and this eviction (it would evict
+        // for itself, and the user would be told nothing was).
+        let admitting = self.admitting.lock().await;
         self.catalog.set_setting(QUOTA_KEY, fraction.get().to_string()).await?;
         *self.fraction.lock().unwrap_or_else(|p| p.into_inner()) = fraction;
-        let evicted = match self.make_room(0, None, protect).await {
+        let evicted = match self.make_room_now(0, None, protect).await {
             Ok(evicted) => evicted,
             // Everything left is protected: the state is "full", which make_room reported.
             Err(e) if e.is_full() => Vec::new(),
             Err(e) => return Err(e),
         };
+        drop(admitting);
         self.room_changed();
         Ok(evicted)
     }
 
+    /// Whether the last try to make room failed: ingest is paused for room (the UI says so),
+    /// until room is made, or may have appeared ([`LoopRecorder::room_changed`]).
+    pub fn is_full(&self) -> bool {
+        self.full.load(Ordering::Relaxed)
+    }
+
     /// Tells paused ingest that room may have appeared.
     pub fn room_changed(&self) {
+        self.full.store(false, Ordering::Relaxed);
         (self.observer)(StorageEvent::RoomAvailable);
         self.room.send_modify(|v| *v = v.wrapping_add(1));
     }
@@ -191,6 +217,7 @@ impl LoopRecorder {
 
     /// Reports that the volume itself is full (a write failed with ENOSPC): ingest pauses.
     pub async fn report_volume_full(&self, needed_bytes: u64) {
+        self.full.store(true, Ordering::Relaxed);
         let (owned_bytes, limit_bytes) = match self.budget().await {
             Ok(b) => (b.owned_bytes, b.limit_bytes),
             Err(_) => (0, 0),
@@ -252,6 +279,7 @@ impl LoopRecorder {
         let budget = self.budget().await?;
         let incoming = incoming.saturating_add(self.reserved_bytes());
         if budget.owned_bytes.saturating_add(incoming) <= budget.limit_bytes {
+            self.full.store(false, Ordering::Relaxed);
             return Ok(Vec::new());
         }
         let span = tracing::info_span!(
@@ -260,7 +288,10 @@ impl LoopRecorder {
             owned = budget.owned_bytes,
             limit = budget.limit_bytes
         );
-        self.evict_down_to(budget, incoming, incoming_started_at_ms, protect).instrument(span).await
+        let made = self.evict_down_to(budget, incoming, incoming_started_at_ms, protect);
+        let made = made.instrument(span).await;
+        self.full.store(made.as_ref().is_err_and(StorageError::is_full), Ordering::Relaxed);
+        made
     }
 
     async fn evict_down_to(

@@ -43,7 +43,11 @@ struct HomeView: View {
                     Text("\(size(s.budget.ownedBytes)) of \(size(s.budget.limitBytes)) (quota \(Int(s.budget.fraction * 100))%)")
                     ProgressView(value: Double(s.budget.ownedBytes), total: Double(max(s.budget.limitBytes, 1)))
                     Text("Drives \(size(s.usage.segmentBytes)) · Clips \(size(s.usage.clipBytes)) · Free \(size(s.freeQuotaBytes))").font(.caption)
-                    if s.full { Text("Storage full: streaming is paused.").foregroundStyle(.red) }
+                    if s.full {
+                        Text(s.phoneFull ? "Phone storage nearly full: streaming is paused. Free space on the phone."
+                                         : "Storage full: streaming is paused. Raise the quota or remove drives.")
+                            .foregroundStyle(.red)
+                    }
                     ForEach(s.cameras, id: \.serial) { c in
                         if c.sdCapacityBytes > 0 {
                             ProgressView("\(c.model) SD: \(size(c.sdUsedBytes)) of \(size(c.sdCapacityBytes))", value: Double(c.sdUsedBytes), total: Double(c.sdCapacityBytes))

@@ -110,6 +110,11 @@ private fun Downloads(state: HomeState) {
     }
 }
 
+/** Why streaming is paused for room, and what helps: the core tells the phone's space from the quota. */
+internal fun storageFullText(s: StorageBar): String =
+    if (s.phoneFull) "Phone storage nearly full: streaming is paused. Free space on the phone."
+    else "Storage full: streaming is paused. Raise the quota or remove drives."
+
 @Composable
 private fun Storage(s: StorageBar) {
     val colors = LocalResidencyColors.current
@@ -121,7 +126,7 @@ private fun Storage(s: StorageBar) {
             Badge("Clips ${bytes(s.clipBytes)}", colors.cloud)
             Badge("Free ${bytes(s.freeQuotaBytes)}", colors.nowhere)
         }
-        if (s.full) Text("Storage full: streaming is paused. Raise the quota or remove drives.", color = MaterialTheme.colorScheme.error)
+        if (s.full) Text(storageFullText(s), color = MaterialTheme.colorScheme.error)
     }
     s.cameras.forEach { sd ->
         Section("${sd.model} SD card") {

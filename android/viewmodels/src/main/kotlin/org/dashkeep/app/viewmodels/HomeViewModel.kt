@@ -92,6 +92,8 @@ data class StorageBar(
     val quotaBytes: Long,
     val volumeBytes: Long,
     val full: Boolean,
+    /** The pause is the phone's own free space, not the quota: free space on the phone. */
+    val phoneFull: Boolean = false,
     val driveBytes: Long = 0,
     val clipBytes: Long = 0,
     val freeQuotaBytes: Long = 0,
@@ -254,6 +256,7 @@ class HomeViewModel(
                         quotaBytes = s.budget.quotaBytes.toLong(),
                         volumeBytes = s.budget.volumeTotalBytes.toLong(),
                         full = s.full,
+                        phoneFull = s.phoneFull,
                         driveBytes = (s.usage.segmentBytes + s.usage.telemetryBytes).toLong(),
                         clipBytes = s.usage.clipBytes.toLong(),
                         freeQuotaBytes = s.freeQuotaBytes.toLong(),

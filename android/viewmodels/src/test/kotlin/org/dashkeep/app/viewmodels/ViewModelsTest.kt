@@ -64,6 +64,28 @@ class ViewModelsTest {
     }
 
     @Test
+    fun `home says to free space on a phone other apps filled, not to raise the quota`() = runBlocking {
+        // 100 GiB, of which other apps leave 2 GiB: under the 5 GiB the phone keeps for itself.
+        val crowded = object : StorageProbe {
+            override fun volumeSpace(path: String) = VolumeSpace(totalBytes = 100uL shl 30, availableBytes = 2uL shl 30)
+        }
+        val crowdedDir = Files.createTempDirectory("dashkeep-vm-crowded")
+        val core = openCompanion(crowdedDir.toString(), CompanionSettings(storageProbe = crowded, maxRetries = 1u, firstBackoffMs = 10uL))
+        try {
+            withSimCam { url ->
+                val home = HomeViewModel(core, scope) { url }
+                home.streamNow().join()
+                val state = withTimeout(30_000) { home.state.first { it.error != null && it.storage?.full == true } }
+                assertTrue(state.error!!.contains("Free some space on the phone"), state.error)
+                assertTrue(state.storage!!.phoneFull, "the Home screen says: free space on the phone")
+            }
+        } finally {
+            core.close()
+            crowdedDir.toFile().deleteRecursively()
+        }
+    }
+
+    @Test
     fun `home shows a typed error for a bad camera URL`() = runBlocking {
         val home = HomeViewModel(companion, scope) { "not a url" }
         home.streamNow().join()
