@@ -104,6 +104,8 @@ struct Admitted {
 /// what is left to do needs only the phone ([`Ingestor::keep_file`]).
 struct Arrived {
     admitted: Admitted,
+    /// Its size, as listed (and downloaded).
+    size: u64,
     hash: ContentHash,
     fetched: u64,
     /// A BlackVue `.gps` side file, where the camera serves one.
@@ -529,7 +531,7 @@ impl Ingestor {
             Container::Mp4 if blackvue => blackvue_side_gps(driver, file).await,
             _ => None,
         };
-        Ok(Arrived { admitted, hash: fetched.hash, fetched: fetched.bytes, side_gps })
+        Ok(Arrived { admitted, size, hash: fetched.hash, fetched: fetched.bytes, side_gps })
     }
 
     /// Keeps the arrived file at `index` of the pass: checks its structure, reads its telemetry,
@@ -553,7 +555,7 @@ impl Ingestor {
         index: usize,
         arrived: Arrived,
     ) -> Result<Downloaded, IngestError> {
-        let Arrived { admitted: Admitted { name, room }, hash, fetched, side_gps } = arrived;
+        let Arrived { admitted: Admitted { name, room }, size, hash, fetched, side_gps } = arrived;
         let file = &pass.drive.files[index];
         let id = segment_id(file);
         let partial = self.layout.partial_path(&name);
@@ -594,7 +596,7 @@ impl Ingestor {
             index_in_drive: position_in_lens(&pass.drive.files, index),
             start_ms: file.time.seconds().saturating_mul(1000),
             duration_ms,
-            size: file.size.ok_or_else(|| not_video(file, "the camera lists no size".into()))?,
+            size,
             // The camera lists no checksum: the phone's digest goes to the catalog beside it.
             sha256: String::new(),
             locked: file.is_incident(),

@@ -5,8 +5,7 @@
 //! still needs, and clips not yet in the cloud. Eviction only frees phone storage: the camera's
 //! and the cloud's copies are untouched.
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
@@ -83,9 +82,9 @@ pub struct LoopRecorder {
     observer: StorageObserver,
     fraction: Arc<Mutex<QuotaFraction>>,
     room: watch::Sender<u64>,
-    /// Room made for writes still under way (downloads, clips being cut): counted against the
-    /// quota by every writer, as the catalog does not count those files yet.
-    ledger: Arc<Mutex<Ledger>>,
+    /// Bytes of room made for writes still under way (downloads, clips being cut): counted
+    /// against the quota by every writer, as the catalog does not count those files yet.
+    reserved: Arc<AtomicU64>,
     /// One writer makes room at a time, so two never admit into the same free bytes.
     admitting: Arc<tokio::sync::Mutex<()>>,
     /// Whether the last try to make room failed (ingest is paused), until room is made or may
@@ -93,37 +92,19 @@ pub struct LoopRecorder {
     full: Arc<AtomicBool>,
 }
 
-/// The reservations held now, by number.
-#[derive(Default)]
-struct Ledger {
-    next: u64,
-    held: HashMap<u64, u64>,
-}
-
-impl Ledger {
-    fn total(&self) -> u64 {
-        self.held.values().fold(0, |sum, b| sum.saturating_add(*b))
-    }
-}
-
 /// Room the loop recorder made for one write still under way (a download, a clip being cut).
 /// Its bytes count against the quota for every other writer until it is dropped, which the
 /// writer does once its file is in the catalog (which then counts it) or abandoned.
 #[must_use = "the room is given back when the reservation is dropped"]
+#[derive(Debug)]
 pub struct Reservation {
-    ledger: Arc<Mutex<Ledger>>,
-    id: u64,
+    reserved: Arc<AtomicU64>,
+    bytes: u64,
 }
 
 impl Drop for Reservation {
     fn drop(&mut self) {
-        self.ledger.lock().unwrap_or_else(|p| p.into_inner()).held.remove(&self.id);
-    }
-}
-
-impl std::fmt::Debug for Reservation {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Reservation").field("id", &self.id).finish()
+        self.reserved.fetch_sub(self.bytes, Ordering::Relaxed);
     }
 }
 
@@ -142,7 +123,7 @@ impl LoopRecorder {
         };
         let fraction = Arc::new(Mutex::new(fraction));
         let room = watch::Sender::new(0);
-        let (ledger, admitting, full) = (Arc::default(), Arc::default(), Arc::default());
+        let (reserved, admitting, full) = (Arc::default(), Arc::default(), Arc::default());
         Ok(Self {
             catalog,
             layout,
@@ -151,7 +132,7 @@ impl LoopRecorder {
             observer,
             fraction,
             room,
-            ledger,
+            reserved,
             admitting,
             full,
         })
@@ -258,16 +239,13 @@ impl LoopRecorder {
     ) -> Result<Reservation, StorageError> {
         let _admitting = self.admitting.lock().await;
         self.make_room_now(incoming, incoming_started_at_ms, protect).await?;
-        let mut ledger = self.ledger.lock().unwrap_or_else(|p| p.into_inner());
-        let id = ledger.next;
-        ledger.next += 1;
-        ledger.held.insert(id, incoming);
-        Ok(Reservation { ledger: Arc::clone(&self.ledger), id })
+        self.reserved.fetch_add(incoming, Ordering::Relaxed);
+        Ok(Reservation { reserved: Arc::clone(&self.reserved), bytes: incoming })
     }
 
     /// The bytes reserved now for writes under way.
     pub fn reserved_bytes(&self) -> u64 {
-        self.ledger.lock().unwrap_or_else(|p| p.into_inner()).total()
+        self.reserved.load(Ordering::Relaxed)
     }
 
     async fn make_room_now(
