@@ -4,9 +4,10 @@
 //! Range request from its length, so bytes already on the phone are never fetched again.
 //!
 //! The bytes flow through a pipeline: the async task copies the network's chunks into an aligned
-//! buffer; a full buffer is written (on one blocking thread) and hashed (on another) at the same
-//! time while the next one fills, so the network, the disk and the digest all overlap and memory
-//! stays at two buffers whatever the segment's size. Whole blocks are written with direct I/O where the
+//! buffer and queues each full one for a writer thread, which hands it on to a hasher thread,
+//! which hands it back for filling ([`Sink`]). The network, the disk and the digest overlap, a
+//! disk that is slower for a moment does not stop the link from being read, and memory stays at a
+//! few buffers whatever the segment's size. Whole blocks are written with direct I/O where the
 //! platform allows it (Linux, Android): they reach the device without a copy into the page cache,
 //! so the fsync that makes the segment durable (in the caller) has almost nothing left to write.
 //! Writes are in order at the partial file's end, so its length always covers bytes that arrived.
@@ -18,7 +19,6 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, Read};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::StreamExt;
@@ -32,6 +32,11 @@ use crate::storage::{ContentHash, ContentHasher, HashAlgorithm, StorageError};
 
 /// Bytes gathered before one write to disk: a multiple of [`ALIGN`].
 const WRITE_BUFFER: usize = 1 << 20;
+/// Buffers one download holds at most (filling, queued, being written or hashed): 6 MiB.
+const BUFFERS: usize = 6;
+/// Bytes of queued buffers written in one call at most: a disk takes 4 MiB in one direct write
+/// faster than in four (`docs/benchmarks.md`).
+const MAX_WRITE: usize = 4 * WRITE_BUFFER;
 /// What direct I/O needs aligned (memory address, file offset and length): the largest logical
 /// block size of phone flash and disks.
 const ALIGN: usize = 4096;
@@ -134,6 +139,62 @@ impl PartialFile {
         Ok(())
     }
 
+    /// Appends `buffers` in order: in one vectored direct write when the file's end and every
+    /// buffer are block-aligned, else one by one ([`Self::append`]).
+    fn append_all(&mut self, buffers: &[AlignedBuf]) -> Result<(), StorageError> {
+        let aligned = self.len.is_multiple_of(ALIGN as u64)
+            && buffers.iter().all(|b| b.len.is_multiple_of(ALIGN));
+        let start = self.len;
+        if buffers.len() > 1 && aligned && self.direct.is_some() {
+            match self.write_direct_all(buffers) {
+                Err(e) if e.kind() == io::ErrorKind::InvalidInput => {
+                    tracing::debug!(path = %self.path.display(), "direct I/O refused; buffered");
+                    self.direct = None;
+                }
+                Err(e) => return Err(StorageError::from_io(&self.path, e)),
+                Ok(()) => return Ok(()),
+            }
+        }
+        // What a refused direct write left, through the page cache.
+        let mut skip = usize::try_from(self.len - start).unwrap_or(usize::MAX);
+        for bytes in buffers.iter().map(AlignedBuf::bytes) {
+            let from = skip.min(bytes.len());
+            skip -= from;
+            self.append(&bytes[from..])?;
+        }
+        Ok(())
+    }
+
+    /// One vectored direct write of whole blocks at the end (resumed where a short write
+    /// stopped); the file's length covers what went down, whatever fails.
+    fn write_direct_all(&mut self, buffers: &[AlignedBuf]) -> io::Result<()> {
+        let Some(direct) = &self.direct else { return Err(io::ErrorKind::InvalidInput.into()) };
+        let total: usize = buffers.iter().map(|b| b.len).sum();
+        let mut done = 0;
+        while done < total {
+            let mut skip = done;
+            let slices: Vec<io::IoSlice<'_>> = buffers
+                .iter()
+                .filter_map(|b| {
+                    let bytes = b.bytes();
+                    let from = skip.min(bytes.len());
+                    skip -= from;
+                    (from < bytes.len()).then(|| io::IoSlice::new(&bytes[from..]))
+                })
+                .collect();
+            match rustix::io::pwritev(direct, &slices, self.len) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => {
+                    done += n;
+                    self.len += n as u64;
+                }
+                Err(rustix::io::Errno::INTR) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(())
+    }
+
     /// Writes whole blocks at the end, directly if possible. A file system that refuses direct
     /// I/O (EINVAL) gets buffered writes from then on; rewriting the same offsets is harmless.
     fn write_direct(&mut self, blocks: &[u8]) -> io::Result<()> {
@@ -186,6 +247,11 @@ impl AlignedBuf {
         Self { raw, start, len: 0 }
     }
 
+    /// A buffer that holds nothing and is never filled (what a finished sink is left with).
+    fn none() -> Self {
+        Self { raw: Vec::new(), start: 0, len: 0 }
+    }
+
     fn bytes(&self) -> &[u8] {
         &self.raw[self.start..self.start + self.len]
     }
@@ -200,59 +266,37 @@ impl AlignedBuf {
     }
 }
 
-/// A value lent to one blocking job at a time, which hands it back when done.
-struct Stage<T> {
-    idle: Option<T>,
-    busy: Option<JoinHandle<Result<T, StorageError>>>,
-}
-
-impl<T: Send + 'static> Stage<T> {
-    fn new(value: T) -> Self {
-        Self { idle: Some(value), busy: None }
-    }
-
-    /// The value, once the job holding it is done.
-    async fn take(&mut self) -> Result<T, IngestError> {
-        if let Some(handle) = self.busy.take() {
-            return Ok(handle.await.map_err(|e| IngestError::Task(e.to_string()))??);
-        }
-        self.idle.take().ok_or_else(|| IngestError::Task("ingest stage lost".into()))
-    }
-
-    /// Lends the value to `job` on the blocking pool.
-    fn run<F>(&mut self, value: T, job: F)
-    where
-        F: FnOnce(T) -> Result<T, StorageError> + Send + 'static,
-    {
-        self.busy = Some(tokio::task::spawn_blocking(move || job(value)));
-    }
-}
-
-/// Appends to a [`PartialFile`] through a pipeline: while one buffer fills from the network, the
-/// previous one is written and hashed, on two blocking threads at once. Memory stays at two
-/// buffers whatever the segment's size.
+/// Appends to a [`PartialFile`] through a pipeline of three: the async task fills a buffer from
+/// the network and queues it for the writer (a blocking thread), which hands each written buffer
+/// to the hasher (another), which hands it back for filling. Up to [`BUFFERS`] are out at once,
+/// so a disk that is slower for a moment does not stop the link from being read; buffers that
+/// queued up while the disk was busy go down in one vectored write, which a disk takes faster
+/// than the same bytes in several. Memory stays at [`BUFFERS`] buffers whatever the size.
 struct Sink {
-    file: Stage<PartialFile>,
-    hasher: Stage<ContentHasher>,
     filling: AlignedBuf,
-    /// The buffer being written and hashed; it comes back for filling once both are done.
-    in_flight: Option<Arc<AlignedBuf>>,
+    /// Buffers handed out so far (filling, queued, being written or hashed).
+    buffers: usize,
     /// The file offset `filling` starts at.
     offset: u64,
+    to_writer: tokio::sync::mpsc::Sender<AlignedBuf>,
+    /// Buffers written and hashed, ready to fill again.
+    returned: tokio::sync::mpsc::UnboundedReceiver<AlignedBuf>,
+    writer: JoinHandle<Result<PartialFile, StorageError>>,
+    hasher: JoinHandle<ContentHasher>,
 }
 
 impl Sink {
     fn new(mut file: PartialFile) -> Self {
         let fresh = ContentHasher::new(file.hasher.algorithm());
-        let hasher = std::mem::replace(&mut file.hasher, fresh);
+        let digest = std::mem::replace(&mut file.hasher, fresh);
         let offset = file.len;
-        Self {
-            file: Stage::new(file),
-            hasher: Stage::new(hasher),
-            filling: AlignedBuf::new(),
-            in_flight: None,
-            offset,
-        }
+        let (to_writer, queued) = tokio::sync::mpsc::channel::<AlignedBuf>(BUFFERS);
+        let (to_hasher, written) = std::sync::mpsc::channel::<AlignedBuf>();
+        let (back, returned) = tokio::sync::mpsc::unbounded_channel();
+        let writer = tokio::task::spawn_blocking(move || write_queued(file, queued, to_hasher));
+        let hasher = tokio::task::spawn_blocking(move || hash_written(digest, written, back));
+        let filling = AlignedBuf::new();
+        Self { filling, buffers: 1, offset, to_writer, returned, writer, hasher }
     }
 
     /// How full `filling` gets: a whole buffer, less what realigns an odd file length, so that
@@ -272,35 +316,93 @@ impl Sink {
         Ok(())
     }
 
-    /// Hands `filling` to the writer and the hasher once they are done with the previous buffer.
+    /// Queues `filling` for the writer and takes a buffer to fill next: one back from the
+    /// hasher, a new one while fewer than [`BUFFERS`] are out, else the first to come back.
     async fn flush(&mut self) -> Result<(), IngestError> {
-        let file = self.file.take().await?;
-        let hasher = self.hasher.take().await?;
-        let spare = self.in_flight.take().and_then(|b| Arc::try_unwrap(b).ok());
-        let mut next = spare.unwrap_or_else(AlignedBuf::new);
+        let next = match self.returned.try_recv() {
+            Ok(buf) => Some(buf),
+            Err(_) if self.buffers < BUFFERS => {
+                self.buffers += 1;
+                Some(AlignedBuf::new())
+            }
+            Err(_) => self.returned.recv().await,
+        };
+        // The hasher hands nothing back only once the writer stopped.
+        let Some(mut next) = next else { return Err(self.writer_failure().await) };
         next.len = 0;
-        let buf = Arc::new(std::mem::replace(&mut self.filling, next));
-        self.offset += buf.len as u64;
-        let to_write = Arc::clone(&buf);
-        self.file.run(file, move |mut file| file.append(to_write.bytes()).map(|()| file));
-        let to_hash = Arc::clone(&buf);
-        self.hasher.run(hasher, move |mut hasher| {
-            hasher.update(to_hash.bytes());
-            Ok(hasher)
-        });
-        self.in_flight = Some(buf);
+        let full = std::mem::replace(&mut self.filling, next);
+        self.queue(full).await
+    }
+
+    /// Hands a filled buffer to the writer.
+    async fn queue(&mut self, full: AlignedBuf) -> Result<(), IngestError> {
+        self.offset += full.len as u64;
+        if self.to_writer.send(full).await.is_err() {
+            return Err(self.writer_failure().await);
+        }
         Ok(())
+    }
+
+    /// Why the writer stopped early.
+    async fn writer_failure(&mut self) -> IngestError {
+        match (&mut self.writer).await {
+            Ok(Err(e)) => e.into(),
+            Ok(Ok(_)) => IngestError::Task("the segment writer stopped".into()),
+            Err(e) => IngestError::Task(e.to_string()),
+        }
     }
 
     /// Writes what is buffered and hands the file back, with its hash.
     async fn finish(mut self) -> Result<PartialFile, IngestError> {
         if self.filling.len > 0 {
-            self.flush().await?;
+            let last = std::mem::replace(&mut self.filling, AlignedBuf::none());
+            self.queue(last).await?;
         }
-        let mut file = self.file.take().await?;
-        file.hasher = self.hasher.take().await?;
+        let Self { to_writer, writer, hasher, .. } = self;
+        drop(to_writer);
+        let mut file = writer.await.map_err(|e| IngestError::Task(e.to_string()))??;
+        file.hasher = hasher.await.map_err(|e| IngestError::Task(e.to_string()))?;
         Ok(file)
     }
+}
+
+/// The writer thread: appends each queued buffer, together with those queued behind it (up to
+/// [`MAX_WRITE`]), then passes them on to the hasher. Ends when the sink stops queueing, handing
+/// the file back, or at the first failed write.
+fn write_queued(
+    mut file: PartialFile,
+    mut queued: tokio::sync::mpsc::Receiver<AlignedBuf>,
+    to_hasher: std::sync::mpsc::Sender<AlignedBuf>,
+) -> Result<PartialFile, StorageError> {
+    while let Some(first) = queued.blocking_recv() {
+        let mut bytes = first.len;
+        let mut batch = vec![first];
+        while bytes < MAX_WRITE {
+            let Ok(next) = queued.try_recv() else { break };
+            bytes += next.len;
+            batch.push(next);
+        }
+        file.append_all(&batch)?;
+        for buf in batch {
+            // The hasher only goes away with the sink.
+            let _ = to_hasher.send(buf);
+        }
+    }
+    Ok(file)
+}
+
+/// The hasher thread: feeds each written buffer to the digest and hands it back for filling.
+fn hash_written(
+    mut digest: ContentHasher,
+    written: std::sync::mpsc::Receiver<AlignedBuf>,
+    back: tokio::sync::mpsc::UnboundedSender<AlignedBuf>,
+) -> ContentHasher {
+    for buf in written {
+        digest.update(buf.bytes());
+        // The sink may be gone (a failed attempt): the buffer is then just freed.
+        let _ = back.send(buf);
+    }
+    digest
 }
 
 /// How one download attempt ended.
@@ -592,6 +694,56 @@ mod tests {
             let reopened = PartialFile::open(&path, data.len() as u64, algorithm).unwrap();
             assert_eq!(reopened.hasher.finish(), digest(algorithm, &data));
         }
+    }
+
+    /// Buffers that queued up while the disk was busy go down in one write, in order, from an
+    /// aligned end directly, and from an odd one through the page cache.
+    #[test]
+    fn queued_buffers_are_appended_in_order_in_one_go() {
+        for head in [0usize, 1_000] {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("seg.part");
+            std::fs::write(&path, vec![7u8; head]).unwrap();
+            let mut file = PartialFile::open(&path, 1 << 30, HashAlgorithm::Blake3).unwrap();
+            let buffers: Vec<AlignedBuf> = (0..3u8)
+                .map(|i| {
+                    let mut buf = AlignedBuf::new();
+                    let bytes: Vec<u8> = (0..WRITE_BUFFER).map(|j| i ^ (j % 251) as u8).collect();
+                    buf.fill(&bytes, WRITE_BUFFER);
+                    buf
+                })
+                .collect();
+            file.append_all(&buffers).unwrap();
+
+            let mut expected = vec![7u8; head];
+            buffers.iter().for_each(|b| expected.extend_from_slice(b.bytes()));
+            assert_eq!(file.len, expected.len() as u64);
+            drop(file);
+            assert!(std::fs::read(&path).unwrap() == expected, "file content differs");
+        }
+    }
+
+    /// A disk that fails every write (`/dev/full`) ends the download with a typed storage
+    /// error, whether the writer fails while buffers are still coming or at the end: never a
+    /// hang, never a success.
+    #[tokio::test]
+    async fn a_failing_disk_ends_the_download_with_its_error() {
+        let full = Path::new("/dev/full");
+        let file = PartialFile::open(full, 1 << 30, HashAlgorithm::Blake3).unwrap();
+        let mut sink = Sink::new(file);
+        let data = vec![1u8; 64 * 1024];
+        let run = async {
+            for _ in 0..(2 * BUFFERS * WRITE_BUFFER / data.len()) {
+                sink.push(&data).await?;
+            }
+            sink.finish().await
+        };
+        let outcome = tokio::time::timeout(Duration::from_secs(30), run).await.expect("no hang");
+        let error = outcome.err().expect("a disk that fails every write fails the download");
+        assert!(
+            matches!(error, IngestError::Storage(StorageError::Full { .. })),
+            "a full disk is said so: {error:?}"
+        );
     }
 
     /// A restart (the camera answered from 0) starts the digest over, by the same algorithm.
