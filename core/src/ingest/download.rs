@@ -11,6 +11,8 @@
 //! platform allows it (Linux, Android): they reach the device without a copy into the page cache,
 //! so the fsync that makes the segment durable (in the caller) has almost nothing left to write.
 //! Writes are in order at the partial file's end, so its length always covers bytes that arrived.
+//! Once the last byte arrived, the caller goes on (to the next download) while the threads
+//! finish the last buffers ([`Fetched::written`] waits for them).
 //! The digest is the one the camera listed (a Dashkeep camera's SHA-256, checked at the end), or,
 //! for a vendor file that lists none, the phone's own BLAKE3 ([`Expected::algorithm`]; why in
 //! `storage::ContentHash`).
@@ -407,16 +409,38 @@ fn hash_written(
 
 /// How one download attempt ended.
 enum Attempt {
-    /// The partial file holds `size` bytes.
-    Complete(PartialFile),
+    /// Every byte arrived; the last of them may still be on their way to the disk.
+    Complete(Tail),
     /// The link failed; the partial file holds what arrived.
     Dropped(PartialFile, DriverError),
 }
 
-/// A finished download: the bytes fetched over the network and the file's digest.
+/// The partial file once its last buffers are written and hashed.
+type Tail = JoinHandle<Result<PartialFile, IngestError>>;
+
+/// A download whose bytes have all arrived: the bytes fetched over the network, and the file's
+/// last buffers, which the writer and hasher threads finish while the caller goes on (the next
+/// download overlaps them). [`Fetched::written`] waits for them and gives the digest.
 pub(super) struct Fetched {
     pub bytes: u64,
-    pub hash: ContentHash,
+    tail: Tail,
+    listed: Option<ContentHash>,
+    segment: String,
+}
+
+impl Fetched {
+    /// Waits until the whole file is written, and returns its digest: checked against the listed
+    /// one where the camera gave one ([`IngestError::ChecksumMismatch`], and the partial file
+    /// removed, when they differ).
+    pub async fn written(self) -> Result<ContentHash, IngestError> {
+        let file = self.tail.await.map_err(|e| IngestError::Task(e.to_string()))??;
+        let actual = file.hasher.clone().finish();
+        if self.listed.is_some_and(|listed| listed != actual) {
+            discard(file).await;
+            return Err(IngestError::ChecksumMismatch { segment: self.segment });
+        }
+        Ok(actual)
+    }
 }
 
 /// Downloads `remote` from any camera driver into `partial` until it holds the expected size
@@ -451,10 +475,17 @@ pub(super) async fn download_video(
     }
     let mut fetched = 0u64;
     let mut failures = 0u32;
-    while file.len < size {
+    let tail = loop {
+        if file.len >= size {
+            // Complete from an earlier pass: nothing left to write.
+            break tokio::spawn(async move { Ok(file) });
+        }
         let before = file.len;
-        file = match attempt(camera, remote, expected, file, progress, cancel).await? {
-            Attempt::Complete(f) => f,
+        match attempt(camera, remote, expected, file, progress, cancel).await? {
+            Attempt::Complete(tail) => {
+                fetched += size - before;
+                break tail;
+            }
             Attempt::Dropped(f, err) => {
                 failures += 1;
                 if failures > retry.max_retries || !err.is_transient() {
@@ -463,13 +494,13 @@ pub(super) async fn download_video(
                 tracing::info!(segment = expected.camera_segment_id, bytes = f.len, %err,
                     "link dropped mid-segment; resuming");
                 sleep_or_cancel(retry.backoff(failures), cancel).await?;
-                f
+                fetched += f.len.saturating_sub(before);
+                file = f;
             }
-        };
-        fetched += file.len.saturating_sub(before);
-    }
-    let hash = finish_and_verify(file, expected).await?;
-    Ok(Fetched { bytes: fetched, hash })
+        }
+    };
+    let segment = expected.camera_segment_id.to_string();
+    Ok(Fetched { bytes: fetched, tail, listed: expected.listed.cloned(), segment })
 }
 
 async fn attempt(
@@ -538,13 +569,13 @@ async fn attempt(
             }
         }
     }
-    let file = sink.finish().await?;
-    if file.len < expected.size {
+    if len < expected.size {
         // The body ended cleanly but short: the link dropped between chunks.
-        let err = CameraError::Protocol(format!("body ended at {} of {}", file.len, expected.size));
+        let file = sink.finish().await?;
+        let err = CameraError::Protocol(format!("body ended at {len} of {}", expected.size));
         return Ok(Attempt::Dropped(file, err.into()));
     }
-    Ok(Attempt::Complete(file))
+    Ok(Attempt::Complete(tokio::spawn(sink.finish())))
 }
 
 /// Bytes of a partial download compared with the camera's before resuming it.
@@ -592,22 +623,6 @@ async fn discard(file: PartialFile) {
     let path = file.path.clone();
     drop(file);
     let _ = tokio::task::spawn_blocking(move || std::fs::remove_file(path)).await;
-}
-
-/// Checks the digest where one is listed and returns it; the caller makes the file durable
-/// before naming it.
-async fn finish_and_verify(
-    file: PartialFile,
-    expected: &Expected<'_>,
-) -> Result<ContentHash, IngestError> {
-    let actual = file.hasher.clone().finish();
-    if expected.listed.is_some_and(|listed| *listed != actual) {
-        discard(file).await;
-        return Err(IngestError::ChecksumMismatch {
-            segment: expected.camera_segment_id.to_string(),
-        });
-    }
-    Ok(actual)
 }
 
 pub(super) async fn sleep_or_cancel(

@@ -106,8 +106,8 @@ struct Arrived {
     admitted: Admitted,
     /// Its size, as listed (and downloaded).
     size: u64,
-    hash: ContentHash,
-    fetched: u64,
+    /// The download, whose last buffers may still be on their way to the disk.
+    fetched: download::Fetched,
     /// A BlackVue `.gps` side file, where the camera serves one.
     side_gps: Option<Vec<u8>>,
 }
@@ -120,7 +120,20 @@ struct DrivePass<'a> {
     drive_id: String,
     dialect: Dialect,
     runs: Vec<std::ops::Range<usize>>,
-    protect: Vec<DriveId>,
+    /// The drives this pass stored files of: the loop recorder keeps them while it streams.
+    protect: std::sync::Mutex<Vec<DriveId>>,
+}
+
+impl DrivePass<'_> {
+    fn protected(&self) -> Vec<DriveId> {
+        self.protect.lock().map(|p| p.clone()).unwrap_or_default()
+    }
+
+    fn protect(&self, drive: DriveId) {
+        if let Ok(mut protect) = self.protect.lock() {
+            protect.push(drive);
+        }
+    }
 }
 
 /// A camera file that is not a video the phone can use.
@@ -352,12 +365,14 @@ impl Ingestor {
     /// protected becomes one incident with a clip (whatever the lenses) once its last file was
     /// tried (before that file's arrival is announced, so the clip is cut on it).
     ///
-    /// A pipeline of two: each file is kept (its structure checked, its telemetry read, its
-    /// sidecar written, fsync, rename, catalog) while the next one downloads, so the reads and
-    /// flushes overlap the network (they cost about as much as downloading a 16 MB file on a
-    /// fast link). Room for the next file is made before either starts (the loop recorder counts
-    /// the room kept for the file waiting); both finish before either outcome is counted, in
-    /// file order, so a failure of one never loses the other.
+    /// A pipeline: files are downloaded one after another while those that arrived are kept
+    /// (structure checked, telemetry read, sidecar written, fsync, rename, catalog) one after
+    /// another, at most one waiting between them, so the reads and flushes overlap the network
+    /// (they cost about as much as downloading a 16 MB file on a fast link) and neither stage
+    /// waits for the other's slowest file. The loop recorder counts the room held for every file
+    /// on its way (none of them is in the catalog, so none can be evicted). Outcomes are counted
+    /// in file order; a failure that ends the pass is counted after every file before it, and
+    /// stops the downloads.
     async fn drive_pass(
         &self,
         driver: &dyn CameraDriver,
@@ -369,38 +384,51 @@ impl Ingestor {
         let Some(drive_id) = drive_id(drive) else { return Ok(()) };
         let runs = protected_runs(&drive.files);
         let dialect = driver.dialect();
-        let mut pass = DrivePass { drive, drive_id, dialect, runs, protect: Vec::new() };
-        let mut keeping: Option<(usize, Arrived)> = None;
-        for (index, file) in drive.files.iter().enumerate() {
-            let room = self.make_room_for(camera_id, file, &pass.protect).await;
-            let fetch = async {
-                let Some(admitted) = room? else { return Ok(None) };
-                self.download_file(driver, file, admitted, cancel).await.map(Some)
-            };
-            let (kept, fetched) = match keeping.take() {
-                Some((before, arrived)) => {
-                    let keep = self.keep_file(camera_id, &pass, before, arrived);
-                    let (kept, fetched) = tokio::join!(keep, fetch);
-                    (Some((before, kept)), fetched)
-                }
-                None => (None, fetch.await),
-            };
-            if let Some((before, kept)) = kept {
-                self.settle_file(camera_id, &mut pass, before, kept.map(Some), report).await?;
-            }
-            match fetched {
-                Ok(Some(arrived)) => keeping = Some((index, arrived)),
-                other => {
-                    self.settle_file(camera_id, &mut pass, index, other.map(|_| None), report)
-                        .await?
+        let protect = std::sync::Mutex::default();
+        let pass = DrivePass { drive, drive_id, dialect, runs, protect };
+        // One arrived file waits while another is kept and a third downloads.
+        let (to_keeper, arrivals) = tokio::sync::mpsc::channel(1);
+        let fetch_all = async {
+            let to_keeper = to_keeper;
+            for (index, file) in drive.files.iter().enumerate() {
+                let fetched = self.fetch_file(driver, camera_id, &pass, file, cancel).await;
+                let fatal = matches!(&fetched, Err(e) if !super::is_segment_specific(e));
+                // The keeper stops at a failure of its own: then nothing more is fetched.
+                if to_keeper.send((index, fetched)).await.is_err() || fatal {
+                    break;
                 }
             }
-        }
-        if let Some((index, arrived)) = keeping {
-            let kept = self.keep_file(camera_id, &pass, index, arrived).await.map(Some);
-            self.settle_file(camera_id, &mut pass, index, kept, report).await?;
-        }
-        Ok(())
+        };
+        let keep_all = async {
+            let mut arrivals = arrivals;
+            while let Some((index, fetched)) = arrivals.recv().await {
+                let kept = match fetched {
+                    Ok(Some(arrived)) => {
+                        self.keep_file(camera_id, &pass, index, arrived).await.map(Some)
+                    }
+                    other => other.map(|_| None),
+                };
+                self.settle_file(camera_id, &pass, index, kept, report).await?;
+            }
+            Ok(())
+        };
+        tokio::join!(fetch_all, keep_all).1
+    }
+
+    /// Makes room for one file of the pass and downloads it; `None` when the phone has it.
+    async fn fetch_file(
+        &self,
+        driver: &dyn CameraDriver,
+        camera_id: CameraId,
+        pass: &DrivePass<'_>,
+        file: &CameraFile,
+        cancel: &CancellationToken,
+    ) -> Result<Option<Arrived>, IngestError> {
+        let protect = pass.protected();
+        let Some(admitted) = self.make_room_for(camera_id, file, &protect).await? else {
+            return Ok(None);
+        };
+        self.download_file(driver, file, admitted, cancel).await.map(Some)
     }
 
     /// Counts one file's outcome, in drive order: stored, already on the phone (`None`), refused
@@ -409,7 +437,7 @@ impl Ingestor {
     async fn settle_file(
         &self,
         camera_id: CameraId,
-        pass: &mut DrivePass<'_>,
+        pass: &DrivePass<'_>,
         index: usize,
         result: Result<Option<StoredFile>, IngestError>,
         report: &mut IngestReport,
@@ -436,7 +464,7 @@ impl Ingestor {
             report.stored += 1;
             report.bytes_fetched += stored.fetched;
             report.gps_records_skipped += stored.gps_skipped;
-            pass.protect.push(stored.drive);
+            pass.protect(stored.drive);
             self.emit(IngestEvent::SegmentStored {
                 drive: stored.drive,
                 segment: stored.segment,
@@ -490,6 +518,7 @@ impl Ingestor {
     /// Makes room for one file the phone lacks and returns its partial file's name with the room
     /// kept for it; `None` when the phone already has it. `protect` lists the drives the loop
     /// recorder must not evict to make room for it.
+    #[tracing::instrument(level = "debug", skip_all, fields(file = %file.name))]
     async fn make_room_for(
         &self,
         camera_id: CameraId,
@@ -512,6 +541,7 @@ impl Ingestor {
     /// Downloads one admitted file into its partial file, and what else the camera serves for it
     /// (a BlackVue side file): all that needs the camera, so that keeping it
     /// ([`Self::keep_file`]) needs only the phone and overlaps the next download.
+    #[tracing::instrument(level = "debug", skip_all, fields(file = %file.name))]
     async fn download_file(
         &self,
         driver: &dyn CameraDriver,
@@ -531,11 +561,12 @@ impl Ingestor {
             Container::Mp4 if blackvue => blackvue_side_gps(driver, file).await,
             _ => None,
         };
-        Ok(Arrived { admitted, size, hash: fetched.hash, fetched: fetched.bytes, side_gps })
+        Ok(Arrived { admitted, size, fetched, side_gps })
     }
 
     /// Keeps the arrived file at `index` of the pass: checks its structure, reads its telemetry,
     /// and stores it ([`Self::store_file`]). A file that is not a usable video is removed.
+    #[tracing::instrument(level = "debug", skip_all, fields(file = %pass.drive.files[index].name))]
     async fn keep_file(
         &self,
         camera_id: CameraId,
@@ -555,10 +586,12 @@ impl Ingestor {
         index: usize,
         arrived: Arrived,
     ) -> Result<Downloaded, IngestError> {
-        let Arrived { admitted: Admitted { name, room }, size, hash, fetched, side_gps } = arrived;
+        let Arrived { admitted: Admitted { name, room }, size, fetched, side_gps } = arrived;
         let file = &pass.drive.files[index];
         let id = segment_id(file);
         let partial = self.layout.partial_path(&name);
+        let bytes = fetched.bytes;
+        let hash = fetched.written().await?;
         let duration_ms = match self.check_video(&partial).await {
             Ok(ms) => ms,
             Err(reason) => {
@@ -609,7 +642,7 @@ impl Ingestor {
             info,
             name,
             hash,
-            fetched,
+            fetched: bytes,
             telemetry,
             accel_samples,
             gps_fixes,

@@ -536,7 +536,7 @@ impl Ingestor {
         let mut tries = 0;
         loop {
             tries += 1;
-            match download::download_video(
+            let download = download::download_video(
                 camera,
                 &remote,
                 &expected,
@@ -544,16 +544,23 @@ impl Ingestor {
                 self.retry,
                 Some(&progress),
                 cancel,
-            )
-            .await
-            {
+            );
+            let written = match download.await {
+                // Checked against the listed digest before anything else happens to it.
+                Ok(done) => {
+                    let bytes = done.bytes;
+                    done.written().await.map(|_| bytes)
+                }
+                Err(e) => Err(e),
+            };
+            match written {
                 Err(IngestError::Storage(e)) if e.is_full() => {
                     // Nothing half-written stays: the partial file goes, the catalog is untouched.
                     let path = partial.clone();
                     let _ = tokio::task::spawn_blocking(move || std::fs::remove_file(path)).await;
                     return Err(IngestError::Storage(e));
                 }
-                Ok(done) => return Ok(fetched + done.bytes),
+                Ok(bytes) => return Ok(fetched + bytes),
                 Err(IngestError::ChecksumMismatch { segment: id })
                     if tries < INTEGRITY_ATTEMPTS =>
                 {
