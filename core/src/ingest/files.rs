@@ -126,13 +126,11 @@ struct DrivePass<'a> {
 
 impl DrivePass<'_> {
     fn protected(&self) -> Vec<DriveId> {
-        self.protect.lock().map(|p| p.clone()).unwrap_or_default()
+        self.protect.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
     }
 
     fn protect(&self, drive: DriveId) {
-        if let Ok(mut protect) = self.protect.lock() {
-            protect.push(drive);
-        }
+        self.protect.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(drive);
     }
 }
 

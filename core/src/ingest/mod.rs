@@ -545,15 +545,13 @@ impl Ingestor {
                 Some(&progress),
                 cancel,
             );
-            let written = match download.await {
-                // Checked against the listed digest before anything else happens to it.
-                Ok(done) => {
-                    let bytes = done.bytes;
-                    done.written().await.map(|_| bytes)
-                }
-                Err(e) => Err(e),
+            // Checked against the listed digest before anything else happens to it.
+            let written = async {
+                let done = download.await?;
+                let bytes = done.bytes;
+                done.written().await.map(|_| bytes)
             };
-            match written {
+            match written.await {
                 Err(IngestError::Storage(e)) if e.is_full() => {
                     // Nothing half-written stays: the partial file goes, the catalog is untouched.
                     let path = partial.clone();
