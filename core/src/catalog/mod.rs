@@ -342,7 +342,9 @@ impl Catalog {
                 "{} WHERE s.camera_id = ?1 AND s.camera_segment_id = ?2",
                 model::SEGMENT_SELECT
             );
-            Ok(c.query_row(&sql, params![camera.0, camera_segment_id], model::segment_from_row)
+            let mut st = c.prepare_cached(&sql)?;
+            Ok(st
+                .query_row(params![camera.0, camera_segment_id], model::segment_from_row)
                 .optional()?)
         })
         .await
@@ -370,32 +372,33 @@ impl Catalog {
     ) -> Result<(), CatalogError> {
         self.call(move |c| {
             let tx = c.transaction()?;
-            let n = tx.execute(
-                "UPDATE segments SET phone_file = ?2, phone_state = 'present' WHERE id = ?1",
-                params![segment.0, video.name],
-            )?;
+            let n = tx
+                .prepare_cached(
+                    "UPDATE segments SET phone_file = ?2, phone_state = 'present' WHERE id = ?1",
+                )?
+                .execute(params![segment.0, video.name])?;
             if n == 0 {
                 return Err(CatalogError::NotFound { what: "segment", id: segment.0 });
             }
-            tx.execute(
+            tx.prepare_cached(
                 "INSERT INTO telemetry
                      (segment_id, phone_file, size_bytes, accel_samples, gps_fixes)
                  VALUES (?1, ?2, ?3, ?4, ?5)
                  ON CONFLICT (segment_id) DO UPDATE SET phone_file = ?2, size_bytes = ?3,
                      accel_samples = ?4, gps_fixes = ?5",
-                params![
-                    segment.0,
-                    telemetry.name,
-                    to_i64(telemetry.size_bytes),
-                    telemetry.accel_samples,
-                    telemetry.gps_fixes
-                ],
-            )?;
-            tx.execute(
+            )?
+            .execute(params![
+                segment.0,
+                telemetry.name,
+                to_i64(telemetry.size_bytes),
+                telemetry.accel_samples,
+                telemetry.gps_fixes
+            ])?;
+            tx.prepare_cached(
                 "INSERT OR IGNORE INTO residencies (segment_id, place, arrived_at_ms)
                  VALUES (?1, 'phone', ?2)",
-                params![segment.0, now_ms()],
-            )?;
+            )?
+            .execute(params![segment.0, now_ms()])?;
             tx.commit()?;
             Ok(())
         })
@@ -532,6 +535,8 @@ fn open_connection(path: &Path) -> Result<Connection, CatalogError> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    // Room for every statement a stream runs per file, so none is parsed again for each.
+    conn.set_prepared_statement_cache_capacity(64);
     // Off while migrating: a migration that rebuilds a table (SQLite cannot alter a CHECK) drops
     // the old one, which foreign keys would refuse; such a migration checks them after itself.
     conn.pragma_update(None, "foreign_keys", "OFF")?;

@@ -258,23 +258,23 @@ pub(super) fn insert_camera_segment(
     s: &SegmentInfo,
     hash: &ContentHash,
 ) -> Result<bool, CatalogError> {
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO drives (camera_id, camera_drive_id, started_at_ms) VALUES (?1, ?2, ?3)
          ON CONFLICT (camera_id, camera_drive_id)
          DO UPDATE SET started_at_ms = MIN(started_at_ms, ?3)",
-        params![camera.0, s.drive_id, s.start_ms],
-    )?;
-    let drive: i64 = tx.query_row(
-        "SELECT id FROM drives WHERE camera_id = ?1 AND camera_drive_id = ?2",
-        params![camera.0, s.drive_id],
-        |r| r.get(0),
-    )?;
-    let inserted = tx.execute(
-        "INSERT OR IGNORE INTO segments (camera_id, drive_id, camera_segment_id, camera_seq,
-             index_in_drive, started_at_ms, duration_ms, size_bytes, content_hash, camera_locked,
-             telemetry_size, telemetry_sha256, channel, hash_algorithm)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-        params![
+    )?
+    .execute(params![camera.0, s.drive_id, s.start_ms])?;
+    let drive: i64 = tx
+        .prepare_cached("SELECT id FROM drives WHERE camera_id = ?1 AND camera_drive_id = ?2")?
+        .query_row(params![camera.0, s.drive_id], |r| r.get(0))?;
+    let inserted = tx
+        .prepare_cached(
+            "INSERT OR IGNORE INTO segments (camera_id, drive_id, camera_segment_id, camera_seq,
+                 index_in_drive, started_at_ms, duration_ms, size_bytes, content_hash,
+                 camera_locked, telemetry_size, telemetry_sha256, channel, hash_algorithm)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+        )?
+        .execute(params![
             camera.0,
             drive,
             s.id,
@@ -289,20 +289,20 @@ pub(super) fn insert_camera_segment(
             s.telemetry_sha256,
             s.channel.as_str(),
             hash.algorithm.as_str()
-        ],
-    )?;
+        ])?;
     if inserted == 0 {
         return Ok(false);
     }
+    let segment = tx.last_insert_rowid();
     let end = s.start_ms.saturating_add(s.duration_ms);
-    tx.execute(
+    tx.prepare_cached(
         "UPDATE drives SET ended_at_ms = MAX(COALESCE(ended_at_ms, 0), ?2) WHERE id = ?1",
-        params![drive, end],
-    )?;
-    tx.execute(
+    )?
+    .execute(params![drive, end])?;
+    tx.prepare_cached(
         "INSERT INTO residencies (segment_id, place, arrived_at_ms) VALUES (?1, 'camera', ?2)",
-        params![tx.last_insert_rowid(), end.min(now_ms())],
-    )?;
+    )?
+    .execute(params![segment, end.min(now_ms())])?;
     Ok(true)
 }
 

@@ -77,18 +77,17 @@ impl Catalog {
     /// What Dashkeep's files take on the phone.
     pub async fn phone_usage(&self) -> Result<PhoneUsage, CatalogError> {
         self.call(|c| {
-            Ok(c.query_row(
+            let mut st = c.prepare_cached(
                 "SELECT segment_bytes, telemetry_bytes, clip_bytes FROM phone_usage WHERE id = 1",
-                [],
-                |r| {
-                    let get = |i| r.get::<_, i64>(i).map(|v| u64::try_from(v).unwrap_or(0));
-                    Ok(PhoneUsage {
-                        segment_bytes: get(0)?,
-                        telemetry_bytes: get(1)?,
-                        clip_bytes: get(2)?,
-                    })
-                },
-            )?)
+            )?;
+            Ok(st.query_row([], |r| {
+                let get = |i| r.get::<_, i64>(i).map(|v| u64::try_from(v).unwrap_or(0));
+                Ok(PhoneUsage {
+                    segment_bytes: get(0)?,
+                    telemetry_bytes: get(1)?,
+                    clip_bytes: get(2)?,
+                })
+            })?)
         })
         .await
     }

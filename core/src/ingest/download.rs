@@ -242,9 +242,16 @@ struct AlignedBuf {
     len: usize,
 }
 
+/// Write buffers kept from earlier downloads for the next ones: a fresh buffer costs its page
+/// faults and zeroing on the download's own task, about 6% of an ingest's CPU
+/// (`docs/benchmarks.md`). At most [`BUFFERS`] are kept, what the next download takes anyway.
+static SPARE_BUFFERS: std::sync::Mutex<Vec<Vec<u8>>> = std::sync::Mutex::new(Vec::new());
+
 impl AlignedBuf {
+    /// An empty buffer: a spare one if any, else a new one.
     fn new() -> Self {
-        let raw = vec![0u8; WRITE_BUFFER + ALIGN];
+        let spare = SPARE_BUFFERS.lock().ok().and_then(|mut spare| spare.pop());
+        let raw = spare.unwrap_or_else(|| vec![0u8; WRITE_BUFFER + ALIGN]);
         let start = (ALIGN - raw.as_ptr() as usize % ALIGN) % ALIGN;
         Self { raw, start, len: 0 }
     }
@@ -265,6 +272,21 @@ impl AlignedBuf {
         self.raw[at..at + n].copy_from_slice(&chunk[..n]);
         self.len += n;
         n
+    }
+}
+
+impl Drop for AlignedBuf {
+    /// Keeps the buffer for the next download, unless enough are kept (its bytes are never read
+    /// again: a buffer is only read up to what it was filled with).
+    fn drop(&mut self) {
+        if self.raw.is_empty() {
+            return;
+        }
+        if let Ok(mut spare) = SPARE_BUFFERS.lock()
+            && spare.len() < BUFFERS
+        {
+            spare.push(std::mem::take(&mut self.raw));
+        }
     }
 }
 

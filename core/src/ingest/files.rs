@@ -29,7 +29,8 @@ use crate::camera::novatek::gps::{NovatekGpsError, read_gps};
 use crate::camera::probe::Dialect;
 use crate::camera::{CameraDriver, CameraIdentity};
 use crate::catalog::{
-    CameraId, ClipReason, DriveId, NewEvent, SAME_MOMENT_MS, SegmentId, TelemetryFile,
+    CameraId, ClipReason, DriveId, NewEvent, SAME_MOMENT_MS, SegmentId, SegmentRecord,
+    TelemetryFile,
 };
 use crate::protocol::{CameraStatus, MAX_ID_LEN, SegmentInfo, Telemetry, is_safe_id};
 use crate::storage::{ContentHash, DataLayout, Reservation, write_atomic};
@@ -651,31 +652,34 @@ impl Ingestor {
 
     /// Names a downloaded, checked file in the catalog, makes it durable (fsync), writes its
     /// telemetry sidecar, renames it into place and records the phone's copy: nothing
-    /// half-written or unreadable is ever catalogued.
+    /// half-written or unreadable is ever catalogued. The first three wait for the disk at
+    /// once (their flushes can share a journal commit); the rename waits for all of them.
     async fn store_file(
         &self,
         camera_id: CameraId,
         file: Downloaded,
     ) -> Result<StoredFile, IngestError> {
         let Downloaded { info, name, hash, telemetry, room, .. } = file;
-        let (id, size) = (info.id.clone(), info.size);
-        self.catalog.note_camera_file(camera_id, info, hash).await?;
-        let segment =
-            self.catalog.segment_by_camera_id(camera_id, id.clone()).await?.ok_or_else(|| {
-                IngestError::Task(format!("segment {id} vanished from the catalog"))
-            })?;
-
-        sync_file(self.layout.partial_path(&name)).await?;
-        let telemetry_name = DataLayout::telemetry_file_name(camera_id, &id);
-        let (tmp, path) = (self.layout.tmp_dir(), self.layout.video_path(&telemetry_name));
-        let bytes = telemetry.len() as u64;
-        tokio::task::spawn_blocking(move || write_atomic(&tmp, &path, &telemetry))
-            .await
-            .map_err(|e| IngestError::Task(e.to_string()))??;
-        let (accel_samples, gps_fixes) = (file.accel_samples, file.gps_fixes);
-        let telemetry =
-            TelemetryFile { name: telemetry_name, size_bytes: bytes, accel_samples, gps_fixes };
-        self.rename_and_record(&segment, name, telemetry).await?;
+        let size = info.size;
+        let telemetry_name = DataLayout::telemetry_file_name(camera_id, &info.id);
+        let counts = (file.accel_samples, file.gps_fixes);
+        let (noted, synced, sidecar) = tokio::join!(
+            self.note_file(camera_id, info, hash),
+            sync_file(self.layout.partial_path(&name)),
+            self.write_sidecar(telemetry_name, telemetry, counts),
+        );
+        let noted = noted.and_then(|segment| synced.map(|()| segment));
+        let segment = match (noted, sidecar) {
+            (Ok(segment), Ok(telemetry)) => {
+                self.rename_and_record(&segment, name, telemetry).await?;
+                segment
+            }
+            (Err(e), Ok(telemetry)) => {
+                self.forget(&[&telemetry.name]).await;
+                return Err(e);
+            }
+            (Err(e), Err(_)) | (Ok(_), Err(e)) => return Err(e),
+        };
         // The catalog counts the file now: its room goes back.
         drop(room);
         Ok(StoredFile {
@@ -685,6 +689,36 @@ impl Ingestor {
             fetched: file.fetched,
             gps_skipped: file.gps_skipped,
         })
+    }
+
+    /// Names a checked file from the camera in the catalog, with no phone copy yet: its record.
+    async fn note_file(
+        &self,
+        camera_id: CameraId,
+        info: SegmentInfo,
+        hash: ContentHash,
+    ) -> Result<SegmentRecord, IngestError> {
+        let id = info.id.clone();
+        self.catalog.note_camera_file(camera_id, info, hash).await?;
+        self.catalog
+            .segment_by_camera_id(camera_id, id.clone())
+            .await?
+            .ok_or_else(|| IngestError::Task(format!("segment {id} vanished from the catalog")))
+    }
+
+    /// Writes a file's telemetry sidecar durably under its final name.
+    async fn write_sidecar(
+        &self,
+        name: String,
+        telemetry: Vec<u8>,
+        (accel_samples, gps_fixes): (u32, u32),
+    ) -> Result<TelemetryFile, IngestError> {
+        let (tmp, path) = (self.layout.tmp_dir(), self.layout.video_path(&name));
+        let size_bytes = telemetry.len() as u64;
+        tokio::task::spawn_blocking(move || write_atomic(&tmp, &path, &telemetry))
+            .await
+            .map_err(|e| IngestError::Task(e.to_string()))??;
+        Ok(TelemetryFile { name, size_bytes, accel_samples, gps_fixes })
     }
 
     /// Reads the downloaded MP4's (or MPEG-TS's: packets, PAT/PMT, PES and their time stamps)
