@@ -30,10 +30,9 @@ use crate::camera::probe::Dialect;
 use crate::camera::{CameraDriver, CameraIdentity};
 use crate::catalog::{
     CameraId, ClipReason, DriveId, NewEvent, SAME_MOMENT_MS, SegmentId, SegmentRecord,
-    TelemetryFile,
 };
 use crate::protocol::{CameraStatus, MAX_ID_LEN, SegmentInfo, Telemetry, is_safe_id};
-use crate::storage::{ContentHash, DataLayout, Reservation, write_atomic};
+use crate::storage::{ContentHash, DataLayout, Reservation};
 
 /// How long ingest waits between the two looks at a vendor camera's card: a file whose size
 /// changed in between is still being recorded.
@@ -704,21 +703,6 @@ impl Ingestor {
             .segment_by_camera_id(camera_id, id.clone())
             .await?
             .ok_or_else(|| IngestError::Task(format!("segment {id} vanished from the catalog")))
-    }
-
-    /// Writes a file's telemetry sidecar durably under its final name.
-    async fn write_sidecar(
-        &self,
-        name: String,
-        telemetry: Vec<u8>,
-        (accel_samples, gps_fixes): (u32, u32),
-    ) -> Result<TelemetryFile, IngestError> {
-        let (tmp, path) = (self.layout.tmp_dir(), self.layout.video_path(&name));
-        let size_bytes = telemetry.len() as u64;
-        tokio::task::spawn_blocking(move || write_atomic(&tmp, &path, &telemetry))
-            .await
-            .map_err(|e| IngestError::Task(e.to_string()))??;
-        Ok(TelemetryFile { name, size_bytes, accel_samples, gps_fixes })
     }
 
     /// Reads the downloaded MP4's (or MPEG-TS's: packets, PAT/PMT, PES and their time stamps)

@@ -674,16 +674,24 @@ impl Ingestor {
             return Err(bad(format!("it names segment {:?}", parsed.segment_id)));
         }
         let name = DataLayout::telemetry_file_name(segment.camera_id, id);
+        let accel_samples = u32::try_from(parsed.accel.len()).unwrap_or(u32::MAX);
+        let gps_fixes = u32::try_from(parsed.gps.len()).unwrap_or(u32::MAX);
+        self.write_sidecar(name, bytes, (accel_samples, gps_fixes)).await
+    }
+
+    /// Writes a file's telemetry sidecar durably under its final name.
+    async fn write_sidecar(
+        &self,
+        name: String,
+        telemetry: impl AsRef<[u8]> + Send + 'static,
+        (accel_samples, gps_fixes): (u32, u32),
+    ) -> Result<TelemetryFile, IngestError> {
         let (tmp, path) = (self.layout.tmp_dir(), self.layout.video_path(&name));
-        tokio::task::spawn_blocking(move || write_atomic(&tmp, &path, &bytes))
+        let size_bytes = telemetry.as_ref().len() as u64;
+        tokio::task::spawn_blocking(move || write_atomic(&tmp, &path, telemetry.as_ref()))
             .await
             .map_err(|e| IngestError::Task(e.to_string()))??;
-        Ok(TelemetryFile {
-            name,
-            size_bytes: segment.telemetry_size,
-            accel_samples: u32::try_from(parsed.accel.len()).unwrap_or(u32::MAX),
-            gps_fixes: u32::try_from(parsed.gps.len()).unwrap_or(u32::MAX),
-        })
+        Ok(TelemetryFile { name, size_bytes, accel_samples, gps_fixes })
     }
 
     /// Follows the camera's live feed until cancelled: catches up with "stream now", then fetches
