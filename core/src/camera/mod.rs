@@ -158,18 +158,25 @@ pub(crate) fn http_client(
 }
 
 /// The camera client's settings, before [`wifi`] may route its sockets through a relay.
+///
+/// Without `tls` the client trusts no certificate at all: a camera's TLS key is trusted only
+/// once pinned by pairing, and no camera's certificate chains to a public root, so loading the
+/// platform's roots (several milliseconds of parsing, for every client a probe or a driver
+/// makes) would buy nothing. Such a client speaks plain HTTP, as unpaired cameras do.
 pub(crate) fn http_builder(tls: Option<rustls::ClientConfig>) -> reqwest::ClientBuilder {
     crate::tls::ensure_crypto_provider();
-    let mut builder = reqwest::Client::builder()
+    let tls = tls.unwrap_or_else(|| {
+        rustls::ClientConfig::builder()
+            .with_root_certificates(rustls::RootCertStore::empty())
+            .with_no_client_auth()
+    });
+    reqwest::Client::builder()
         .connect_timeout(CONNECT_TIMEOUT)
         .read_timeout(READ_TIMEOUT)
         .pool_idle_timeout(Duration::from_secs(30))
         // A camera never redirects: following one would take signed requests elsewhere.
-        .redirect(reqwest::redirect::Policy::none());
-    if let Some(tls) = tls {
-        builder = builder.tls_backend_preconfigured(tls);
-    }
-    builder
+        .redirect(reqwest::redirect::Policy::none())
+        .tls_backend_preconfigured(tls)
 }
 
 /// Refuses what cannot be a camera's address: anything but an `http://` or `https://` URL.

@@ -109,6 +109,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations/0006_camera_incidents.sql")).foreign_key_check(),
         M::up(include_str!("migrations/0007_segment_channels.sql")),
         M::up(include_str!("migrations/0008_segment_digest.sql")),
+        M::up(include_str!("migrations/0009_crc64_digest.sql")),
     ])
 }
 
@@ -703,6 +704,53 @@ pub(crate) mod tests {
         assert!(!cat.note_camera_file(cam, file, blake3.clone()).await.unwrap(), "known already");
         let new = cat.segment_by_camera_id(cam, seg(2).id).await.unwrap().unwrap();
         assert_eq!(new.content_hash, blake3);
+
+        let conn = Connection::open(&path).unwrap();
+        let unknown = conn.execute("UPDATE segments SET hash_algorithm = 'md5' WHERE id = 5", []);
+        assert!(unknown.is_err(), "the schema refuses an algorithm it does not know");
+    }
+
+    /// A catalog of the schema before CRC-64 digests (version 8) holding a SHA-256 and a BLAKE3
+    /// segment: both keep their digest and algorithm, a vendor file's CRC-64 is recorded as
+    /// such, and an algorithm the schema does not know is still refused.
+    #[tokio::test]
+    async fn catalog_migration_to_crc64_digests_keeps_older_digests() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.sqlite");
+        let conn = catalog_at_version(&path, 8);
+        let (sha, b3) = ("c".repeat(64), "d".repeat(64));
+        conn.execute_batch(&format!(
+            "INSERT INTO cameras VALUES (1, 'SIM', 'Sim', '1.0', 'http://x', 0, 0, 0, 1);
+             INSERT INTO drives VALUES (1, 1, 'D1', 1000, NULL, 0);
+             INSERT INTO segments (id, camera_id, drive_id, camera_segment_id, camera_seq,
+                                   index_in_drive, started_at_ms, duration_ms, size_bytes,
+                                   content_hash, camera_locked, telemetry_size, telemetry_sha256,
+                                   phone_file, phone_state, hash_algorithm)
+                 VALUES (5, 1, 1, 'D1_S0001', 1, 0, 1000, 60000, 100, '{sha}', 0, 10, '', 'v.mp4',
+                         'present', 'sha256'),
+                        (6, 1, 1, 'F_MP4', 2, 1, 61000, 60000, 200, '{b3}', 0, 0, '', 'w.mp4',
+                         'present', 'blake3');"
+        ))
+        .unwrap();
+        drop(conn);
+
+        let cat = Catalog::open(&path).await.unwrap();
+        let cam = CameraId(1);
+        let old = cat.segment_by_camera_id(cam, "D1_S0001".into()).await.unwrap().unwrap();
+        assert_eq!(old.content_hash, ContentHash::sha256(sha));
+        let vendor = cat.segment_by_camera_id(cam, "F_MP4".into()).await.unwrap().unwrap();
+        let blake3 = ContentHash { algorithm: crate::storage::HashAlgorithm::Blake3, hex: b3 };
+        assert_eq!(vendor.content_hash, blake3);
+        assert_eq!(cat.phone_bytes().await.unwrap(), 300);
+
+        let crc = ContentHash {
+            algorithm: crate::storage::HashAlgorithm::Crc64Nvme,
+            hex: "ae8b14860a799888".into(),
+        };
+        let file = SegmentInfo { sha256: String::new(), ..seg(3) };
+        assert!(cat.note_camera_file(cam, file, crc.clone()).await.unwrap());
+        let new = cat.segment_by_camera_id(cam, seg(3).id).await.unwrap().unwrap();
+        assert_eq!(new.content_hash, crc);
 
         let conn = Connection::open(&path).unwrap();
         let unknown = conn.execute("UPDATE segments SET hash_algorithm = 'md5' WHERE id = 5", []);

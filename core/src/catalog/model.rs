@@ -96,7 +96,8 @@ pub struct SegmentRecord {
     /// Size of the MP4 file.
     pub size_bytes: u64,
     /// The digest that vouches for the MP4 file: the SHA-256 a Dashkeep camera listed, or the
-    /// phone's own digest (BLAKE3) of a vendor camera's file, computed while downloading it.
+    /// phone's own digest (CRC-64, BLAKE3 before it) of a vendor camera's file, computed
+    /// while downloading it.
     pub content_hash: ContentHash,
     /// Size of the telemetry sidecar.
     pub telemetry_size: u64,

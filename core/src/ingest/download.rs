@@ -14,7 +14,7 @@
 //! Once the last byte arrived, the caller goes on (to the next download) while the threads
 //! finish the last buffers ([`Fetched::written`] waits for them).
 //! The digest is the one the camera listed (a Dashkeep camera's SHA-256, checked at the end), or,
-//! for a vendor file that lists none, the phone's own BLAKE3 ([`Expected::algorithm`]; why in
+//! for a vendor file that lists none, the phone's own CRC-64 ([`Expected::algorithm`]; why in
 //! `storage::ContentHash`).
 
 use std::fs::{File, OpenOptions};
@@ -83,10 +83,10 @@ pub(super) struct Expected<'a> {
 
 impl Expected<'_> {
     /// The digest computed while downloading: the listed one's algorithm, to compare with it;
-    /// else BLAKE3, the phone's own digest of a file nothing else will compare (several times
-    /// cheaper than SHA-256 per byte, and every byte is hashed).
+    /// else CRC-64, the phone's own digest of a file nothing else will compare (every byte is
+    /// hashed, and CRC-64 costs a fraction of any cryptographic hash per byte).
     pub fn algorithm(&self) -> HashAlgorithm {
-        self.listed.map_or(HashAlgorithm::Blake3, |hash| hash.algorithm)
+        self.listed.map_or(HashAlgorithm::Crc64Nvme, |hash| hash.algorithm)
     }
 }
 
@@ -661,7 +661,7 @@ pub(super) async fn sleep_or_cancel(
 mod tests {
     use super::*;
 
-    const BOTH: [HashAlgorithm; 2] = [HashAlgorithm::Sha256, HashAlgorithm::Blake3];
+    const BOTH: [HashAlgorithm; 2] = [HashAlgorithm::Sha256, HashAlgorithm::Crc64Nvme];
 
     /// The digest of `bytes` by `algorithm`, computed in one go.
     fn digest(algorithm: HashAlgorithm, bytes: &[u8]) -> ContentHash {
@@ -671,14 +671,14 @@ mod tests {
     }
 
     /// A listed digest is recomputed by its own algorithm, to be compared; a file whose camera
-    /// lists none gets the phone's own BLAKE3.
+    /// lists none gets the phone's own CRC-64.
     #[test]
-    fn the_digest_is_the_listed_ones_else_blake3() {
+    fn the_digest_is_the_listed_ones_else_crc64() {
         let listed = ContentHash::sha256("a".repeat(64));
         let dashkeep = Expected { camera_segment_id: "D1_S0001", size: 1, listed: Some(&listed) };
         assert_eq!(dashkeep.algorithm(), HashAlgorithm::Sha256);
         let vendor = Expected { camera_segment_id: "F_MP4", size: 1, listed: None };
-        assert_eq!(vendor.algorithm(), HashAlgorithm::Blake3);
+        assert_eq!(vendor.algorithm(), HashAlgorithm::Crc64Nvme);
     }
 
     /// Resuming at an odd length, in odd-sized chunks, across several buffers: the file holds
@@ -741,7 +741,7 @@ mod tests {
             let dir = tempfile::tempdir().unwrap();
             let path = dir.path().join("seg.part");
             std::fs::write(&path, vec![7u8; head]).unwrap();
-            let mut file = PartialFile::open(&path, 1 << 30, HashAlgorithm::Blake3).unwrap();
+            let mut file = PartialFile::open(&path, 1 << 30, HashAlgorithm::Crc64Nvme).unwrap();
             let buffers: Vec<AlignedBuf> = (0..3u8)
                 .map(|i| {
                     let mut buf = AlignedBuf::new();
@@ -766,7 +766,7 @@ mod tests {
     #[tokio::test]
     async fn a_failing_disk_ends_the_download_with_its_error() {
         let full = Path::new("/dev/full");
-        let file = PartialFile::open(full, 1 << 30, HashAlgorithm::Blake3).unwrap();
+        let file = PartialFile::open(full, 1 << 30, HashAlgorithm::Crc64Nvme).unwrap();
         let mut sink = Sink::new(file);
         let data = vec![1u8; 64 * 1024];
         let run = async {
@@ -789,9 +789,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("seg.part");
         std::fs::write(&path, b"someone else's bytes").unwrap();
-        let file = PartialFile::open(&path, 1 << 20, HashAlgorithm::Blake3).unwrap();
+        let file = PartialFile::open(&path, 1 << 20, HashAlgorithm::Crc64Nvme).unwrap();
         let file = file.restart().unwrap();
         assert_eq!(file.len, 0);
-        assert_eq!(file.hasher.clone().finish(), digest(HashAlgorithm::Blake3, b""));
+        assert_eq!(file.hasher.clone().finish(), digest(HashAlgorithm::Crc64Nvme, b""));
     }
 }

@@ -8,7 +8,7 @@
 //! newest drive first: make room, download into the partial file (Range resume, or a clean
 //! restart where the camera ignores Range; the size from the listing or `Content-Length`), check
 //! the MP4 structurally with the clips reader, then name it in the catalog, with the digest
-//! computed while downloading (BLAKE3: `storage::ContentHash`), only once it is fsynced and
+//! computed while downloading (CRC-64: `storage::ContentHash`), only once it is fsynced and
 //! renamed into place. Nothing
 //! half-written or unreadable is ever catalogued.
 
@@ -363,7 +363,8 @@ impl Ingestor {
     /// protected becomes one incident with a clip (whatever the lenses) once its last file was
     /// tried (before that file's arrival is announced, so the clip is cut on it).
     ///
-    /// A pipeline: files are downloaded one after another while those that arrived are kept
+    /// A pipeline: room is made for each file while the one before it downloads; files are
+    /// downloaded one after another while those that arrived are kept
     /// (structure checked, telemetry read, sidecar written, fsync, rename, catalog) one after
     /// another, at most one waiting between them, so the reads and flushes overlap the network
     /// (they cost about as much as downloading a 16 MB file on a fast link) and neither stage
@@ -388,8 +389,24 @@ impl Ingestor {
         let (to_keeper, arrivals) = tokio::sync::mpsc::channel(1);
         let fetch_all = async {
             let to_keeper = to_keeper;
+            let mut room = None;
             for (index, file) in drive.files.iter().enumerate() {
-                let fetched = self.fetch_file(driver, camera_id, &pass, file, cancel).await;
+                let admitted = match room.take() {
+                    Some(admitted) => admitted,
+                    None => self.make_room_for(camera_id, file, &pass.protected()).await,
+                };
+                let following = drive.files.get(index + 1);
+                let fetched = match admitted {
+                    Ok(Some(admitted)) => {
+                        let (fetched, ahead) = tokio::join!(
+                            self.download_file(driver, file, admitted, cancel),
+                            self.room_ahead(camera_id, &pass, following),
+                        );
+                        room = ahead;
+                        fetched.map(Some)
+                    }
+                    other => other.map(|_| None),
+                };
                 let fatal = matches!(&fetched, Err(e) if !super::is_segment_specific(e));
                 // The keeper stops at a failure of its own: then nothing more is fetched.
                 if to_keeper.send((index, fetched)).await.is_err() || fatal {
@@ -413,20 +430,19 @@ impl Ingestor {
         tokio::join!(fetch_all, keep_all).1
     }
 
-    /// Makes room for one file of the pass and downloads it; `None` when the phone has it.
-    async fn fetch_file(
+    /// Makes room for the file after the one downloading (`following`, if there is one) while
+    /// that one downloads, so that the catalog lookup and any eviction (which wait for the
+    /// catalog, itself busy committing the file being kept) cost the pass nothing between two
+    /// downloads. Only a file being downloaded makes room for the next one: a pass that stops
+    /// gives back that room (and at worst has evicted what the next pass would have).
+    async fn room_ahead(
         &self,
-        driver: &dyn CameraDriver,
         camera_id: CameraId,
         pass: &DrivePass<'_>,
-        file: &CameraFile,
-        cancel: &CancellationToken,
-    ) -> Result<Option<Arrived>, IngestError> {
-        let protect = pass.protected();
-        let Some(admitted) = self.make_room_for(camera_id, file, &protect).await? else {
-            return Ok(None);
-        };
-        self.download_file(driver, file, admitted, cancel).await.map(Some)
+        following: Option<&CameraFile>,
+    ) -> Option<Result<Option<Admitted>, IngestError>> {
+        let file = following?;
+        Some(self.make_room_for(camera_id, file, &pass.protected()).await)
     }
 
     /// Counts one file's outcome, in drive order: stored, already on the phone (`None`), refused

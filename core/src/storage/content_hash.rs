@@ -4,10 +4,12 @@
 //! that and keeps it. A vendor camera (Novatek, BlackVue) lists no checksum: the phone computes its
 //! own digest of every byte while downloading, only to tell later whether its copy is still the
 //! one it received (before the camera's copy is deleted, and when a partial download resumes).
-//! Nothing outside the phone ever compares it, so it is BLAKE3: about four times faster than
-//! SHA-256 on one core even where the CPU has SHA extensions (it hashes many 1 KiB chunks at once
-//! with SIMD), and hashing was the largest part of the CPU a vendor download costs
-//! (`docs/benchmarks.md`). Clips and the cloud keep SHA-256, which S3 checksums speak.
+//! That guards against accidental change (a bad write, a failing flash cell), not an adversary
+//! (the camera is the only source of the bytes anyway), so it is CRC-64/NVME: the checksum S3
+//! itself keeps for whole objects, computed with carry-less multiply at many times the speed of
+//! any cryptographic hash. Hashing was the largest part of the CPU a vendor download cost,
+//! first with SHA-256, then with BLAKE3 (`docs/benchmarks.md`); files catalogued with BLAKE3
+//! are still read back with it. Clips and the cloud keep SHA-256.
 
 use std::io::Read;
 use std::path::Path;
@@ -22,8 +24,11 @@ use super::StorageError;
 pub enum HashAlgorithm {
     /// SHA-256: what a Dashkeep camera lists, and what clips and the cloud use.
     Sha256,
-    /// BLAKE3 (256-bit output): the phone's own digest of a file whose camera lists none.
+    /// BLAKE3 (256-bit output): the phone's own digest of a vendor camera's file until
+    /// CRC-64 replaced it; kept to read back the files it vouches for.
     Blake3,
+    /// CRC-64/NVME: the phone's own digest of a file whose camera lists none.
+    Crc64Nvme,
 }
 
 impl HashAlgorithm {
@@ -32,6 +37,7 @@ impl HashAlgorithm {
         match self {
             Self::Sha256 => "sha256",
             Self::Blake3 => "blake3",
+            Self::Crc64Nvme => "crc64nvme",
         }
     }
 
@@ -40,6 +46,7 @@ impl HashAlgorithm {
         match name {
             "sha256" => Some(Self::Sha256),
             "blake3" => Some(Self::Blake3),
+            "crc64nvme" => Some(Self::Crc64Nvme),
             _ => None,
         }
     }
@@ -51,7 +58,8 @@ impl std::fmt::Display for HashAlgorithm {
     }
 }
 
-/// A file's digest and the algorithm that made it (lowercase hex, 64 digits for both).
+/// A file's digest and the algorithm that made it (lowercase hex: 64 digits for SHA-256 and
+/// BLAKE3, 16 for CRC-64).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ContentHash {
     /// The algorithm.
@@ -76,8 +84,8 @@ impl ContentHash {
     }
 }
 
-/// Bytes read at a time when hashing a file: large enough for BLAKE3's SIMD to work on many
-/// chunks at once.
+/// Bytes read at a time when hashing a file: large enough for the SIMD of each algorithm to work
+/// on long runs.
 const READ_BUFFER: usize = 1 << 20;
 
 /// A digest being computed, fed in order.
@@ -86,11 +94,14 @@ pub struct ContentHasher(Inner);
 
 #[derive(Clone)]
 enum Inner {
-    /// ring's SHA-256 (SHA-NI on x86-64, the ARMv8 SHA extensions on phones). Both states are
+    /// ring's SHA-256 (SHA-NI on x86-64, the ARMv8 SHA extensions on phones). Every state is
     /// boxed: the hasher moves to a blocking thread and back for every buffer.
     Sha256(Box<ring::digest::Context>),
     /// The `blake3` crate (AVX-512/AVX2/SSE4.1 on x86-64, NEON on phones): nearly 2 KiB of state.
     Blake3(Box<blake3::Hasher>),
+    /// The `crc-fast` crate (VPCLMULQDQ/PCLMULQDQ on x86-64, PMULL on phones); boxed too (its
+    /// state carries the CRC's folding constants).
+    Crc64(Box<crc_fast::Digest>),
 }
 
 impl ContentHasher {
@@ -101,6 +112,9 @@ impl ContentHasher {
                 Inner::Sha256(Box::new(ring::digest::Context::new(&ring::digest::SHA256)))
             }
             HashAlgorithm::Blake3 => Inner::Blake3(Box::default()),
+            HashAlgorithm::Crc64Nvme => {
+                Inner::Crc64(Box::new(crc_fast::Digest::new(crc_fast::CrcAlgorithm::Crc64Nvme)))
+            }
         })
     }
 
@@ -109,6 +123,7 @@ impl ContentHasher {
         match &self.0 {
             Inner::Sha256(_) => HashAlgorithm::Sha256,
             Inner::Blake3(_) => HashAlgorithm::Blake3,
+            Inner::Crc64(_) => HashAlgorithm::Crc64Nvme,
         }
     }
 
@@ -119,6 +134,7 @@ impl ContentHasher {
             Inner::Blake3(hasher) => {
                 hasher.update(bytes);
             }
+            Inner::Crc64(digest) => digest.update(bytes),
         }
     }
 
@@ -144,6 +160,7 @@ impl ContentHasher {
         let hex = match self.0 {
             Inner::Sha256(context) => hex::encode(context.finish()),
             Inner::Blake3(hasher) => hasher.finalize().to_hex().to_string(),
+            Inner::Crc64(digest) => format!("{:016x}", digest.finalize()),
         };
         ContentHash { algorithm, hex }
     }
@@ -153,10 +170,13 @@ impl ContentHasher {
 mod tests {
     use super::*;
 
+    const ALL: [HashAlgorithm; 3] =
+        [HashAlgorithm::Sha256, HashAlgorithm::Blake3, HashAlgorithm::Crc64Nvme];
+
     /// Known answers for the empty input and for "abc", so the catalog's digests are the
     /// standard ones any other tool computes.
     #[test]
-    fn both_algorithms_give_the_standard_digests() {
+    fn every_algorithm_gives_the_standard_digests() {
         let digest = |algorithm, bytes: &[u8]| {
             let mut hasher = ContentHasher::new(algorithm);
             hasher.update(bytes);
@@ -168,16 +188,20 @@ mod tests {
         let b3 = digest(HashAlgorithm::Blake3, b"");
         assert_eq!(b3.algorithm, HashAlgorithm::Blake3);
         assert_eq!(b3.hex, "af1349b9f5f9a1a6a0404dea36dcc9499bcb25c9adc112b7cc9a93cae41f3262");
+        // The catalogue's check value of CRC-64/NVME (the one S3 publishes its checksums in).
+        let crc = digest(HashAlgorithm::Crc64Nvme, b"123456789");
+        assert_eq!(crc.algorithm, HashAlgorithm::Crc64Nvme);
+        assert_eq!(crc.hex, "ae8b14860a799888");
     }
 
-    /// Hashing a file in one go equals feeding its bytes in odd pieces, for both algorithms.
+    /// Hashing a file in one go equals feeding its bytes in odd pieces, for every algorithm.
     #[test]
     fn a_file_hashes_as_its_bytes_fed_in_pieces() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("v.mp4");
         let data: Vec<u8> = (0..3 * READ_BUFFER + 777).map(|i| (i * 31 % 253) as u8).collect();
         std::fs::write(&path, &data).unwrap();
-        for algorithm in [HashAlgorithm::Sha256, HashAlgorithm::Blake3] {
+        for algorithm in ALL {
             let mut hasher = ContentHasher::new(algorithm);
             data.chunks(65_537).for_each(|c| hasher.update(c));
             let (size, hash) = ContentHash::of_file(&path, algorithm).unwrap();
@@ -188,7 +212,7 @@ mod tests {
 
     #[test]
     fn algorithm_names_round_trip_and_unknown_names_are_refused() {
-        for algorithm in [HashAlgorithm::Sha256, HashAlgorithm::Blake3] {
+        for algorithm in ALL {
             assert_eq!(HashAlgorithm::parse(algorithm.as_str()), Some(algorithm));
         }
         assert_eq!(HashAlgorithm::parse("md5"), None);

@@ -14,8 +14,9 @@
 //! streams through the Novatek driver (listing twice, stopping and restarting the recording).
 //!
 //! Run: `cargo bench -p dashkeep-e2e --bench ingest` (add `-- --segments N` to change the count,
-//! `-- --dialect novatek` for a Novatek camera). The phone side runs in a child process (this
-//! binary re-executed) so its peak RSS is its own.
+//! `-- --dialect novatek` for a Novatek camera, `-- --segment-secs 15` for one segment length
+//! only). The phone side runs in a child process (this binary re-executed) so its peak RSS is
+//! its own.
 
 use std::path::Path;
 use std::process::Command;
@@ -45,9 +46,14 @@ fn main() {
         None => Dialect::Dashkeep,
         Some(other) => panic!("--dialect dashkeep|novatek, not {other}"),
     };
+    // One segment length only (`--segment-secs 15`), for alternating runs of two builds.
+    let lengths: Vec<u32> = match args.iter().position(|a| a == "--segment-secs") {
+        Some(i) => vec![args.get(i + 1).and_then(|n| n.parse().ok()).expect("--segment-secs N")],
+        None => vec![60, 15],
+    };
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     println!("ingest benchmark: {segments} segments, simulated {dialect:?} camera on loopback\n");
-    for segment_secs in [60u32, 15] {
+    for segment_secs in lengths {
         rt.block_on(run(segments, segment_secs, dialect));
     }
 }

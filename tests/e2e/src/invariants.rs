@@ -52,8 +52,9 @@ pub fn check(root: &Path, expect: &Expect) -> Vec<String> {
     v
 }
 
-/// The file's digest by the algorithm the catalog names (`sha256`, or `blake3` for a vendor
-/// camera's segment; the core's digests give the standard answers: `storage::content_hash`).
+/// The file's digest by the algorithm the catalog names (`sha256`, or `crc64nvme` for a vendor
+/// camera's segment, `blake3` before it; the core's digests give the standard answers:
+/// `storage::content_hash`).
 fn hash_file(path: &Path, algorithm: &str) -> Option<String> {
     let algorithm = HashAlgorithm::parse(algorithm)?;
     ContentHash::of_file(path, algorithm).ok().map(|(_, hash)| hash.hex)

@@ -72,10 +72,10 @@ async fn assert_phone_holds_the_card(phone: &Arc<Companion>, world: &World) -> u
     locked
 }
 
-/// The camera listed no checksum: each file is catalogued with the phone's own BLAKE3 of the
+/// The camera listed no checksum: each file is catalogued with the phone's own CRC-64 of the
 /// camera's bytes, and the data directory holds what the catalog says (every file hashes to
 /// its digest by the algorithm recorded with it).
-fn assert_vouched_for_by_blake3(world: &World) {
+fn assert_vouched_for_by_crc64(world: &World) {
     let db = rusqlite::Connection::open(world.data_dir().join("catalog.sqlite")).expect("db");
     let mut st = db
         .prepare("SELECT camera_segment_id, hash_algorithm, content_hash FROM segments")
@@ -87,8 +87,8 @@ fn assert_vouched_for_by_blake3(world: &World) {
         let card = world.camera.card();
         let (_, video, _) =
             card.iter().find(|(i, _, _)| novatek::file_name(i).replace('.', "_") == id).unwrap();
-        let (_, camera) = ContentHash::of_file(video, HashAlgorithm::Blake3).expect("hash");
-        assert_eq!((algorithm.as_str(), digest), ("blake3", camera.hex), "{id}");
+        let (_, camera) = ContentHash::of_file(video, HashAlgorithm::Crc64Nvme).expect("hash");
+        assert_eq!((algorithm.as_str(), digest), ("crc64nvme", camera.hex), "{id}");
     }
     let violations = invariants::check(&world.data_dir(), &Expect::default());
     assert!(violations.is_empty(), "{violations:#?}");
@@ -107,7 +107,7 @@ async fn a_novatek_card_streams_into_drives_and_the_camera_records_again() {
     // Two drives, grouped from the files' times; the locked ones came from the RO folder.
     assert_eq!(phone.drives().await.expect("drives").len(), 2);
     assert_eq!(assert_phone_holds_the_card(&phone, &world).await, 2);
-    assert_vouched_for_by_blake3(&world);
+    assert_vouched_for_by_crc64(&world);
     // The card holds the listed videos; its size is those and the free space it told (3017).
     let card: u64 = world.camera.card().iter().map(|(i, _, _)| i.size).sum();
     let cameras = phone.phone_status().await.expect("status").cameras;
@@ -322,5 +322,5 @@ async fn a_failure_while_the_file_before_is_stored_loses_neither() {
     let report = stream(&world, &phone).await;
     assert_eq!(report.stored, world.camera.card().len() - 2);
     assert_phone_holds_the_card(&phone, &world).await;
-    assert_vouched_for_by_blake3(&world);
+    assert_vouched_for_by_crc64(&world);
 }
