@@ -74,8 +74,10 @@ async fn assert_phone_holds_the_card(phone: &Arc<Companion>, world: &World) -> u
 
 /// The camera listed no checksum: each file is catalogued with the phone's own CRC-64 of the
 /// camera's bytes, and the data directory holds what the catalog says (every file hashes to
-/// its digest by the algorithm recorded with it).
-fn assert_vouched_for_by_crc64(world: &World) {
+/// its digest by the algorithm recorded with it) once the clips the passes planned are cut (a
+/// clip being cut is renamed into place just before the catalog names it).
+async fn assert_vouched_for_by_crc64(world: &World, phone: &Companion) {
+    settle(phone).await;
     let db = rusqlite::Connection::open(world.data_dir().join("catalog.sqlite")).expect("db");
     let mut st = db
         .prepare("SELECT camera_segment_id, hash_algorithm, content_hash FROM segments")
@@ -107,7 +109,7 @@ async fn a_novatek_card_streams_into_drives_and_the_camera_records_again() {
     // Two drives, grouped from the files' times; the locked ones came from the RO folder.
     assert_eq!(phone.drives().await.expect("drives").len(), 2);
     assert_eq!(assert_phone_holds_the_card(&phone, &world).await, 2);
-    assert_vouched_for_by_crc64(&world);
+    assert_vouched_for_by_crc64(&world, &phone).await;
     // The card holds the listed videos; its size is those and the free space it told (3017).
     let card: u64 = world.camera.card().iter().map(|(i, _, _)| i.size).sum();
     let cameras = phone.phone_status().await.expect("status").cameras;
@@ -322,5 +324,5 @@ async fn a_failure_while_the_file_before_is_stored_loses_neither() {
     let report = stream(&world, &phone).await;
     assert_eq!(report.stored, world.camera.card().len() - 2);
     assert_phone_holds_the_card(&phone, &world).await;
-    assert_vouched_for_by_crc64(&world);
+    assert_vouched_for_by_crc64(&world, &phone).await;
 }
