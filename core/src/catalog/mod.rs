@@ -662,6 +662,25 @@ pub(crate) mod tests {
         conn
     }
 
+    /// A catalog at schema `version` holding one camera, one drive of it and `segments` (an
+    /// INSERT into `segments` as that schema has it).
+    fn old_catalog_with(path: &Path, version: usize, segments: &str) {
+        let conn = catalog_at_version(path, version);
+        conn.execute_batch(&format!(
+            "INSERT INTO cameras VALUES (1, 'SIM', 'Sim', '1.0', 'http://x', 0, 0, 0, 1);
+             INSERT INTO drives VALUES (1, 1, 'D1', 1000, NULL, 0);
+             {segments}"
+        ))
+        .unwrap();
+    }
+
+    /// The schema refuses a digest algorithm it does not know.
+    fn assert_unknown_algorithm_refused(path: &Path) {
+        let conn = Connection::open(path).unwrap();
+        let unknown = conn.execute("UPDATE segments SET hash_algorithm = 'md5' WHERE id = 5", []);
+        assert!(unknown.is_err(), "the schema refuses an algorithm it does not know");
+    }
+
     /// A catalog of the schema before segment digests (version 6: before the lenses of
     /// `0007_segment_channels` and the digests of `0008_segment_digest`), with a segment on the
     /// phone: it opens with the segment's hash kept
@@ -672,20 +691,16 @@ pub(crate) mod tests {
     async fn catalog_migration_to_segment_digests_keeps_each_segments_hash() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("c.sqlite");
-        let conn = catalog_at_version(&path, 6);
         let (video, telemetry) = ("c".repeat(64), "b".repeat(64));
-        conn.execute_batch(&format!(
-            "INSERT INTO cameras VALUES (1, 'SIM', 'Sim', '1.0', 'http://x', 0, 0, 0, 1);
-             INSERT INTO drives VALUES (1, 1, 'D1', 1000, NULL, 0);
-             INSERT INTO segments (id, camera_id, drive_id, camera_segment_id, camera_seq,
+        let segment = format!(
+            "INSERT INTO segments (id, camera_id, drive_id, camera_segment_id, camera_seq,
                                    index_in_drive, started_at_ms, duration_ms, size_bytes, sha256,
                                    camera_locked, telemetry_size, telemetry_sha256, phone_file,
                                    phone_state)
                  VALUES (5, 1, 1, 'D1_S0001', 1, 0, 1000, 60000, 100, '{video}', 0, 10,
                          '{telemetry}', 'v.mp4', 'present');"
-        ))
-        .unwrap();
-        drop(conn);
+        );
+        old_catalog_with(&path, 6, &segment);
 
         let cat = Catalog::open(&path).await.unwrap();
         let cam = CameraId(1);
@@ -704,10 +719,7 @@ pub(crate) mod tests {
         assert!(!cat.note_camera_file(cam, file, blake3.clone()).await.unwrap(), "known already");
         let new = cat.segment_by_camera_id(cam, seg(2).id).await.unwrap().unwrap();
         assert_eq!(new.content_hash, blake3);
-
-        let conn = Connection::open(&path).unwrap();
-        let unknown = conn.execute("UPDATE segments SET hash_algorithm = 'md5' WHERE id = 5", []);
-        assert!(unknown.is_err(), "the schema refuses an algorithm it does not know");
+        assert_unknown_algorithm_refused(&path);
     }
 
     /// A catalog of the schema before CRC-64 digests (version 8) holding a SHA-256 and a BLAKE3
@@ -717,12 +729,9 @@ pub(crate) mod tests {
     async fn catalog_migration_to_crc64_digests_keeps_older_digests() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("c.sqlite");
-        let conn = catalog_at_version(&path, 8);
         let (sha, b3) = ("c".repeat(64), "d".repeat(64));
-        conn.execute_batch(&format!(
-            "INSERT INTO cameras VALUES (1, 'SIM', 'Sim', '1.0', 'http://x', 0, 0, 0, 1);
-             INSERT INTO drives VALUES (1, 1, 'D1', 1000, NULL, 0);
-             INSERT INTO segments (id, camera_id, drive_id, camera_segment_id, camera_seq,
+        let segments = format!(
+            "INSERT INTO segments (id, camera_id, drive_id, camera_segment_id, camera_seq,
                                    index_in_drive, started_at_ms, duration_ms, size_bytes,
                                    content_hash, camera_locked, telemetry_size, telemetry_sha256,
                                    phone_file, phone_state, hash_algorithm)
@@ -730,9 +739,8 @@ pub(crate) mod tests {
                          'present', 'sha256'),
                         (6, 1, 1, 'F_MP4', 2, 1, 61000, 60000, 200, '{b3}', 0, 0, '', 'w.mp4',
                          'present', 'blake3');"
-        ))
-        .unwrap();
-        drop(conn);
+        );
+        old_catalog_with(&path, 8, &segments);
 
         let cat = Catalog::open(&path).await.unwrap();
         let cam = CameraId(1);
@@ -751,10 +759,7 @@ pub(crate) mod tests {
         assert!(cat.note_camera_file(cam, file, crc.clone()).await.unwrap());
         let new = cat.segment_by_camera_id(cam, seg(3).id).await.unwrap().unwrap();
         assert_eq!(new.content_hash, crc);
-
-        let conn = Connection::open(&path).unwrap();
-        let unknown = conn.execute("UPDATE segments SET hash_algorithm = 'md5' WHERE id = 5", []);
-        assert!(unknown.is_err(), "the schema refuses an algorithm it does not know");
+        assert_unknown_algorithm_refused(&path);
     }
 
     /// A simulated camera's status, for tests across the crate.
