@@ -173,8 +173,8 @@ mod tests {
     const ALL: [HashAlgorithm; 3] =
         [HashAlgorithm::Sha256, HashAlgorithm::Blake3, HashAlgorithm::Crc64Nvme];
 
-    /// Known answers for the empty input and for "abc", so the catalog's digests are the
-    /// standard ones any other tool computes.
+    /// Known answers (SHA-256 of "abc", BLAKE3 of the empty input, CRC-64/NVME's check value
+    /// of "123456789"), so the catalog's digests are the standard ones any other tool computes.
     #[test]
     fn every_algorithm_gives_the_standard_digests() {
         let digest = |algorithm, bytes: &[u8]| {
@@ -188,7 +188,6 @@ mod tests {
         let b3 = digest(HashAlgorithm::Blake3, b"");
         assert_eq!(b3.algorithm, HashAlgorithm::Blake3);
         assert_eq!(b3.hex, "af1349b9f5f9a1a6a0404dea36dcc9499bcb25c9adc112b7cc9a93cae41f3262");
-        // The catalogue's check value of CRC-64/NVME (the one S3 publishes its checksums in).
         let crc = digest(HashAlgorithm::Crc64Nvme, b"123456789");
         assert_eq!(crc.algorithm, HashAlgorithm::Crc64Nvme);
         assert_eq!(crc.hex, "ae8b14860a799888");
