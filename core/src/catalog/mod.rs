@@ -541,9 +541,34 @@ fn open_connection(path: &Path) -> Result<Connection, CatalogError> {
     // Off while migrating: a migration that rebuilds a table (SQLite cannot alter a CHECK) drops
     // the old one, which foreign keys would refuse; such a migration checks them after itself.
     conn.pragma_update(None, "foreign_keys", "OFF")?;
+    create_if_new(&mut conn)?;
     migrations().to_latest(&mut conn)?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     Ok(conn)
+}
+
+/// The schema as the migrations up to [`SCHEMA_VERSION`] leave it, tables to views, with the
+/// rows they add.
+const SCHEMA: &str = include_str!("schema.sql");
+
+/// How many migrations [`SCHEMA`] stands for.
+const SCHEMA_VERSION: i64 = 9;
+
+/// Gives a catalog created from nothing (the app's first launch) [`SCHEMA`] in one script
+/// instead of replaying every migration: the migrations that rebuild tables and rename columns
+/// each re-read the whole schema, 13 to 19 ms in all against 2 to 4 for the script. Migrations
+/// after [`SCHEMA_VERSION`] then apply on top as on any older catalog. Whether it did.
+fn create_if_new(conn: &mut Connection) -> Result<bool, CatalogError> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let version: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    let objects: i64 = tx.query_row("SELECT COUNT(*) FROM sqlite_master", [], |r| r.get(0))?;
+    if version != 0 || objects != 0 {
+        return Ok(false);
+    }
+    tx.execute_batch(SCHEMA)?;
+    tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+    tx.commit()?;
+    Ok(true)
 }
 
 /// SQLite stores integers as i64; sizes and sequence numbers from a camera are u64 and already
@@ -560,6 +585,67 @@ pub(crate) mod tests {
     #[test]
     fn migrations_are_valid() {
         assert!(migrations().validate().is_ok());
+    }
+
+    /// Everything a catalog holds that a migration makes: each table's, index's, trigger's and
+    /// view's definition (whitespace and comments aside) and each table's rows.
+    fn definitions_and_rows(conn: &Connection) -> Vec<String> {
+        let mut st = conn
+            .prepare("SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY type, name")
+            .unwrap();
+        let objects: Vec<(String, String, String, Option<String>)> = st
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let mut held = Vec::new();
+        for (kind, name, table, sql) in objects {
+            held.push(format!("{kind} {name} on {table}: {}", tokens(sql.as_deref())));
+            if kind == "table" {
+                let mut rows = conn.prepare(&format!("SELECT * FROM \"{name}\"")).unwrap();
+                let width = rows.column_count();
+                let rows = rows.query_map([], |r| {
+                    (0..width).map(|i| r.get::<_, rusqlite::types::Value>(i)).collect()
+                });
+                let rows: Vec<Vec<rusqlite::types::Value>> =
+                    rows.unwrap().collect::<Result<_, _>>().unwrap();
+                held.push(format!("rows of {name}: {rows:?}"));
+            }
+        }
+        held
+    }
+
+    /// `sql` without its comments, its words separated by single spaces.
+    fn tokens(sql: Option<&str>) -> String {
+        let lines = sql.unwrap_or_default().lines();
+        let code = lines.map(|l| l.split_once("--").map_or(l, |(code, _)| code));
+        let words = code.flat_map(str::split_whitespace).collect::<Vec<_>>().join(" ");
+        words.replace("( ", "(").replace(" )", ")").replace(" ,", ",")
+    }
+
+    /// A new catalog gets the schema script (`schema.sql`), and it is what replaying every
+    /// migration makes: the same definitions, constraints included, and the same rows.
+    #[test]
+    fn a_new_catalog_has_the_schema_its_migrations_make() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut scripted = Connection::open(dir.path().join("scripted.sqlite")).unwrap();
+        assert!(create_if_new(&mut scripted).unwrap(), "a new catalog takes the script");
+        assert!(!create_if_new(&mut scripted).unwrap(), "once only");
+        migrations().to_latest(&mut scripted).unwrap();
+        let mut replayed = Connection::open(dir.path().join("replayed.sqlite")).unwrap();
+        migrations().to_latest(&mut replayed).unwrap();
+
+        let (scripted_schema, replayed_schema) =
+            (definitions_and_rows(&scripted), definitions_and_rows(&replayed));
+        assert!(replayed_schema.len() > 40, "tables, indexes, triggers, a view and their rows");
+        for (scripted, replayed) in scripted_schema.iter().zip(&replayed_schema) {
+            assert_eq!(scripted, replayed, "schema.sql is not what the migrations make");
+        }
+        assert_eq!(scripted_schema.len(), replayed_schema.len());
+        let version = |c: &Connection| -> i64 {
+            c.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap()
+        };
+        assert_eq!(version(&scripted), version(&replayed));
     }
 
     /// A catalog of the schema before incidents from the camera (version 5), with an incident,
