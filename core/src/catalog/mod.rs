@@ -557,7 +557,7 @@ const SCHEMA_VERSION: i64 = 9;
 /// Gives a catalog created from nothing (the app's first launch) [`SCHEMA`] in one script
 /// instead of replaying every migration: the migrations that rebuild tables and rename columns
 /// each re-read the whole schema, 13 to 19 ms in all against 2 to 4 for the script. Migrations
-/// after [`SCHEMA_VERSION`] then apply on top as on any older catalog. Whether it did.
+/// after [`SCHEMA_VERSION`] then apply on top as on any older catalog. True when it gave it.
 fn create_if_new(conn: &mut Connection) -> Result<bool, CatalogError> {
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let version: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
